@@ -1,0 +1,432 @@
+// OpenSSL 3 adapter. I/O goes through a custom BIO onto the core's queues;
+// the BIO never reports EOF, so OpenSSL never decides how a stream ended.
+#include <lastbyte/backends/openssl.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <memory>
+#include <optional>
+
+namespace lastbyte::backends {
+namespace {
+
+template <auto Free>
+struct Deleter {
+  template <class T>
+  void operator()(T* p) const { Free(p); }
+};
+using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
+
+// Consumes OpenSSL's thread-local error queue into one line.
+std::string take_error_queue() {
+  unsigned long code = ERR_peek_last_error();
+  std::string text;
+  if (code != 0) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    text = buf;
+  }
+  ERR_clear_error();
+  return text;
+}
+
+Error library_error(std::string what) {
+  std::string why = take_error_queue();
+  return {errc::backend_failure, why.empty() ? what : what + " (" + why + ")"};
+}
+
+BioPtr memory_bio(const std::string& pem) {
+  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+// ---- the BIO onto EngineIo --------------------------------------------------
+
+int bio_write(BIO* bio, const char* data, size_t len, size_t* written) {
+  static_cast<EngineIo*>(BIO_get_data(bio))->push(std::as_bytes(std::span(data, len)));
+  *written = len;
+  return 1;
+}
+
+int bio_read(BIO* bio, char* data, size_t len, size_t* read) {
+  BIO_clear_retry_flags(bio);
+  *read = static_cast<EngineIo*>(BIO_get_data(bio))->pull(std::as_writable_bytes(std::span(data, len)));
+  if (*read > 0) return 1;
+  BIO_set_retry_read(bio);  // "nothing yet", never EOF: the core decides how streams end
+  return 0;
+}
+
+long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+const BIO_METHOD* engine_io_method() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
+    BIO_meth_set_write_ex(m, bio_write);
+    BIO_meth_set_read_ex(m, bio_read);
+    BIO_meth_set_ctrl(m, bio_ctrl);
+    BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; });
+    return m;
+  }();
+  return method;
+}
+
+// ---- error classes ----------------------------------------------------------
+
+RejectReason reject_reason_from_verify(long result) {
+  switch (result) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID: return RejectReason::expired;
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return RejectReason::hostname;
+    case X509_V_ERR_INVALID_PURPOSE:
+    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE: return RejectReason::usage;
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED: return RejectReason::untrusted;
+    default: return RejectReason::bad_certificate;
+  }
+}
+
+RejectReason reject_reason_from_alert(int alert, int library_reason) {
+  if (library_reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return RejectReason::certificate_required;
+  if (library_reason == SSL_R_NO_SHARED_CIPHER) return RejectReason::no_shared_cipher;
+  switch (static_cast<Alert>(alert)) {
+    case Alert::protocol_version: return RejectReason::protocol_version;
+    case Alert::handshake_failure:
+    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
+    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
+    case Alert::certificate_required: return RejectReason::certificate_required;
+    case Alert::bad_certificate:
+    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
+    default: return RejectReason::protocol;
+  }
+}
+
+bool is_fatal_alert(int level, int code) {
+  // TLS 1.3 ignores the level; only these descriptions are not errors.
+  auto alert = static_cast<Alert>(code);
+  return level == SSL3_AL_FATAL ||
+         (alert != Alert::close_notify && alert != Alert::user_canceled && alert != Alert::no_renegotiation);
+}
+
+// ---- context and engine -----------------------------------------------------
+
+class OpenSslContext;
+
+class OpenSslEngine final : public Engine {
+ public:
+  OpenSslEngine(EngineIo io, SSL* ssl) : io_(io), ssl_(ssl) {}
+  ~OpenSslEngine() override { SSL_free(ssl_); }
+
+  EngineIo* io() { return &io_; }
+  SSL* ssl() { return ssl_; }
+
+  EngineStatus handshake() override {
+    ERR_clear_error();
+    int rc = SSL_do_handshake(ssl_);
+    if (rc == 1) return EngineStatus::done;
+    return status_after(rc);
+  }
+
+  EngineResult read(std::span<std::byte> out) override {
+    ERR_clear_error();
+    size_t n = 0;
+    if (SSL_read_ex(ssl_, out.data(), out.size(), &n) == 1) return {n, EngineStatus::done};
+    return {0, status_after(0)};
+  }
+
+  EngineResult write(std::span<const std::byte> plaintext) override {
+    ERR_clear_error();
+    size_t n = 0;
+    if (SSL_write_ex(ssl_, plaintext.data(), plaintext.size(), &n) == 1) return {n, EngineStatus::done};
+    return {0, status_after(0)};
+  }
+
+  EngineStatus send_close_notify() override {
+    ERR_clear_error();
+    return SSL_shutdown(ssl_) >= 0 ? EngineStatus::done : status_after(-1);
+  }
+
+  std::size_t pending_plaintext() const override { return static_cast<std::size_t>(SSL_pending(ssl_)); }
+
+  SessionInfo session_info() const override {
+    SessionInfo info;
+    info.version = SSL_version(ssl_) == TLS1_3_VERSION ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+    if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_)) info.cipher = SSL_CIPHER_standard_name(cipher);
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    if (alpn) info.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+    info.resumed = SSL_session_reused(ssl_) == 1;
+    return info;
+  }
+
+  Verdict failure() const override {
+    if (received_alert_) return PeerAlert{static_cast<Alert>(*received_alert_)};
+    if (!SSL_is_init_finished(ssl_)) {
+      long verify = SSL_get_verify_result(ssl_);
+      if (verify != X509_V_OK) return HandshakeRejected{reject_reason_from_verify(verify),
+                                                       X509_verify_cert_error_string(verify)};
+      return HandshakeRejected{reject_reason_from_alert(sent_alert_.value_or(-1), library_reason_), detail_};
+    }
+    if (sent_alert_) return ProtocolError{static_cast<Alert>(*sent_alert_), detail_};
+    return LocalError{detail_.empty() ? "OpenSSL failed without a reason" : detail_};
+  }
+
+  void on_alert(int where, int ret) {
+    int level = ret >> 8, code = ret & 0xff;
+    if (!is_fatal_alert(level, code)) return;
+    auto& slot = (where & SSL_CB_READ) ? received_alert_ : sent_alert_;
+    if (!slot) slot = code;
+  }
+
+ private:
+  EngineStatus status_after(int rc) {
+    switch (SSL_get_error(ssl_, rc)) {
+      case SSL_ERROR_WANT_READ:
+      case SSL_ERROR_WANT_WRITE: return EngineStatus::want_input;
+      case SSL_ERROR_ZERO_RETURN: return EngineStatus::peer_closed;
+      default:
+        library_reason_ = ERR_GET_REASON(ERR_peek_last_error());
+        detail_ = take_error_queue();
+        return EngineStatus::failed;
+    }
+  }
+
+  EngineIo io_;
+  SSL* ssl_;
+  std::optional<int> received_alert_, sent_alert_;
+  int library_reason_ = 0;
+  std::string detail_;
+};
+
+class OpenSslContext final : public EngineContext {
+ public:
+  explicit OpenSslContext(const Config& config, SslCtxPtr ctx) : config_(config), ctx_(std::move(ctx)) {
+    SSL_CTX_set_app_data(ctx_.get(), this);
+  }
+
+  static Expected<std::unique_ptr<EngineContext>> create(const Config& config);
+  Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override;
+
+  const Config& config() const { return config_; }
+
+ private:
+  std::optional<Error> configure();
+  std::optional<Error> load_trust();
+  std::optional<Error> load_identity();
+  std::optional<Error> configure_alpn();
+  static OpenSslContext& of(const SSL* ssl) {
+    return *static_cast<OpenSslContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  }
+
+  Config config_;
+  SslCtxPtr ctx_;
+  std::vector<unsigned char> alpn_wire_;  // RFC 7301 ProtocolNameList
+};
+
+int version_constant(TlsVersion v) { return v == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
+
+Expected<std::unique_ptr<EngineContext>> OpenSslContext::create(const Config& config) {
+  SslCtxPtr ctx(SSL_CTX_new(config.role == Role::client ? TLS_client_method() : TLS_server_method()));
+  if (!ctx) return library_error("SSL_CTX_new failed");
+  auto context = std::make_unique<OpenSslContext>(config, std::move(ctx));
+  if (auto error = context->configure()) return *error;
+  return std::unique_ptr<EngineContext>(std::move(context));
+}
+
+std::optional<Error> OpenSslContext::configure() {
+  SSL_CTX* ctx = ctx_.get();
+  SSL_CTX_set_min_proto_version(ctx, version_constant(config_.min_version));
+  SSL_CTX_set_max_proto_version(ctx, version_constant(config_.max_version));
+  // No SSL_OP_IGNORE_UNEXPECTED_EOF: truncation is the core's to report.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all AEAD).
+  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
+    return library_error("cannot set the TLS 1.2 cipher list");
+
+  if (config_.keylog)
+    SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) { of(ssl).config_.keylog(line); });
+
+  if (!config_.session_tickets) {
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(ctx, 0);
+  }
+  if (config_.role == Role::server) {
+    static constexpr unsigned char sid_context[] = "lastbyte";
+    SSL_CTX_set_session_id_context(ctx, sid_context, sizeof sid_context - 1);
+  } else if (config_.on_new_session) {
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) {
+      int len = i2d_SSL_SESSION(session, nullptr);
+      if (len <= 0) return 0;
+      SessionBlob blob(static_cast<std::size_t>(len));
+      auto* p = reinterpret_cast<unsigned char*>(blob.data());
+      i2d_SSL_SESSION(session, &p);
+      of(ssl).config_.on_new_session(blob);
+      return 0;  // we kept no reference
+    });
+  }
+
+  int verify = SSL_VERIFY_NONE;
+  if (config_.role == Role::client && !config_.dangerously_disable_certificate_verification) verify = SSL_VERIFY_PEER;
+  if (config_.role == Role::server && config_.client_auth != ClientAuth::none)
+    verify = SSL_VERIFY_PEER | (config_.client_auth == ClientAuth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+  SSL_CTX_set_verify(ctx, verify, nullptr);
+  if (verify != SSL_VERIFY_NONE)
+    if (auto error = load_trust()) return error;
+  if (auto error = load_identity()) return error;
+  return configure_alpn();
+}
+
+std::optional<Error> OpenSslContext::load_trust() {
+  SSL_CTX* ctx = ctx_.get();
+  if (config_.ca_file.empty() && config_.ca_dir.empty() && config_.ca_pem.empty()) {
+    if (SSL_CTX_set_default_verify_paths(ctx) != 1) return library_error("cannot load the system trust store");
+    return std::nullopt;
+  }
+  if (!config_.ca_file.empty() || !config_.ca_dir.empty()) {
+    const char* file = config_.ca_file.empty() ? nullptr : config_.ca_file.c_str();
+    const char* dir = config_.ca_dir.empty() ? nullptr : config_.ca_dir.c_str();
+    if (SSL_CTX_load_verify_locations(ctx, file, dir) != 1)
+      return library_error("cannot load trust anchors from ca_file \"" + config_.ca_file + "\" / ca_dir \"" +
+                           config_.ca_dir + "\"");
+  }
+  if (config_.ca_pem.empty()) return std::nullopt;
+  auto bio = memory_bio(config_.ca_pem);
+  int added = 0;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    added += X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert);
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (added == 0) return Error{errc::backend_failure, "ca_pem holds no PEM certificate"};
+  return std::nullopt;
+}
+
+std::optional<Error> OpenSslContext::load_identity() {
+  SSL_CTX* ctx = ctx_.get();
+  if (!config_.cert_chain_file.empty() && SSL_CTX_use_certificate_chain_file(ctx, config_.cert_chain_file.c_str()) != 1)
+    return library_error("cannot load cert_chain_file \"" + config_.cert_chain_file + "\"");
+  if (!config_.cert_chain_pem.empty()) {
+    auto bio = memory_bio(config_.cert_chain_pem);
+    X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (!leaf || SSL_CTX_use_certificate(ctx, leaf) != 1) {
+      X509_free(leaf);
+      return library_error("cert_chain_pem does not start with a usable PEM certificate");
+    }
+    X509_free(leaf);
+    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) SSL_CTX_add0_chain_cert(ctx, cert);
+    ERR_clear_error();
+  }
+  if (!config_.private_key_file.empty() &&
+      SSL_CTX_use_PrivateKey_file(ctx, config_.private_key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return library_error("cannot load private_key_file \"" + config_.private_key_file + "\"");
+  if (!config_.private_key_pem.empty()) {
+    auto bio = memory_bio(config_.private_key_pem);
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    int ok = key ? SSL_CTX_use_PrivateKey(ctx, key) : 0;
+    EVP_PKEY_free(key);
+    if (ok != 1) return library_error("private_key_pem is not a usable PEM private key");
+  }
+  bool has_identity = !config_.cert_chain_file.empty() || !config_.cert_chain_pem.empty();
+  if (has_identity && SSL_CTX_check_private_key(ctx) != 1)
+    return library_error("the private key does not match the certificate");
+  return std::nullopt;
+}
+
+std::optional<Error> OpenSslContext::configure_alpn() {
+  if (config_.alpn.empty()) return std::nullopt;
+  for (const auto& protocol : config_.alpn) {
+    alpn_wire_.push_back(static_cast<unsigned char>(protocol.size()));
+    alpn_wire_.insert(alpn_wire_.end(), protocol.begin(), protocol.end());
+  }
+  if (config_.role == Role::client) {
+    if (SSL_CTX_set_alpn_protos(ctx_.get(), alpn_wire_.data(), static_cast<unsigned>(alpn_wire_.size())) != 0)
+      return library_error("cannot set ALPN protocols");
+    return std::nullopt;
+  }
+  // Server preference order; no overlap is fatal (RFC 7301 §3.2).
+  SSL_CTX_set_alpn_select_cb(
+      ctx_.get(),
+      [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg) {
+        const auto& ours = static_cast<OpenSslContext*>(arg)->config_.alpn;
+        for (const auto& protocol : ours) {
+          for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
+            std::string_view offered(reinterpret_cast<const char*>(in + i + 1), std::min<unsigned>(in[i], inlen - i - 1));
+            if (offered == protocol) {
+              *out = in + i + 1;
+              *outlen = in[i];
+              return SSL_TLSEXT_ERR_OK;
+            }
+          }
+        }
+        return SSL_TLSEXT_ERR_ALERT_FATAL;
+      },
+      this);
+  return std::nullopt;
+}
+
+bool is_ip_address(const std::string& name) {
+  ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str());
+  ASN1_OCTET_STRING_free(ip);
+  ERR_clear_error();
+  return ip != nullptr;
+}
+
+Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const ConnectionOptions& options) {
+  SSL* ssl = SSL_new(ctx_.get());
+  if (!ssl) return library_error("SSL_new failed");
+  auto engine = std::make_unique<OpenSslEngine>(io, ssl);
+  BIO* bio = BIO_new(engine_io_method());
+  if (!bio) return library_error("BIO_new failed");
+  BIO_set_data(bio, engine->io());
+  SSL_set_bio(ssl, bio, bio);
+  SSL_set_app_data(ssl, engine.get());
+  SSL_set_info_callback(ssl, [](const SSL* s, int where, int ret) {
+    if (where & SSL_CB_ALERT) static_cast<OpenSslEngine*>(SSL_get_app_data(s))->on_alert(where, ret);
+  });
+  if (config_.role == Role::server) {
+    SSL_set_accept_state(ssl);
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+  SSL_set_connect_state(ssl);
+  const std::string& name = options.server_name;
+  bool ip = !name.empty() && is_ip_address(name);
+  if (!name.empty() && !ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
+    return library_error("cannot use \"" + name + "\" as SNI server name");
+  if (!config_.dangerously_disable_certificate_verification) {
+    // RFC 6125: names come from subjectAltName only; "*" matches one whole label.
+    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) : SSL_set1_host(ssl, name.c_str());
+    if (ok != 1) return library_error("cannot verify against server name \"" + name + "\"");
+  }
+  if (!options.resume_session.empty()) {
+    const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
+    SSL_SESSION* session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
+    if (!session) return Error{errc::invalid_config, "resume_session is not a session saved by the openssl backend"};
+    SSL_set_session(ssl, session);
+    SSL_SESSION_free(session);
+  }
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+}  // namespace
+
+const Backend& openssl() {
+  static const Backend backend{
+      "openssl",
+      [] { return std::string(OpenSSL_version(OPENSSL_VERSION)); },
+      [](TlsVersion) { return true; },
+      &OpenSslContext::create,
+  };
+  return backend;
+}
+
+}  // namespace lastbyte::backends

@@ -1,0 +1,113 @@
+// The engine seam: everything a TLS library adapter implements. The core never
+// includes a TLS library header; each backends/<name>/ implements these two
+// interfaces over one library and exposes one `Backend`.
+//
+// What an engine may assume (the core guarantees it):
+//   * EngineIo::pull() only ever yields whole TLS records. The core parses the
+//     5-byte record headers and exposes one complete record at a time, so the
+//     library never holds a partial record and never sees the transport end.
+//     pull() returning 0 means "nothing yet" (would block), never EOF: the core
+//     alone decides close_notify vs truncated vs reset (contract C3, C4).
+//   * EngineIo::push() always accepts everything.
+// What an engine must do:
+//   * read() returns plaintext the library already holds before asking for
+//     more input, and pending_plaintext() tells how much it holds (C2).
+//   * Renegotiation is refused; TLS versions below 1.2 are never enabled.
+//   * failure() maps the library's error to one Verdict class as documented
+//     in docs/divergences.md.
+#pragma once
+
+#include <lastbyte/config.hpp>
+#include <lastbyte/expected.hpp>
+#include <lastbyte/verdict.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace lastbyte {
+
+namespace detail {
+class InboundQueue;
+class OutboundQueue;
+}  // namespace detail
+
+// The core's queues as an engine sees them, from inside the library's I/O hook
+// (custom BIO, mbedtls_ssl_set_bio, wolfSSL I/O callbacks, GnuTLS push/pull).
+class EngineIo {
+ public:
+  EngineIo(detail::InboundQueue& in, detail::OutboundQueue& out) : in_(in), out_(out) {}
+
+  // Copies up to out.size() bytes of the currently exposed record.
+  // 0: no complete record is available yet.
+  std::size_t pull(std::span<std::byte> out);
+  void push(std::span<const std::byte> ciphertext);
+
+ private:
+  detail::InboundQueue& in_;
+  detail::OutboundQueue& out_;
+};
+
+enum class EngineStatus {
+  done,         // the operation completed (handshake finished / bytes moved)
+  want_input,   // needs more records than pull() can give
+  peer_closed,  // the peer's close_notify was processed
+  failed,       // fatal: failure() says why
+};
+
+struct EngineResult {
+  std::size_t bytes = 0;
+  EngineStatus status = EngineStatus::done;
+};
+
+struct SessionInfo {
+  TlsVersion version = TlsVersion::tls1_3;
+  std::string cipher;  // IANA name, e.g. TLS_AES_128_GCM_SHA256
+  std::string alpn;    // empty when none was negotiated
+  bool resumed = false;
+  std::string_view backend;
+};
+
+// One TLS session of one library.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  virtual EngineStatus handshake() = 0;
+  virtual EngineResult read(std::span<std::byte> out) = 0;
+  virtual EngineResult write(std::span<const std::byte> plaintext) = 0;
+  virtual EngineStatus send_close_notify() = 0;
+
+  // Decrypted plaintext held by the library, not yet returned by read()
+  // (curl's data_pending): SSL_pending, mbedtls_ssl_get_bytes_avail, ...
+  virtual std::size_t pending_plaintext() const = 0;
+
+  virtual SessionInfo session_info() const = 0;
+
+  // After EngineStatus::failed: why, as one backend-neutral verdict.
+  virtual Verdict failure() const = 0;
+};
+
+// One library's configured context (SSL_CTX, mbedtls_ssl_config, ...), shared
+// by many connections. Callbacks in the Config it was made from (keylog,
+// on_new_session) are invoked from the engines it creates.
+class EngineContext {
+ public:
+  virtual ~EngineContext() = default;
+  virtual Expected<std::unique_ptr<Engine>> new_engine(EngineIo io,
+                                                       const ConnectionOptions& options) = 0;
+};
+
+struct Backend {
+  std::string_view name;  // "openssl", "mbedtls", "wolfssl", ...
+  // The library's version string as linked, e.g. "OpenSSL 3.0.19 27 Jan 2026".
+  std::string (*library_version)();
+  bool (*supports)(TlsVersion version);
+  // `config` has been validated by the core; keylog already includes
+  // SSLKEYLOGFILE handling.
+  Expected<std::unique_ptr<EngineContext>> (*create_context)(const Config& config);
+};
+
+}  // namespace lastbyte

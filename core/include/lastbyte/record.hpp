@@ -1,0 +1,44 @@
+// TLS record framing (RFC 8446 §5.1, RFC 5246 §6.2): identical for every
+// backend, which is how the core knows, without asking the library, whether a
+// complete record is buffered.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+namespace lastbyte::record {
+
+inline constexpr std::size_t header_size = 5;
+inline constexpr std::size_t max_plaintext = 16384;
+// Largest ciphertext fragment a peer may send (the length field's limit).
+inline constexpr std::size_t max_fragment_tls13 = max_plaintext + 256;
+inline constexpr std::size_t max_fragment_tls12 = max_plaintext + 2048;
+inline constexpr std::size_t max_record = header_size + max_fragment_tls12;
+
+enum class ContentType : std::uint8_t {
+  change_cipher_spec = 20,
+  alert = 21,
+  handshake = 22,
+  application_data = 23,
+};
+
+struct Header {
+  std::uint8_t type = 0;
+  std::uint16_t version = 0;
+  std::uint16_t length = 0;
+
+  std::size_t record_size() const { return header_size + length; }
+  bool known_type() const { return type >= 20 && type <= 23; }
+};
+
+// nullopt while fewer than 5 bytes are available.
+inline std::optional<Header> parse_header(std::span<const std::byte> bytes) {
+  if (bytes.size() < header_size) return std::nullopt;
+  auto u8 = [&](std::size_t i) { return std::to_integer<std::uint8_t>(bytes[i]); };
+  return Header{u8(0), static_cast<std::uint16_t>(u8(1) << 8 | u8(2)),
+                static_cast<std::uint16_t>(u8(3) << 8 | u8(4))};
+}
+
+}  // namespace lastbyte::record

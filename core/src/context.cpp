@@ -1,0 +1,111 @@
+#include "context_impl.hpp"
+
+#include <lastbyte/backend.hpp>
+#include <lastbyte/record.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+
+namespace lastbyte {
+namespace {
+
+Error invalid(std::string detail) { return {errc::invalid_config, std::move(detail)}; }
+
+std::optional<Error> validate(const Config& c) {
+  if (c.min_version > c.max_version)
+    return invalid("min_version " + std::string(to_string(c.min_version)) + " is above max_version " +
+                   std::string(to_string(c.max_version)));
+  bool has_chain = !c.cert_chain_file.empty() || !c.cert_chain_pem.empty();
+  bool has_key = !c.private_key_file.empty() || !c.private_key_pem.empty();
+  if (!c.cert_chain_file.empty() && !c.cert_chain_pem.empty())
+    return invalid("set cert_chain_file or cert_chain_pem, not both");
+  if (!c.private_key_file.empty() && !c.private_key_pem.empty())
+    return invalid("set private_key_file or private_key_pem, not both");
+  if (has_chain != has_key)
+    return invalid("a certificate chain needs its private key and vice versa");
+  if (c.role == Role::server && !has_chain)
+    return invalid("a server needs a certificate chain and private key (cert_chain_file/_pem, private_key_file/_pem)");
+  if (c.role == Role::client && c.client_auth != ClientAuth::none)
+    return invalid("client_auth is a server setting; a client presents a certificate by setting cert_chain_*");
+  for (const auto& protocol : c.alpn)
+    if (protocol.empty() || protocol.size() > 255)
+      return invalid("ALPN protocol names must be 1..255 bytes, got \"" + protocol + "\"");
+  if (c.inbound_capacity < record::max_record)
+    return invalid("inbound_capacity must hold one maximum-size record (" + std::to_string(record::max_record) +
+                   " bytes), got " + std::to_string(c.inbound_capacity));
+  if (c.outbound_capacity < record::max_record)
+    return invalid("outbound_capacity must hold one maximum-size record (" + std::to_string(record::max_record) +
+                   " bytes), got " + std::to_string(c.outbound_capacity));
+  return std::nullopt;
+}
+
+// Narrows the version range to what the backend's library build can do, or
+// explains why nothing is left.
+std::optional<Error> fit_versions(Config& c, const Backend& backend) {
+  while (c.max_version > c.min_version && !backend.supports(c.max_version)) c.max_version = c.min_version;
+  while (c.min_version < c.max_version && !backend.supports(c.min_version)) c.min_version = c.max_version;
+  if (backend.supports(c.min_version)) return std::nullopt;
+  return Error{errc::unsupported_by_backend,
+               std::string(to_string(c.min_version)) + " on backend " + std::string(backend.name) + " (" +
+                   backend.library_version() + "); widen min_version/max_version or choose another backend"};
+}
+
+// SSLKEYLOGFILE: appended to by every connection of the process, one line at a time.
+struct KeylogFile {
+  std::mutex mutex;
+  std::FILE* file = nullptr;
+  ~KeylogFile() { if (file) std::fclose(file); }
+};
+
+std::shared_ptr<KeylogFile> open_sslkeylogfile() {
+  const char* path = std::getenv("SSLKEYLOGFILE");
+  if (!path || !*path) return nullptr;
+  auto keylog = std::make_shared<KeylogFile>();
+  keylog->file = std::fopen(path, "a");
+  if (!keylog->file) {
+    std::fprintf(stderr, "lastbyte: SSLKEYLOGFILE=%s cannot be opened for appending; no key log written\n", path);
+    return nullptr;
+  }
+  return keylog;
+}
+
+void install_sslkeylogfile(Config& c) {
+  if (!c.honour_sslkeylogfile) return;
+  auto file = open_sslkeylogfile();
+  if (!file) return;
+  c.keylog = [file, user = std::move(c.keylog)](std::string_view line) {
+    if (user) user(line);
+    std::lock_guard lock(file->mutex);
+    std::fprintf(file->file, "%.*s\n", static_cast<int>(line.size()), line.data());
+    std::fflush(file->file);
+  };
+}
+
+}  // namespace
+
+Expected<Context> Context::create(Config config, const Backend& backend) {
+  if (auto error = validate(config)) return *error;
+  if (auto error = fit_versions(config, backend)) return *error;
+  install_sslkeylogfile(config);
+  auto engine_context = backend.create_context(config);
+  if (!engine_context) return engine_context.error();
+  auto impl = std::make_shared<Impl>(Impl{std::move(config), &backend, std::move(*engine_context)});
+  return Context(std::move(impl));
+}
+
+const Config& Context::config() const { return impl_->config; }
+const Backend& Context::backend() const { return *impl_->backend; }
+
+Expected<const Backend*> find_backend(std::string_view name, std::span<const Backend* const> available) {
+  std::string names;
+  for (const Backend* backend : available) {
+    if (backend->name == name) return backend;
+    names += (names.empty() ? "" : ", ") + std::string(backend->name);
+  }
+  return Error{errc::unknown_backend, "\"" + std::string(name) + "\"; this program has: " + names +
+                                          " (the library's backend is chosen at configure time with "
+                                          "-DLASTBYTE_BACKEND=openssl|mbedtls|wolfssl)"};
+}
+
+}  // namespace lastbyte

@@ -1,0 +1,15 @@
+#pragma once
+
+#include <lastbyte/connection.hpp>
+
+#include <memory>
+
+namespace lastbyte {
+
+struct Context::Impl {
+  Config config;
+  const Backend* backend;
+  std::unique_ptr<EngineContext> engine;
+};
+
+}  // namespace lastbyte
