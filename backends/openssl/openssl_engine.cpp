@@ -130,8 +130,9 @@ class OpenSslEngine final : public Engine {
   EngineStatus handshake() override {
     ERR_clear_error();
     int rc = SSL_do_handshake(ssl_);
-    if (rc == 1) return EngineStatus::done;
-    return status_after(rc);
+    if (rc != 1) return status_after(rc);
+    handshake_done_ = true;
+    return EngineStatus::done;
   }
 
   EngineResult read(std::span<std::byte> out) override {
@@ -169,7 +170,7 @@ class OpenSslEngine final : public Engine {
 
   Verdict failure() const override {
     if (received_alert_) return PeerAlert{static_cast<Alert>(*received_alert_)};
-    if (!SSL_is_init_finished(ssl_)) {
+    if (!handshake_done_) {
       long verify = SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK) return HandshakeRejected{reject_reason_from_verify(verify),
                                                        X509_verify_cert_error_string(verify)};
@@ -204,6 +205,7 @@ class OpenSslEngine final : public Engine {
   std::optional<int> received_alert_, sent_alert_;
   int library_reason_ = 0;
   std::string detail_;
+  bool handshake_done_ = false;  // SSL_is_init_finished() turns false after an error
 };
 
 class OpenSslContext final : public EngineContext {

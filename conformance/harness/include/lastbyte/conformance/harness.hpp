@@ -1,0 +1,103 @@
+// In-memory plumbing for conformance tests: two Connections wired through
+// memory, delivery schedules, and an event-loop-shaped delivery that checks
+// C2 at every step.
+#pragma once
+
+#include <lastbyte/connection.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace lastbyte::conformance {
+
+using Bytes = std::vector<std::byte>;
+
+// Every backend built into this program (generated at configure time).
+std::span<const Backend* const> installed_backends();
+
+// Client and server configs trusting the test PKI (conformance/pki), pinned
+// to one TLS version. The client verifies "server.test".
+Config client_config(TlsVersion version);
+Config server_config(TlsVersion version);
+
+// Deterministic plaintext: byte i of the stream is a function of i, so a
+// reordered, duplicated or dropped byte shows up in a comparison.
+Bytes pattern(std::size_t offset, std::size_t n);
+
+class MemoryPair {
+ public:
+  static Expected<MemoryPair> create(const Backend& client_backend, Config client, const Backend& server_backend,
+                                     Config server);
+
+  Connection& client() { return *client_; }
+  Connection& server() { return *server_; }
+  Connection& side(Role role) { return role == Role::client ? client() : server(); }
+
+  // Moves output between the two sides (whole) until both handshakes are
+  // done; then delivers what is left (tickets) and lets both read it.
+  // Returns a description of what went wrong, or nullopt.
+  std::optional<std::string> handshake();
+
+  // Everything `role` has sent so far (the whole wire in that direction).
+  const Bytes& sent_by(Role role) const { return role == Role::client ? client_wire_ : server_wire_; }
+  // Moves `from`'s pending output to the other side; returns the bytes moved.
+  Bytes transfer(Role from);
+  // Takes `from`'s pending output without delivering it.
+  Bytes take_output(Role from);
+
+  const std::vector<std::string>& keylog(Role role) const { return *(role == Role::client ? client_keys_ : server_keys_); }
+
+ private:
+  MemoryPair() = default;
+  std::optional<Connection> client_, server_;
+  Bytes client_wire_, server_wire_;
+  std::shared_ptr<std::vector<std::string>> client_keys_, server_keys_;
+};
+
+// ---- delivery schedules (SCENARIOS.md) --------------------------------------
+
+struct Schedule {
+  enum class Kind { whole, bytewise, header_split, segments, random } kind = Kind::whole;
+  int k = 0;               // header_split: cut after byte k of every record header (1..4)
+  std::size_t segment = 1460;
+  std::uint64_t seed = 0;  // random
+
+  std::string name() const;  // whole, bytewise, header-split-2, segments-1460, random-42
+  static std::optional<Schedule> parse(std::string_view name);
+};
+
+std::vector<Schedule> all_schedules(std::uint64_t random_seed);
+inline constexpr std::size_t read_sizes[] = {1, 7, 512, 16384, 65536};
+
+// Offsets where each record of `wire` starts (the last may be incomplete).
+std::vector<std::size_t> record_starts(std::span<const std::byte> wire);
+
+// The transport reads a schedule cuts `wire` into.
+std::vector<std::span<const std::byte>> cut(std::span<const std::byte> wire, const Schedule& schedule);
+
+enum class TransportEnd { none, fin, rst };
+
+struct Outcome {
+  Bytes plaintext;
+  std::optional<Verdict> verdict;
+  std::vector<std::string> violations;  // contract breaches seen on the way (C2, misuse errors)
+  std::size_t reads = 0;
+};
+
+// Feeds `wire` to `victim` as the schedule cuts it, then the transport end,
+// reading `read_size` bytes at a time whenever wants().read_now — exactly what
+// an event loop does. After every read burst it checks C2: when read_now is
+// false, a probing read() must not produce anything.
+Outcome deliver(Connection& victim, std::span<const std::byte> wire, TransportEnd end, const Schedule& schedule,
+                std::size_t read_size);
+
+// Same kind and same counts/alert/reason (details are free text).
+bool same_verdict(const Verdict& expected, const Verdict& got);
+
+// First differing offset, or nullopt when equal.
+std::optional<std::size_t> first_difference(std::span<const std::byte> expected, std::span<const std::byte> got);
+
+}  // namespace lastbyte::conformance

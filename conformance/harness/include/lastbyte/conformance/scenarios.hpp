@@ -1,0 +1,104 @@
+// The scenario catalogue (../shared/SCENARIOS.md) as code. A scenario is a
+// script for the peer (what it sends), built on a real connection after a
+// real handshake; the oracle is the script itself: the bytes the peer sent
+// before the end and the verdict the contract mandates.
+#pragma once
+
+#include <lastbyte/conformance/forge.hpp>
+#include <lastbyte/conformance/harness.hpp>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lastbyte::conformance {
+
+struct Script {
+  Bytes wire;                      // what the victim's transport delivers, in order
+  TransportEnd end = TransportEnd::none;
+  Bytes plaintext;                 // what the victim must deliver
+  std::optional<Verdict> verdict;  // what it must end with (nullopt: the stream stays open)
+};
+
+// Builds a Script from the peer side of an established MemoryPair.
+class ScriptWriter {
+ public:
+  ScriptWriter(MemoryPair& pair, Role victim, TlsVersion version);
+
+  MemoryPair& pair() { return pair_; }
+  Role victim() const { return victim_; }
+  Role peer_role() const { return victim_ == Role::client ? Role::server : Role::client; }
+  Connection& peer() { return pair_.side(peer_role()); }
+  TlsVersion version() const { return version_; }
+
+  // The next n bytes of the peer's plaintext stream; expected unless `lost`.
+  Bytes next_plaintext(std::size_t n, bool lost = false);
+  // The peer sends n bytes of application data; expected unless `lost`.
+  // Real records until the forge is first used, forged ones after.
+  void data(std::size_t n, bool lost = false);
+  void close_notify();
+  void raw(std::span<const std::byte> bytes) { script_.wire.insert(script_.wire.end(), bytes.begin(), bytes.end()); }
+  Forge& forge();  // takes over the peer's sending direction
+
+  void end(TransportEnd end) { script_.end = end; }
+  void expect(Verdict verdict) { script_.verdict = std::move(verdict); }
+  Bytes& wire() { return script_.wire; }
+  // Offsets where each record of the wire starts.
+  std::vector<std::size_t> record_starts() const;
+
+  Script finish() { return std::move(script_); }
+
+ private:
+  void take_peer_output();
+
+  MemoryPair& pair_;
+  Role victim_;
+  TlsVersion version_;
+  Script script_;
+  std::size_t written_ = 0;  // plaintext bytes the peer sent (pattern offset)
+  std::uint64_t peer_records_ = 0;
+  std::optional<Forge> forge_;
+};
+
+struct Scenario {
+  std::string_view id;
+  std::string_view title;
+  // Which (version, victim role) cells the row defines; nullptr: all. A cell
+  // a *library* cannot run is reported as unsupported, never left out.
+  bool (*applies)(TlsVersion version, Role victim) = nullptr;
+  bool uses_forge = false;                 // the peer sends no tickets, so the forge knows its sequence numbers
+  bool handshake_first = true;
+  std::vector<std::size_t> extra_read_sizes;  // read sizes the row pins beyond the standard set
+  std::function<void(ScriptWriter&)> build;
+};
+
+std::span<const Scenario> scenarios();
+const Scenario* find_scenario(std::string_view id);
+
+// One cell of the matrix.
+struct Cell {
+  const Scenario* scenario = nullptr;
+  TlsVersion version = TlsVersion::tls1_3;
+  Role victim = Role::client;
+  const Backend* victim_backend = nullptr;
+  const Backend* peer_backend = nullptr;
+  Schedule schedule;
+  std::size_t read_size = 512;
+
+  std::string name() const;        // R01_tls13_client_openssl_openssl_whole_rb512 (a gtest name)
+  std::string reproducer() const;  // a command line that re-runs exactly this cell
+};
+
+struct CellResult {
+  enum class Status { pass, fail, unsupported } status = Status::fail;
+  std::string message;  // failure: the diff; unsupported: why
+};
+
+CellResult run_cell(const Cell& cell);
+
+// Every cell of a scenario for one victim/peer backend pair.
+std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,
+                            std::uint64_t random_seed);
+
+}  // namespace lastbyte::conformance

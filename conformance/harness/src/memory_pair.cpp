@@ -1,0 +1,138 @@
+#include <lastbyte/conformance/harness.hpp>
+#include <lastbyte/testing/pki.hpp>
+
+namespace lastbyte::conformance {
+
+Config client_config(TlsVersion version) {
+  Config c;
+  c.role = Role::client;
+  c.server_name = "server.test";
+  c.ca_pem = testing::test_pki().ca.cert_pem;
+  c.min_version = c.max_version = version;
+  c.honour_sslkeylogfile = false;
+  return c;
+}
+
+Config server_config(TlsVersion version) {
+  Config c;
+  c.role = Role::server;
+  c.cert_chain_pem = testing::test_pki().server.cert_pem;
+  c.private_key_pem = testing::test_pki().server.key_pem;
+  c.min_version = c.max_version = version;
+  c.honour_sslkeylogfile = false;
+  return c;
+}
+
+Bytes pattern(std::size_t offset, std::size_t n) {
+  Bytes out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t x = offset + i;
+    out[i] = static_cast<std::byte>((x * 131 + (x >> 8) * 7 + 13) % 251);
+  }
+  return out;
+}
+
+namespace {
+
+std::shared_ptr<std::vector<std::string>> capture_keylog(Config& config) {
+  auto lines = std::make_shared<std::vector<std::string>>();
+  config.keylog = [lines](std::string_view line) { lines->emplace_back(line); };
+  return lines;
+}
+
+}  // namespace
+
+Expected<MemoryPair> MemoryPair::create(const Backend& client_backend, Config client, const Backend& server_backend,
+                                        Config server) {
+  MemoryPair pair;
+  pair.client_keys_ = capture_keylog(client);
+  pair.server_keys_ = capture_keylog(server);
+  auto client_context = Context::create(std::move(client), client_backend);
+  if (!client_context) return client_context.error();
+  auto server_context = Context::create(std::move(server), server_backend);
+  if (!server_context) return server_context.error();
+  auto client_connection = Connection::create(*client_context);
+  if (!client_connection) return client_connection.error();
+  auto server_connection = Connection::create(*server_context);
+  if (!server_connection) return server_connection.error();
+  pair.client_.emplace(std::move(*client_connection));
+  pair.server_.emplace(std::move(*server_connection));
+  return pair;
+}
+
+Bytes MemoryPair::take_output(Role from) {
+  Connection& c = side(from);
+  auto out = c.output();
+  Bytes bytes(out.begin(), out.end());
+  c.consume_output(out.size());
+  Bytes& wire = from == Role::client ? client_wire_ : server_wire_;
+  wire.insert(wire.end(), bytes.begin(), bytes.end());
+  return bytes;
+}
+
+Bytes MemoryPair::transfer(Role from) {
+  Bytes bytes = take_output(from);
+  Connection& to = side(from == Role::client ? Role::server : Role::client);
+  std::span<const std::byte> rest(bytes);
+  while (!rest.empty()) {
+    auto r = to.feed(rest);
+    if (r.bytes == 0) break;  // back-pressure: the handshake never fills 64 KiB
+    rest = rest.subspan(r.bytes);
+  }
+  return bytes;
+}
+
+std::optional<std::string> MemoryPair::handshake() {
+  for (int round = 0; round < 16; ++round) {
+    transfer(Role::client);
+    server().handshake();
+    transfer(Role::server);
+    client().handshake();
+    for (Role role : {Role::client, Role::server})
+      if (const auto& v = side(role).verdict())
+        return std::string(role == Role::client ? "client" : "server") + " failed the handshake: " + describe(*v);
+    if (client().wants().handshake_done && server().wants().handshake_done) break;
+  }
+  if (!client().wants().handshake_done || !server().wants().handshake_done) return "the handshake did not finish";
+  // Tickets and the client's last flight: deliver them and let each side
+  // process them, so that a scenario's wire starts on a quiet connection.
+  std::byte scratch[256];
+  for (int round = 0; round < 2; ++round) {
+    for (Role role : {Role::client, Role::server}) {
+      transfer(role == Role::client ? Role::server : Role::client);
+      while (side(role).wants().read_now) {
+        auto r = side(role).read(scratch);
+        if (r.status == IoStatus::ok) return "unexpected plaintext right after the handshake";
+        if (r.status != IoStatus::blocked) return "the connection ended right after the handshake";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool same_verdict(const Verdict& expected, const Verdict& got) {
+  if (expected.index() != got.index()) return false;
+  return std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        const T& g = std::get<T>(got);
+        if constexpr (std::is_same_v<T, CloseNotify>) return e.ignored_bytes == g.ignored_bytes;
+        if constexpr (std::is_same_v<T, Truncated>)
+          return e.leftover_bytes == g.leftover_bytes && e.during_handshake == g.during_handshake &&
+                 e.accepted == g.accepted;
+        if constexpr (std::is_same_v<T, Reset>)
+          return e.leftover_bytes == g.leftover_bytes && e.during_handshake == g.during_handshake;
+        if constexpr (std::is_same_v<T, PeerAlert> || std::is_same_v<T, ProtocolError>) return e.alert == g.alert;
+        if constexpr (std::is_same_v<T, HandshakeRejected>) return e.reason == g.reason;
+        return true;
+      },
+      expected);
+}
+
+std::optional<std::size_t> first_difference(std::span<const std::byte> expected, std::span<const std::byte> got) {
+  auto [e, g] = std::mismatch(expected.begin(), expected.end(), got.begin(), got.end());
+  if (e == expected.end() && g == got.end()) return std::nullopt;
+  return static_cast<std::size_t>(e - expected.begin());
+}
+
+}  // namespace lastbyte::conformance

@@ -1,0 +1,308 @@
+#include <lastbyte/conformance/scenarios.hpp>
+
+#include <random>
+#include <stdexcept>
+
+namespace lastbyte::conformance {
+
+// ---- ScriptWriter -----------------------------------------------------------
+
+ScriptWriter::ScriptWriter(MemoryPair& pair, Role victim, TlsVersion version)
+    : pair_(pair), victim_(victim), version_(version) {}
+
+Bytes ScriptWriter::next_plaintext(std::size_t n, bool lost) {
+  Bytes bytes = pattern(written_, n);
+  written_ += n;
+  if (!lost) script_.plaintext.insert(script_.plaintext.end(), bytes.begin(), bytes.end());
+  return bytes;
+}
+
+void ScriptWriter::take_peer_output() {
+  Bytes out = pair_.take_output(peer_role());
+  peer_records_ += conformance::record_starts(out).size();
+  raw(out);
+}
+
+void ScriptWriter::data(std::size_t n, bool lost) {
+  Bytes bytes = next_plaintext(n, lost);
+  std::span<const std::byte> rest(bytes);
+  if (forge_) {
+    for (; !rest.empty(); rest = rest.subspan(std::min(rest.size(), record::max_plaintext)))
+      raw(forge_->data(rest.first(std::min(rest.size(), record::max_plaintext))));
+    return;
+  }
+  while (!rest.empty()) {
+    auto r = peer().write(rest);
+    if (r.status != IoStatus::ok) throw std::runtime_error("the peer refused to write: " + r.error.message());
+    rest = rest.subspan(r.bytes);
+    take_peer_output();
+  }
+}
+
+void ScriptWriter::close_notify() {
+  if (forge_) {
+    const std::byte warning_close_notify[] = {std::byte{1}, std::byte{0}};
+    return raw(forge_->record(record::ContentType::alert, warning_close_notify));
+  }
+  if (auto e = peer().close()) throw std::runtime_error("the peer cannot close: " + e.message());
+  take_peer_output();
+}
+
+Forge& ScriptWriter::forge() {
+  if (forge_) return *forge_;
+  auto info = peer().info();
+  if (!info) throw std::runtime_error("forge before the handshake: " + info.error().message());
+  std::uint64_t first_seq = (version_ == TlsVersion::tls1_2 ? 1 : 0) + peer_records_;  // TLS 1.2: Finished was 0
+  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog(peer_role()),
+                             pair_.sent_by(Role::server), first_seq);
+  if (!forge) throw std::runtime_error("forge: " + forge.error().message());
+  return forge_.emplace(std::move(*forge));
+}
+
+std::vector<std::size_t> ScriptWriter::record_starts() const { return conformance::record_starts(script_.wire); }
+
+// ---- the catalogue ----------------------------------------------------------
+
+namespace {
+
+using W = ScriptWriter;
+constexpr auto FIN = TransportEnd::fin;
+constexpr auto RST = TransportEnd::rst;
+
+bool tls13_only(TlsVersion v, Role) { return v == TlsVersion::tls1_3; }
+
+// Keeps `keep` bytes of the last record of the wire; returns the bytes kept.
+std::size_t cut_last_record(W& w, std::size_t keep) {
+  std::size_t start = w.record_starts().back();
+  w.wire().resize(start + keep);
+  return keep;
+}
+
+std::size_t last_record_size(W& w) { return w.wire().size() - w.record_starts().back(); }
+
+void r26_final_flight_with_data(W& w) {
+  MemoryPair& pair = w.pair();
+  Role peer = w.peer_role();
+  pair.transfer(Role::client);  // ClientHello
+  pair.server().handshake();
+  if (w.victim() == Role::server) {
+    // TLS 1.3: the client's Finished and its first data leave together.
+    w.peer().write(w.next_plaintext(200));  // held until the handshake is done
+    pair.transfer(Role::server);
+    pair.client().handshake();
+  } else {
+    // TLS 1.2: the server's CCS+Finished and its first data leave together.
+    pair.transfer(Role::server);
+    pair.client().handshake();
+    pair.transfer(Role::client);
+    pair.server().handshake();
+    w.peer().write(w.next_plaintext(200));
+  }
+  w.raw(pair.take_output(peer));
+}
+
+const std::vector<Scenario>& catalogue() {
+  static const std::vector<Scenario> all = [] {
+    std::vector<Scenario> s;
+    s.push_back({"R01", "D(100) CN FIN in one read", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R02", "D(100) CN FIN, one byte per read", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R03", "3xD(100) CN FIN; the verdict never overtakes data", nullptr, false, true, {}, [](W& w) {
+                   for (int i = 0; i < 3; ++i) w.data(100);
+                   w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R04", "3xD(100) FIN without close_notify", nullptr, false, true, {}, [](W& w) {
+                   for (int i = 0; i < 3; ++i) w.data(100);
+                   w.end(FIN), w.expect(Truncated{0});
+                 }});
+    s.push_back({"R05", "D(100) + 3 bytes of the next header, FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.data(100, true);
+                   w.expect(Truncated{cut_last_record(w, 3)}), w.end(FIN);
+                 }});
+    s.push_back({"R06", "D(100) + the next record cut inside its tag, FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.data(100, true);
+                   w.expect(Truncated{cut_last_record(w, last_record_size(w) - 8)}), w.end(FIN);
+                 }});
+    s.push_back({"R07", "D(100) + half of the close_notify record, FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.close_notify();
+                   w.expect(Truncated{cut_last_record(w, last_record_size(w) / 2)}), w.end(FIN);
+                 }});
+    s.push_back({"R08", "2xD(100) then RST", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.data(100), w.end(RST), w.expect(Reset{0});
+                 }});
+    s.push_back({"R09", "D(50) CN then RST", nullptr, false, true, {}, [](W& w) {
+                   w.data(50), w.close_notify(), w.end(RST), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R10", "D(50) CN + 37 random bytes, FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(50), w.close_notify();
+                   std::mt19937 rng(37);
+                   Bytes junk(37);
+                   for (auto& b : junk) b = static_cast<std::byte>(rng());
+                   w.raw(junk), w.end(FIN), w.expect(CloseNotify{37});
+                 }});
+    s.push_back({"R11", "D(50) CN D(50) validly protected", nullptr, true, true, {}, [](W& w) {
+                   w.data(50), w.close_notify(), w.forge();
+                   std::size_t before = w.wire().size();
+                   w.data(50, true), w.end(FIN), w.expect(CloseNotify{w.wire().size() - before});
+                 }});
+    s.push_back({"R12", "D(100) + fatal alert internal_error", nullptr, true, true, {}, [](W& w) {
+                   w.data(100), w.raw(w.forge().alert(Alert::internal_error));
+                   w.end(FIN), w.expect(PeerAlert{Alert::internal_error});
+                 }});
+    s.push_back({"R13", "D1 D2 D3(tag flipped) D4", nullptr, false, true, {}, [](W& w) {
+                   w.data(100), w.data(100), w.data(100, true);
+                   w.wire().back() ^= std::byte{0x01};
+                   w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::bad_record_mac, {}});
+                 }});
+    s.push_back({"R14", "D(10) 3xD(0) D(10) CN", nullptr, true, true, {}, [](W& w) {
+                   w.data(10), w.forge();
+                   for (int i = 0; i < 3; ++i) w.data(0);
+                   w.data(10), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R17", "D(16384) in TCP segments", nullptr, false, true, {1000}, [](W& w) {
+                   w.data(16384), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    s.push_back({"R18", "D(100) then a record of 16385 plaintext bytes", nullptr, true, true, {}, [](W& w) {
+                   w.data(100), w.forge();
+                   w.raw(w.forge().data(w.next_plaintext(record::max_plaintext + 1, true)));
+                   w.end(FIN), w.expect(ProtocolError{Alert::record_overflow, {}});
+                 }});
+    s.push_back({"R19", "D(100) then a header claiming an oversized record, FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(100);
+                   std::size_t len = w.version() == TlsVersion::tls1_3 ? record::max_fragment_tls13 + 1
+                                                                       : record::max_fragment_tls12 + 1;
+                   const Bytes header{std::byte{23}, std::byte{3}, std::byte{3}, static_cast<std::byte>(len >> 8),
+                                      static_cast<std::byte>(len & 0xff)};
+                   w.raw(header), w.end(FIN), w.expect(ProtocolError{Alert::record_overflow, {}});
+                 }});
+    s.push_back({"R26", "final handshake flight and D(200) in one read",
+                 [](TlsVersion v, Role victim) {
+                   // Data can ride with the final flight only to a TLS 1.3
+                   // server (client Finished) or a TLS 1.2 client (server Finished).
+                   return (v == TlsVersion::tls1_3) == (victim == Role::server);
+                 },
+                 false, false, {}, r26_final_flight_with_data});
+    s.push_back({"R34", "D(100) then a record of unknown content type", nullptr, false, true, {}, [](W& w) {
+                   w.data(100);
+                   const Bytes odd{std::byte{99}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{4},
+                                   std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
+                   w.raw(odd), w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
+                 }});
+    s.push_back({"R35", "1 MiB in max-size records, CN FIN", nullptr, false, true, {}, [](W& w) {
+                   w.data(1 << 20), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
+    (void)tls13_only;
+    return s;
+  }();
+  return all;
+}
+
+}  // namespace
+
+std::span<const Scenario> scenarios() { return catalogue(); }
+
+const Scenario* find_scenario(std::string_view id) {
+  for (const auto& s : catalogue())
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+// ---- cells ------------------------------------------------------------------
+
+namespace {
+
+std::string gtest_safe(std::string s) {
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+std::string version_tag(TlsVersion v) { return v == TlsVersion::tls1_3 ? "tls13" : "tls12"; }
+
+}  // namespace
+
+std::string Cell::name() const {
+  return gtest_safe(std::string(scenario->id) + "_" + version_tag(version) + "_" +
+                    (victim == Role::client ? "client" : "server") + "_" + std::string(victim_backend->name) + "_" +
+                    std::string(peer_backend->name) + "_" + schedule.name() + "_rb" + std::to_string(read_size));
+}
+
+std::string Cell::reproducer() const { return "lastbyte-tests --gtest_filter='*/" + name() + "'"; }
+
+std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,
+                            std::uint64_t random_seed) {
+  std::vector<std::size_t> sizes(std::begin(read_sizes), std::end(read_sizes));
+  sizes.insert(sizes.end(), scenario.extra_read_sizes.begin(), scenario.extra_read_sizes.end());
+  std::vector<Cell> cells;
+  for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+    for (Role victim : {Role::client, Role::server}) {
+      if (scenario.applies && !scenario.applies(version, victim)) continue;
+      for (const Schedule& schedule : all_schedules(random_seed))
+        for (std::size_t size : sizes)
+          cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, schedule, size});
+    }
+  return cells;
+}
+
+namespace {
+
+std::string hexdump_around(std::span<const std::byte> bytes, std::size_t at) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = at; i < std::min(bytes.size(), at + 8); ++i) {
+    auto b = std::to_integer<unsigned>(bytes[i]);
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out.empty() ? "(end)" : out;
+}
+
+std::string compare(const Script& script, const Outcome& outcome) {
+  std::string diff;
+  if (auto at = first_difference(script.plaintext, outcome.plaintext))
+    diff += "bytes: expected " + std::to_string(script.plaintext.size()) + ", got " +
+            std::to_string(outcome.plaintext.size()) + "; first difference at offset " + std::to_string(*at) +
+            " (expected " + hexdump_around(script.plaintext, *at) + ", got " + hexdump_around(outcome.plaintext, *at) +
+            ")\n";
+  bool verdict_ok = script.verdict ? outcome.verdict && same_verdict(*script.verdict, *outcome.verdict)
+                                   : !outcome.verdict.has_value();
+  if (!verdict_ok)
+    diff += "verdict: expected " + (script.verdict ? describe(*script.verdict) : "none (stream open)") + ", got " +
+            (outcome.verdict ? describe(*outcome.verdict) : "none") + "\n";
+  for (const auto& v : outcome.violations) diff += "violation: " + v + "\n";
+  return diff;
+}
+
+}  // namespace
+
+CellResult run_cell(const Cell& cell) {
+  using S = CellResult::Status;
+  for (const Backend* b : {cell.victim_backend, cell.peer_backend})
+    if (!b->supports(cell.version))
+      return {S::unsupported, std::string(to_string(cell.version)) + " unsupported by this library (" +
+                                  b->library_version() + ")"};
+  try {
+    Config client = client_config(cell.version), server = server_config(cell.version);
+    if (cell.scenario->uses_forge) (cell.victim == Role::client ? server : client).session_tickets = false;
+    bool victim_client = cell.victim == Role::client;
+    auto pair = MemoryPair::create(victim_client ? *cell.victim_backend : *cell.peer_backend, std::move(client),
+                                   victim_client ? *cell.peer_backend : *cell.victim_backend, std::move(server));
+    if (!pair) return {S::fail, "setup: " + pair.error().message()};
+    if (cell.scenario->handshake_first)
+      if (auto error = pair->handshake()) return {S::fail, "handshake: " + *error};
+    ScriptWriter writer(*pair, cell.victim, cell.version);
+    cell.scenario->build(writer);
+    Script script = writer.finish();
+    Outcome outcome = deliver(pair->side(cell.victim), script.wire, script.end, cell.schedule, cell.read_size);
+    std::string diff = compare(script, outcome);
+    if (diff.empty()) return {S::pass, {}};
+    return {S::fail, diff + "reproduce: " + cell.reproducer()};
+  } catch (const std::exception& e) {
+    return {S::fail, std::string("harness: ") + e.what() + "\nreproduce: " + cell.reproducer()};
+  }
+}
+
+}  // namespace lastbyte::conformance
