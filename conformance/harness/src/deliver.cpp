@@ -7,21 +7,21 @@ class Delivery {
  public:
   Delivery(Connection& victim, std::size_t read_size) : victim_(victim), buffer_(read_size) {}
 
-  void feed(std::span<const std::byte> chunk) {
+  // `then_end`: the transport end arrives in the same read as this chunk
+  // (SCENARIOS.md: "data and EOF in the same read"), before any read().
+  void feed(std::span<const std::byte> chunk, std::optional<TransportEnd> then_end = std::nullopt) {
     while (!chunk.empty()) {
       auto r = victim_.feed(chunk);
       if (r.status == IoStatus::refused) return violation("feed() refused: " + r.error.message());
       chunk = chunk.subspan(r.bytes);
+      if (chunk.empty() && then_end) feed_end(*then_end);
       if (r.bytes == 0 && !read_burst()) return violation("stall: inbound queue full and nothing to read");
       if (r.bytes > 0) read_burst();
     }
   }
 
   void end(TransportEnd end) {
-    std::error_code e;
-    if (end == TransportEnd::fin) e = victim_.feed_eof();
-    if (end == TransportEnd::rst) e = victim_.feed_reset();
-    if (e) violation("feeding the transport end was refused: " + e.message());
+    if (!end_fed_) feed_end(end);
     read_burst();
     if (end != TransportEnd::none && !outcome_.verdict)
       violation("C3/C4: the transport ended but no verdict was reached and read_now is false");
@@ -35,6 +35,14 @@ class Delivery {
 
  private:
   void violation(std::string what) { outcome_.violations.push_back(std::move(what)); }
+
+  void feed_end(TransportEnd end) {
+    end_fed_ = true;
+    std::error_code e;
+    if (end == TransportEnd::fin) e = victim_.feed_eof();
+    if (end == TransportEnd::rst) e = victim_.feed_reset();
+    if (e) violation("feeding the transport end was refused: " + e.message());
+  }
 
   // One read(); true if it made visible progress (bytes or the end).
   bool read_once() {
@@ -74,6 +82,7 @@ class Delivery {
   Connection& victim_;
   Bytes buffer_;
   Outcome outcome_;
+  bool end_fed_ = false;
 };
 
 }  // namespace
@@ -81,7 +90,9 @@ class Delivery {
 Outcome deliver(Connection& victim, std::span<const std::byte> wire, TransportEnd end, const Schedule& schedule,
                 std::size_t read_size) {
   Delivery delivery(victim, read_size);
-  for (auto chunk : cut(wire, schedule)) delivery.feed(chunk);
+  auto reads = cut(wire, schedule);
+  for (std::size_t i = 0; i < reads.size(); ++i)
+    delivery.feed(reads[i], i + 1 == reads.size() ? std::optional(end) : std::nullopt);
   delivery.end(end);
   return delivery.take();
 }

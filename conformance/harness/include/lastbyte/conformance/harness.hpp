@@ -87,7 +87,8 @@ struct Outcome {
   std::size_t reads = 0;
 };
 
-// Feeds `wire` to `victim` as the schedule cuts it, then the transport end,
+// Feeds `wire` to `victim` as the schedule cuts it, the transport end in the
+// same transport read as the last bytes,
 // reading `read_size` bytes at a time whenever wants().read_now — exactly what
 // an event loop does. After every read burst it checks C2: when read_now is
 // false, a probing read() must not produce anything.
