@@ -127,8 +127,10 @@ const TestPki& test_pki() {
   static const TestPki pki = [] {
     TestPki p;
     p.ca = make_root("lastbyte test CA");
-    p.server = issue(p.ca, {"server.test", {"server.test", "localhost"}, {"127.0.0.1", "::1"}});
-    p.client = issue(p.ca, {"lastbyte test client", {}, {}, -1, 30, Usage::client});
+    p.server = issue(p.ca, {.common_name = "server.test",
+                            .dns_names = {"server.test", "localhost"},
+                            .ip_addresses = {"127.0.0.1", "::1"}});
+    p.client = issue(p.ca, {.common_name = "lastbyte test client", .usage = Usage::client});
     return p;
   }();
   return pki;

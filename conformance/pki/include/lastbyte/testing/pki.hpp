@@ -14,9 +14,9 @@ struct Identity {
 enum class Usage { server, client, ca };
 
 struct CertSpec {
-  std::string common_name;
-  std::vector<std::string> dns_names;     // subjectAltName DNS entries (none: CN-only certificate)
-  std::vector<std::string> ip_addresses;  // subjectAltName IP entries
+  std::string common_name = {};
+  std::vector<std::string> dns_names = {};   // subjectAltName DNS entries (none: CN-only certificate)
+  std::vector<std::string> ip_addresses = {};  // subjectAltName IP entries
   int valid_from_days = -1;               // relative to now
   int valid_until_days = 30;
   Usage usage = Usage::server;  // extendedKeyUsage serverAuth / clientAuth; ca: a CA certificate
