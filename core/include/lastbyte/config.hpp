@@ -87,8 +87,8 @@ struct Config {
 
 // Per-connection choices that do not belong in a shared Context.
 struct ConnectionOptions {
-  std::string server_name;     // overrides Config::server_name when not empty
-  SessionBlob resume_session;  // client: a blob from Config::on_new_session
+  std::string server_name = {};     // overrides Config::server_name when not empty
+  SessionBlob resume_session = {};  // client: a blob from Config::on_new_session
 };
 
 }  // namespace lastbyte

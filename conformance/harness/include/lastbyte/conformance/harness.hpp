@@ -40,6 +40,8 @@ class MemoryPair {
   // done; then delivers what is left (tickets) and lets both read it.
   // Returns a description of what went wrong, or nullopt.
   std::optional<std::string> handshake();
+  // The first half of handshake(): no read(), so early data stays unread.
+  std::optional<std::string> handshake_without_reading();
 
   // Everything `role` has sent so far (the whole wire in that direction).
   const Bytes& sent_by(Role role) const { return role == Role::client ? client_wire_ : server_wire_; }

@@ -1,0 +1,487 @@
+// The Connection API on every installed backend: misuse errors, back-pressure,
+// half-close (C9), early writes, truncation policy, resumption, ALPN, keylog,
+// client certificates, and the record gate.
+#include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/harness.hpp>
+#include <lastbyte/record.hpp>
+#include <lastbyte/testing/pki.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace lastbyte::conformance {
+namespace {
+
+struct Params {
+  const Backend* backend;
+  TlsVersion version;
+};
+
+std::vector<Params> all_params() {
+  std::vector<Params> out;
+  for (const Backend* b : installed_backends())
+    for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) out.push_back({b, v});
+  return out;
+}
+
+std::string param_name(const ::testing::TestParamInfo<Params>& p) {
+  return std::string(p.param.backend->name) + (p.param.version == TlsVersion::tls1_3 ? "_tls13" : "_tls12");
+}
+
+std::string text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// For connections made from shared Contexts (MemoryPair makes its own).
+void pump_handshake(Connection& client, Connection& server) {
+  for (int i = 0; i < 8; ++i) {
+    server.feed(client.output()), client.consume_output(client.output().size()), server.handshake();
+    client.feed(server.output()), server.consume_output(server.output().size()), client.handshake();
+  }
+}
+
+class ConnectionTest : public ::testing::TestWithParam<Params> {
+ protected:
+  void SetUp() override {
+    if (!backend().supports(version())) GTEST_SKIP() << "unsupported by this library: " << backend().library_version();
+  }
+  const Backend& backend() const { return *GetParam().backend; }
+  TlsVersion version() const { return GetParam().version; }
+
+  MemoryPair pair(Config client, Config server) {
+    auto p = MemoryPair::create(backend(), std::move(client), backend(), std::move(server));
+    if (!p) throw std::runtime_error(p.error().message());
+    return std::move(*p);
+  }
+  MemoryPair established() {
+    auto p = pair(client_config(version()), server_config(version()));
+    auto error = p.handshake();
+    EXPECT_FALSE(error) << *error;
+    return p;
+  }
+  // Reads everything `role` can produce now.
+  static std::string drain(Connection& c) {
+    std::string out;
+    std::byte buf[4096];
+    for (;;) {
+      auto r = c.read(buf);
+      if (r.status != IoStatus::ok) return out;
+      out += text(std::span(buf, r.bytes));
+    }
+  }
+};
+
+TEST_P(ConnectionTest, ReadAfterTheEndIsRefused) {
+  auto p = established();
+  ASSERT_FALSE(p.server().close());
+  p.transfer(Role::server);
+  std::byte buf[16];
+  EXPECT_EQ(p.client().read(buf).status, IoStatus::end);
+  auto again = p.client().read(buf);
+  EXPECT_EQ(again.status, IoStatus::refused);
+  EXPECT_EQ(again.error, errc::read_after_end);
+  EXPECT_FALSE(p.client().wants().read_now);
+}
+
+TEST_P(ConnectionTest, WriteAfterCloseIsRefused) {
+  auto p = established();
+  ASSERT_FALSE(p.client().close());
+  EXPECT_FALSE(p.client().close()) << "close() is idempotent";
+  auto r = p.client().write("late");
+  EXPECT_EQ(r.status, IoStatus::refused);
+  EXPECT_EQ(r.error, errc::write_after_close);
+}
+
+TEST_P(ConnectionTest, TransportInputAfterEofIsRefused) {
+  auto p = established();
+  ASSERT_FALSE(p.client().feed_eof());
+  const std::byte one[1] = {};
+  EXPECT_EQ(p.client().feed(one).error, errc::input_after_transport_end);
+  EXPECT_EQ(p.client().feed_eof(), errc::input_after_transport_end);
+  EXPECT_EQ(p.client().feed_reset(), errc::input_after_transport_end);
+  EXPECT_TRUE(p.client().input_space().empty());
+}
+
+TEST_P(ConnectionTest, CloseAndInfoDuringTheHandshakeAreRefused) {
+  auto p = pair(client_config(version()), server_config(version()));
+  EXPECT_EQ(p.client().close(), errc::close_during_handshake);
+  EXPECT_EQ(p.client().info().error().code, errc::handshake_not_done);
+}
+
+TEST_P(ConnectionTest, OverCommittingQueuesIsRefused) {
+  auto p = established();
+  auto space = p.client().input_space();
+  EXPECT_EQ(p.client().commit_input(space.size() + 1), errc::input_overflow);
+  EXPECT_EQ(p.client().consume_output(p.client().output().size() + 1), errc::output_overflow);
+  std::byte none[1];
+  EXPECT_EQ(p.client().read(std::span(none, 0)).error, errc::empty_buffer);
+  EXPECT_EQ(p.client().write(std::string_view{}).error, errc::empty_buffer);
+}
+
+TEST_P(ConnectionTest, WriteAfterAFatalVerdictIsRefused) {
+  auto p = established();
+  Bytes garbage{std::byte{23}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{40}};
+  garbage.resize(5 + 40, std::byte{0x5a});  // long enough for any AEAD's overhead; the tag cannot match
+  p.client().feed(garbage);
+  std::byte buf[64];
+  EXPECT_EQ(p.client().read(buf).status, IoStatus::end);
+  ASSERT_TRUE(std::holds_alternative<ProtocolError>(*p.client().verdict())) << describe(*p.client().verdict());
+  EXPECT_EQ(std::get<ProtocolError>(*p.client().verdict()).alert, Alert::bad_record_mac);
+  EXPECT_EQ(p.client().write("x").error, errc::write_after_end);
+  EXPECT_TRUE(p.client().wants().output) << "the alert the library sent is waiting in output()";
+}
+
+TEST_P(ConnectionTest, InboundQueueAppliesBackPressure) {
+  auto p = established();
+  std::string big(200 * 1024, 'x');
+  std::string_view rest = big;
+  while (!rest.empty()) {
+    auto r = p.server().write(rest);
+    ASSERT_NE(r.status, IoStatus::refused);
+    rest.remove_prefix(r.bytes);
+    if (r.status == IoStatus::blocked || rest.empty()) {
+      Bytes wire = p.take_output(Role::server);
+      std::span<const std::byte> pending(wire);
+      std::string got;
+      while (!pending.empty()) {
+        auto f = p.client().feed(pending);
+        EXPECT_LE(p.client().input_space().size(), p.client().input_space().size());
+        pending = pending.subspan(f.bytes);
+        if (f.bytes == 0) {
+          EXPECT_FALSE(p.client().wants().transport_input) << "a full queue does not ask for input";
+          ASSERT_TRUE(p.client().wants().read_now) << "a full queue holds a complete record";
+        }
+        drain(p.client());
+      }
+    }
+  }
+}
+
+TEST_P(ConnectionTest, FeedReturnsPartialCountWhenFull) {
+  auto p = established();
+  std::string big(100 * 1024, 'y');
+  std::string_view rest = big;
+  Bytes wire;
+  while (!rest.empty()) {
+    auto r = p.server().write(rest);
+    rest.remove_prefix(r.bytes);
+    Bytes out = p.take_output(Role::server);
+    wire.insert(wire.end(), out.begin(), out.end());
+  }
+  auto r = p.client().feed(wire);
+  EXPECT_EQ(r.status, IoStatus::ok);
+  EXPECT_EQ(r.bytes, Config{}.inbound_capacity) << "the queue takes exactly its capacity";
+  EXPECT_TRUE(p.client().input_space().empty());
+}
+
+TEST_P(ConnectionTest, EarlyWritesAreSentWhenTheHandshakeFinishes) {
+  auto p = pair(client_config(version()), server_config(version()));
+  auto r = p.client().write("GET / HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.status, IoStatus::ok);
+  ASSERT_FALSE(p.handshake_without_reading()) << "handshake";
+  p.transfer(Role::client);
+  EXPECT_EQ(drain(p.server()), "GET / HTTP/1.1\r\n\r\n");
+}
+
+TEST_P(ConnectionTest, C9_HalfCloseFollowsTheVersionPolicy) {
+  auto p = established();
+  ASSERT_FALSE(p.server().close());
+  p.transfer(Role::server);
+  std::byte buf[16];
+  ASSERT_EQ(p.client().read(buf).status, IoStatus::end);
+  ASSERT_TRUE(std::holds_alternative<CloseNotify>(*p.client().verdict()));
+  auto r = p.client().write("after your close_notify");
+  if (version() == TlsVersion::tls1_3) {
+    // R27: TLS 1.3 half-close: we may still write, and the peer receives it.
+    ASSERT_EQ(r.status, IoStatus::ok);
+    ASSERT_FALSE(p.client().close());
+    p.transfer(Role::client);
+    EXPECT_EQ(drain(p.server()), "after your close_notify");
+    EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.server().verdict()));
+  } else {
+    // R28: RFC 5246 §7.2.1: answer close_notify at once, no more data.
+    EXPECT_EQ(r.error, errc::write_after_peer_close_tls12);
+    EXPECT_TRUE(p.client().wants().output) << "our close_notify answer is queued";
+    p.transfer(Role::client);
+    drain(p.server());
+    ASSERT_TRUE(p.server().verdict().has_value());
+    EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.server().verdict())) << describe(*p.server().verdict());
+  }
+}
+
+TEST_P(ConnectionTest, R29_BothSidesCloseAtOnce) {
+  auto p = established();
+  ASSERT_FALSE(p.client().close());
+  ASSERT_FALSE(p.server().close());
+  p.transfer(Role::client);
+  p.transfer(Role::server);
+  std::byte buf[16];
+  EXPECT_EQ(p.client().read(buf).status, IoStatus::end);
+  EXPECT_EQ(p.server().read(buf).status, IoStatus::end);
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.client().verdict())) << describe(*p.client().verdict());
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.server().verdict())) << describe(*p.server().verdict());
+}
+
+TEST_P(ConnectionTest, R30_DataAfterOurCloseNotifyIsStillDelivered) {
+  auto p = established();
+  ASSERT_FALSE(p.client().close());
+  // The server wrote before it saw our close_notify (on TLS 1.3 it could also
+  // write after); then it closes: on TLS 1.2 by answering automatically.
+  EXPECT_EQ(p.server().write(std::string(100, 'z')).bytes, 100u);
+  p.transfer(Role::client);
+  drain(p.server());
+  ASSERT_TRUE(p.server().verdict().has_value());
+  ASSERT_FALSE(p.server().close());
+  p.transfer(Role::server);
+  EXPECT_EQ(drain(p.client()), std::string(100, 'z'));
+  ASSERT_TRUE(p.client().verdict().has_value());
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.client().verdict())) << describe(*p.client().verdict());
+}
+
+TEST_P(ConnectionTest, AcceptedTruncationStillSaysTruncated) {
+  Config client = client_config(version());
+  client.accept_truncation = true;
+  auto p = pair(client, server_config(version()));
+  ASSERT_FALSE(p.handshake());
+  p.server().write("body");
+  p.transfer(Role::server);
+  p.client().feed_eof();
+  EXPECT_EQ(drain(p.client()), "body");
+  auto* truncated = std::get_if<Truncated>(&*p.client().verdict());
+  ASSERT_NE(truncated, nullptr);
+  EXPECT_TRUE(truncated->accepted);
+  EXPECT_TRUE(is_acceptable_end(*p.client().verdict()));
+  EXPECT_EQ(describe(*p.client().verdict()), "truncated (0 leftover bytes, accepted by policy)");
+}
+
+TEST_P(ConnectionTest, TruncationIsNotAcceptableByDefault) {
+  auto p = established();
+  p.client().feed_eof();
+  drain(p.client());
+  EXPECT_FALSE(is_acceptable_end(*p.client().verdict()));
+  EXPECT_EQ(kind_name(*p.client().verdict()), "truncated");
+}
+
+TEST_P(ConnectionTest, EofDuringTheHandshakeIsTruncatedDuringHandshake) {
+  auto p = pair(client_config(version()), server_config(version()));
+  p.take_output(Role::client);
+  p.client().feed_eof();
+  std::byte buf[8];
+  EXPECT_EQ(p.client().read(buf).status, IoStatus::end);
+  auto* truncated = std::get_if<Truncated>(&*p.client().verdict());
+  ASSERT_NE(truncated, nullptr) << describe(*p.client().verdict());
+  EXPECT_TRUE(truncated->during_handshake);
+}
+
+TEST_P(ConnectionTest, SessionsResume) {
+  std::vector<SessionBlob> sessions;
+  Config client = client_config(version());
+  client.on_new_session = [&](std::span<const std::byte> s) { sessions.emplace_back(s.begin(), s.end()); };
+  Config server = server_config(version());
+  auto server_context = Context::create(server, backend());
+  auto client_context = Context::create(client, backend());
+  ASSERT_TRUE(server_context && client_context);
+
+  auto run = [&](ConnectionOptions options) -> SessionInfo {
+    auto c = Connection::create(*client_context, options);
+    auto s = Connection::create(*server_context);
+    pump_handshake(*c, *s);
+    std::byte buf[16];
+    c->read(buf);  // TLS 1.3 tickets arrive after the handshake
+    EXPECT_TRUE(c->wants().handshake_done);
+    return *c->info();
+  };
+  EXPECT_FALSE(run({}).resumed);
+  ASSERT_FALSE(sessions.empty()) << "no session was surfaced to on_new_session";
+  EXPECT_TRUE(run({.resume_session = sessions.back()}).resumed);
+}
+
+TEST_P(ConnectionTest, ForeignSessionBlobIsRejectedClearly) {
+  auto context = Context::create(client_config(version()), backend());
+  auto c = Connection::create(*context, {.resume_session = {std::byte{1}, std::byte{2}}});
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, errc::invalid_config);
+}
+
+TEST_P(ConnectionTest, AlpnWithoutOverlapIsRefused) {
+  Config client = client_config(version());
+  client.alpn = {"h2"};
+  Config server = server_config(version());
+  server.alpn = {"http/1.1"};
+  auto p = pair(client, server);
+  EXPECT_TRUE(p.handshake().has_value());
+  ASSERT_TRUE(p.server().verdict().has_value());
+  auto* rejected = std::get_if<HandshakeRejected>(&*p.server().verdict());
+  ASSERT_NE(rejected, nullptr) << describe(*p.server().verdict());
+  EXPECT_EQ(rejected->reason, RejectReason::no_application_protocol);
+}
+
+TEST_P(ConnectionTest, KeylogLinesAreNssFormat) {
+  std::vector<std::string> lines;
+  Config client = client_config(version());
+  client.keylog = [&](std::string_view line) { lines.emplace_back(line); };
+  auto context = Context::create(client, backend());
+  auto server_context = Context::create(server_config(version()), backend());
+  auto c = Connection::create(*context);
+  auto s = Connection::create(*server_context);
+  pump_handshake(*c, *s);
+  ASSERT_TRUE(c->wants().handshake_done);
+  std::string expected_label = version() == TlsVersion::tls1_3 ? "CLIENT_TRAFFIC_SECRET_0 " : "CLIENT_RANDOM ";
+  bool found = false;
+  for (const auto& line : lines) {
+    found |= line.starts_with(expected_label);
+    EXPECT_EQ(line.find('\n'), std::string::npos);
+    EXPECT_EQ(std::count(line.begin(), line.end(), ' '), 2) << line;
+  }
+  EXPECT_TRUE(found) << "no " << expected_label << "line";
+}
+
+TEST_P(ConnectionTest, SslKeyLogFileIsHonoured) {
+  std::string path = ::testing::TempDir() + "lastbyte-keylog-" + std::string(backend().name) + ".txt";
+  std::remove(path.c_str());
+  ::setenv("SSLKEYLOGFILE", path.c_str(), 1);
+  Config client = client_config(version());
+  client.honour_sslkeylogfile = true;
+  auto p = pair(client, server_config(version()));
+  ::unsetenv("SSLKEYLOGFILE");
+  ASSERT_FALSE(p.handshake());
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  EXPECT_NE(content.str().find(version() == TlsVersion::tls1_3 ? "CLIENT_TRAFFIC_SECRET_0 " : "CLIENT_RANDOM "),
+            std::string::npos)
+      << content.str();
+}
+
+TEST_P(ConnectionTest, ClientCertificatesAreRequiredAndVerified) {
+  Config server = server_config(version());
+  server.client_auth = ClientAuth::required;
+  server.ca_pem = testing::test_pki().ca.cert_pem;
+  {
+    auto p = pair(client_config(version()), server);
+    EXPECT_TRUE(p.handshake().has_value());
+    ASSERT_TRUE(p.server().verdict().has_value());
+    auto* rejected = std::get_if<HandshakeRejected>(&*p.server().verdict());
+    ASSERT_NE(rejected, nullptr) << describe(*p.server().verdict());
+    EXPECT_EQ(rejected->reason, RejectReason::certificate_required);
+  }
+  Config client = client_config(version());
+  client.cert_chain_pem = testing::test_pki().client.cert_pem;
+  client.private_key_pem = testing::test_pki().client.key_pem;
+  auto p = pair(client, server);
+  EXPECT_FALSE(p.handshake());
+}
+
+TEST_P(ConnectionTest, PlaintextHttpToATlsServerIsAClearProtocolError) {
+  auto p = pair(client_config(version()), server_config(version()));
+  std::string_view http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  p.server().feed(std::as_bytes(std::span(http)));
+  std::byte buf[8];
+  EXPECT_EQ(p.server().read(buf).status, IoStatus::end);
+  auto* error = std::get_if<ProtocolError>(&*p.server().verdict());
+  ASSERT_NE(error, nullptr) << describe(*p.server().verdict());
+  EXPECT_EQ(error->alert, Alert::unexpected_message);
+  EXPECT_NE(error->detail.find("plaintext"), std::string::npos) << error->detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, ConnectionTest, ::testing::ValuesIn(all_params()), param_name);
+
+// ---- configuration errors (backend-independent messages) -------------------
+
+class ConfigErrors : public ::testing::TestWithParam<const Backend*> {};
+
+TEST_P(ConfigErrors, ServerWithoutCertificate) {
+  Config c;
+  c.role = Role::server;
+  auto context = Context::create(c, *GetParam());
+  ASSERT_FALSE(context);
+  EXPECT_EQ(context.error().code, errc::invalid_config);
+  EXPECT_NE(context.error().message().find("certificate chain"), std::string::npos);
+}
+
+TEST_P(ConfigErrors, VersionRangeUpsideDown) {
+  Config c;
+  c.min_version = TlsVersion::tls1_3;
+  c.max_version = TlsVersion::tls1_2;
+  EXPECT_EQ(Context::create(c, *GetParam()).error().code, errc::invalid_config);
+}
+
+TEST_P(ConfigErrors, InboundQueueSmallerThanARecord) {
+  Config c = client_config(TlsVersion::tls1_2);
+  c.inbound_capacity = record::max_record - 1;
+  auto context = Context::create(c, *GetParam());
+  ASSERT_FALSE(context);
+  EXPECT_NE(context.error().message().find("18437"), std::string::npos) << context.error().message();
+}
+
+TEST_P(ConfigErrors, ClientWithoutServerName) {
+  Config c = client_config(TlsVersion::tls1_2);
+  c.server_name.clear();
+  auto context = Context::create(c, *GetParam());
+  ASSERT_TRUE(context);
+  auto connection = Connection::create(*context);
+  ASSERT_FALSE(connection);
+  EXPECT_NE(connection.error().message().find("server_name"), std::string::npos);
+}
+
+TEST_P(ConfigErrors, UnreadableFilesAndBadPem) {
+  Config c = server_config(TlsVersion::tls1_2);
+  c.cert_chain_pem = "not a certificate";
+  EXPECT_EQ(Context::create(c, *GetParam()).error().code, errc::backend_failure);
+  c = server_config(TlsVersion::tls1_2);
+  c.cert_chain_pem.clear();
+  c.cert_chain_file = "/nonexistent/chain.pem";
+  auto context = Context::create(c, *GetParam());
+  ASSERT_FALSE(context);
+  EXPECT_NE(context.error().message().find("/nonexistent/chain.pem"), std::string::npos);
+  Config client = client_config(TlsVersion::tls1_2);
+  client.ca_pem = "garbage";
+  EXPECT_EQ(Context::create(client, *GetParam()).error().code, errc::backend_failure);
+}
+
+TEST_P(ConfigErrors, MismatchedKey) {
+  Config c = server_config(TlsVersion::tls1_2);
+  c.private_key_pem = testing::test_pki().client.key_pem;
+  auto context = Context::create(c, *GetParam());
+  ASSERT_FALSE(context);
+  EXPECT_EQ(context.error().code, errc::backend_failure);
+}
+
+TEST_P(ConfigErrors, ClientAuthOnAClient) {
+  Config c = client_config(TlsVersion::tls1_2);
+  c.client_auth = ClientAuth::required;
+  EXPECT_EQ(Context::create(c, *GetParam()).error().code, errc::invalid_config);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllBackends, ConfigErrors, ::testing::ValuesIn(installed_backends()),
+                         [](const ::testing::TestParamInfo<const Backend*>& p) { return std::string(p.param->name); });
+
+TEST(Backends, UnknownBackendNameSaysWhatExists) {
+  auto found = find_backend("gnutls", installed_backends());
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, errc::unknown_backend);
+  EXPECT_NE(found.error().message().find(std::string(installed_backends()[0]->name)), std::string::npos);
+  EXPECT_NE(found.error().message().find("-DLASTBYTE_BACKEND"), std::string::npos);
+  EXPECT_EQ(*find_backend(installed_backends()[0]->name, installed_backends()), installed_backends()[0]);
+}
+
+TEST(Backends, DefaultBackendIsTheConfiguredOne) {
+  EXPECT_EQ(default_backend().name, LASTBYTE_CONFIGURED_BACKEND);
+}
+
+TEST(Verdicts, DescribeIsStable) {
+  EXPECT_EQ(describe(CloseNotify{}), "close_notify");
+  EXPECT_EQ(describe(CloseNotify{37}), "close_notify (37 trailing bytes ignored)");
+  EXPECT_EQ(describe(Truncated{3}), "truncated (3 leftover bytes)");
+  EXPECT_EQ(describe(Reset{0, true}), "reset (0 leftover bytes, during handshake)");
+  EXPECT_EQ(describe(PeerAlert{Alert::internal_error}), "peer_alert(internal_error)");
+  EXPECT_EQ(describe(ProtocolError{Alert::bad_record_mac, "x"}), "protocol_error(bad_record_mac): x");
+  EXPECT_EQ(describe(HandshakeRejected{RejectReason::hostname, {}}), "handshake_rejected(hostname)");
+  EXPECT_EQ(kind_name(LocalError{}), "local_error");
+}
+
+}  // namespace
+}  // namespace lastbyte::conformance
