@@ -226,8 +226,9 @@ std::error_code SocketDriver::write_all(std::span<const std::byte> plaintext, De
     if (r.status == IoStatus::refused) return r.error;
     if (r.status == IoStatus::end) return errc::write_after_end;
     plaintext = plaintext.subspan(r.bytes);
+    // Blocked means the outbound queue is full: sending is what frees it.
     if (r.status == IoStatus::blocked)
-      if (auto e = step(deadline)) return e;
+      if (auto e = flush(deadline)) return e;
   }
   return flush(deadline);
 }

@@ -1,0 +1,232 @@
+// lastbyte-server and lastbyte-client over loopback TCP: every --close mode
+// ends with the exact verdict and exit status, and a server that closes right
+// after its response never costs a byte of the body.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+struct Ran {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// A child process with its stdout and stderr on pipes.
+class Child {
+ public:
+  explicit Child(std::vector<std::string> args) {
+    int out[2], err[2];
+    EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0) << args[0];
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+  }
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  // One line of stdout (the server's "listening on ...").
+  std::string read_line(std::chrono::seconds timeout) {
+    std::string line;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    char c;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      if (::read(out_, &c, 1) != 1 || c == '\n') break;
+      line += c;
+    }
+    return line;
+  }
+
+  Ran wait(std::chrono::seconds timeout) {
+    Ran r;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool out_open = true, err_open = true;
+    char buf[65536];
+    while ((out_open || err_open) && std::chrono::steady_clock::now() < deadline) {
+      pollfd p[2] = {{out_open ? out_ : -1, POLLIN, 0}, {err_open ? err_ : -1, POLLIN, 0}};
+      if (::poll(p, 2, 100) <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if (!(p[i].revents & (POLLIN | POLLHUP))) continue;
+        ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+        if (n <= 0) (i == 0 ? out_open : err_open) = false;
+        else (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+    int status = 0;
+    if (out_open || err_open) ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1, err_ = -1;
+};
+
+const std::string client_bin = LASTBYTE_CLIENT_BIN;
+const std::string server_bin = LASTBYTE_SERVER_BIN;
+
+std::string generated_body(std::size_t n) {  // what lastbyte-server sends
+  std::string body(n, '\0');
+  for (std::size_t i = 0; i < n; ++i) body[i] = i % 64 == 63 ? '\n' : static_cast<char>('a' + i % 26);
+  return body;
+}
+
+class Server {
+ public:
+  Server(std::string close_mode, std::size_t body, int connections, std::string tls = "1.3")
+      : ca_(::testing::TempDir() + "lastbyte-cli-ca-" + std::to_string(::getpid()) + ".pem"),
+        child_({server_bin, "--port", "0", "--close", close_mode, "--body-size", std::to_string(body),
+                "--max-connections", std::to_string(connections), "--tls", tls, "--write-ca", ca_}) {
+    std::string line = child_.read_line(std::chrono::seconds(10));
+    auto colon = line.rfind(':');
+    EXPECT_TRUE(line.starts_with("listening on 127.0.0.1:")) << line;
+    port_ = colon == std::string::npos ? "0" : line.substr(colon + 1);
+  }
+  std::string target() const { return "localhost:" + port_; }
+  const std::string& ca() const { return ca_; }
+
+ private:
+  std::string ca_;
+  Child child_;
+  std::string port_;
+};
+
+Ran client(std::vector<std::string> args) {
+  args.insert(args.begin(), client_bin);
+  return Child(args).wait(std::chrono::seconds(120));
+}
+
+class CloseModes : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CloseModes, CloseNotifyIsCleanAndComplete) {
+  Server server("close_notify", 100000, 1, GetParam());
+  Ran r = client({"--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, generated_body(100000));
+  EXPECT_NE(r.err.find("verdict: close_notify\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("TLSv" + GetParam()), std::string::npos) << r.err;
+}
+
+TEST_P(CloseModes, FinIsTruncatedYetEveryRecordIsDelivered) {
+  Server server("fin", 100000, 1, GetParam());
+  Ran r = client({"--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.out, generated_body(100000));
+  EXPECT_NE(r.err.find("verdict: truncated (0 leftover bytes)\n"), std::string::npos) << r.err;
+}
+
+TEST_P(CloseModes, RstIsResetAfterEveryReceivedRecord) {
+  Server server("rst", 100000, 1, GetParam());
+  Ran r = client({"--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.out, generated_body(100000));
+  EXPECT_NE(r.err.find("verdict: reset (0 leftover bytes)\n"), std::string::npos) << r.err;
+}
+
+TEST_P(CloseModes, MidRecordIsTruncatedAndThePartialRecordIsNeverDelivered) {
+  constexpr std::size_t body = 40000;
+  Server server("mid-record", body, 1, GetParam());
+  Ran r = client({"--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  std::size_t headers = std::string("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                                    std::to_string(body) + "\r\nConnection: close\r\n\r\n")
+                            .size();
+  std::size_t last_plaintext = (headers + body) % 16384;
+  EXPECT_EQ(r.out, generated_body(body - last_plaintext)) << "exactly the complete records";
+  if (GetParam() == "1.3") {  // every TLS 1.3 AEAD adds 16 bytes of tag and 1 of content type
+    std::size_t leftover = (5 + last_plaintext + 17) / 2;
+    EXPECT_NE(r.err.find("verdict: truncated (" + std::to_string(leftover) + " leftover bytes)"), std::string::npos)
+        << r.err;
+  } else {
+    EXPECT_NE(r.err.find("verdict: truncated ("), std::string::npos) << r.err;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tls, CloseModes, ::testing::Values("1.3", "1.2"),
+                         [](const auto& p) { return p.param == "1.3" ? "tls13" : "tls12"; });
+
+TEST(Cli, R36_FiveHundredFreshConnectionsServerClosingRightAfterItsResponse) {
+  Server server("close_notify", 64 * 1024, 500);
+  Ran r = client({"-n", "500", "--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("connections: 500; complete bodies: 500; short bodies: 0; verdicts: close_notify=500"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, RepeatedFinConnectionsAreCompleteButTruncated) {
+  Server server("fin", 64 * 1024, 100);
+  Ran r = client({"-n", "100", "--quiet", "--cafile", server.ca(), server.target()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("complete bodies: 100; short bodies: 0; verdicts: truncated=100"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ClientVerifiesCertificatesByDefault) {
+  Server server("close_notify", 10, 1);
+  Ran r = client({server.target()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("handshake_rejected(untrusted)"), std::string::npos) << r.err;
+}
+
+TEST(Cli, InsecureIsExplicit) {
+  Server server("close_notify", 10, 1);
+  Ran r = client({"--insecure", server.target()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(Cli, UsageErrorsAreExplained) {
+  Ran r = client({"--frobnicate", "localhost:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown option --frobnicate"), std::string::npos) << r.err;
+  r = client({"--backend", "nosuchtls", "localhost:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown backend"), std::string::npos) << r.err;
+  r = client({"--tls", "1.0", "localhost:1"});
+  EXPECT_EQ(r.exit_code, 2);
+  Ran s = Child({server_bin, "--port", "0", "--close", "sometimes"}).wait(std::chrono::seconds(10));
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_NE(s.err.find("--close takes"), std::string::npos) << s.err;
+}
+
+TEST(Cli, ConnectionRefusedIsAnIoError) {
+  Ran r = client({"--insecure", "127.0.0.1:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("connect to 127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+}  // namespace
