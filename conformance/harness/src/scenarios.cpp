@@ -230,7 +230,13 @@ std::string Cell::name() const {
                     std::string(peer_backend->name) + "_" + schedule.name() + "_rb" + std::to_string(read_size));
 }
 
-std::string Cell::reproducer() const { return "lastbyte-tests --gtest_filter='*/" + name() + "'"; }
+std::string Cell::reproducer() const {
+  return "lastbyte-conformance --scenario " + std::string(scenario->id) + " --version " +
+         (version == TlsVersion::tls1_3 ? "1.3" : "1.2") + " --role " + (victim == Role::client ? "client" : "server") +
+         " --backend " + std::string(victim_backend->name) + " --peer " + std::string(peer_backend->name) +
+         " --schedule " + schedule.name() + " --read-size " + std::to_string(read_size) +
+         "   (or: lastbyte-tests --gtest_filter='*/" + name() + "')";
+}
 
 std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,
                             std::uint64_t random_seed) {

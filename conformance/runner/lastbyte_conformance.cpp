@@ -1,0 +1,198 @@
+// lastbyte-conformance: runs the scenario catalogue over every installed
+// backend (as client and as server, against every installed backend as peer),
+// prints a scenario x backend matrix, and a one-line reproducer per failure.
+#include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/scenarios.hpp>
+
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+
+namespace {
+
+using namespace lastbyte;
+using namespace lastbyte::conformance;
+
+constexpr std::uint64_t default_seed = 20261125;
+
+const char usage[] =
+    "usage: lastbyte-conformance [filters] [--quick]\n"
+    "  --backend NAME     backend under test (repeatable; default: every installed one)\n"
+    "  --peer NAME        peer backend (repeatable; default: every installed one)\n"
+    "  --scenario GLOB    scenario ids, e.g. R0* (repeatable)\n"
+    "  --schedule NAME    whole, bytewise, header-split-K, segments-N, random-SEED\n"
+    "  --read-size N      application read size\n"
+    "  --version 1.2|1.3  --role client|server\n"
+    "  --seed N           seed of the random schedule (default 20261125)\n"
+    "  --quick            a representative subset of schedules and read sizes\n"
+    "  --list             list the scenarios and exit\n";
+
+struct Filters {
+  std::vector<const Backend*> backends, peers;
+  std::vector<std::string> scenario_globs;
+  std::optional<Schedule> schedule;
+  std::optional<std::size_t> read_size;
+  std::optional<TlsVersion> version;
+  std::optional<Role> role;
+  std::uint64_t seed = default_seed;
+  bool quick = false;
+};
+
+std::uint64_t number(std::string_view text, const char* what) {
+  std::uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || end != text.data() + text.size()) throw std::invalid_argument(std::string(what) + " needs a number");
+  return n;
+}
+
+const Backend* backend_named(std::string_view name) {
+  auto found = find_backend(name, installed_backends());
+  if (!found) throw std::invalid_argument(found.error().message());
+  return *found;
+}
+
+Filters parse(int argc, char** argv) {
+  Filters f;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto need = [&]() -> std::string_view {
+      if (i + 1 >= argc) throw std::invalid_argument(std::string(arg) + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--backend") f.backends.push_back(backend_named(need()));
+    else if (arg == "--peer") f.peers.push_back(backend_named(need()));
+    else if (arg == "--scenario") f.scenario_globs.emplace_back(need());
+    else if (arg == "--schedule") {
+      auto name = need();
+      f.schedule = Schedule::parse(name);
+      if (!f.schedule) throw std::invalid_argument("unknown schedule \"" + std::string(name) + "\"");
+    } else if (arg == "--read-size") {
+      f.read_size = number(need(), "--read-size");
+      if (*f.read_size == 0) throw std::invalid_argument("--read-size must be at least 1");
+    } else if (arg == "--version") {
+      auto v = need();
+      if (v != "1.2" && v != "1.3") throw std::invalid_argument("--version takes 1.2 or 1.3");
+      f.version = v == "1.3" ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+    } else if (arg == "--role") {
+      auto r = need();
+      if (r != "client" && r != "server") throw std::invalid_argument("--role takes client or server");
+      f.role = r == "client" ? Role::client : Role::server;
+    } else if (arg == "--seed") f.seed = number(need(), "--seed");
+    else if (arg == "--quick") f.quick = true;
+    else if (arg == "--list") {
+      for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
+      std::exit(0);
+    } else if (arg == "-h" || arg == "--help") {
+      std::cout << usage;
+      std::exit(0);
+    } else throw std::invalid_argument("unknown option " + std::string(arg));
+  }
+  auto all = installed_backends();
+  if (f.backends.empty()) f.backends.assign(all.begin(), all.end());
+  if (f.peers.empty()) f.peers.assign(all.begin(), all.end());
+  return f;
+}
+
+bool wanted(const Filters& f, const Cell& c) {
+  if (!f.scenario_globs.empty()) {
+    bool any = false;
+    for (const auto& glob : f.scenario_globs) any |= fnmatch(glob.c_str(), std::string(c.scenario->id).c_str(), 0) == 0;
+    if (!any) return false;
+  }
+  if (f.schedule && f.schedule->name() != c.schedule.name()) return false;
+  if (f.read_size && *f.read_size != c.read_size) return false;
+  if (f.version && *f.version != c.version) return false;
+  if (f.role && *f.role != c.victim) return false;
+  if (f.quick && !f.schedule && !f.read_size) {
+    static const std::set<std::string> schedules = {"whole", "bytewise", "header-split-3", "segments-1460"};
+    bool random = c.schedule.kind == Schedule::Kind::random;
+    if (!random && !schedules.contains(c.schedule.name())) return false;
+    if (c.read_size != 7 && c.read_size != 16384) return false;
+    if (c.scenario->id == "R35" && c.schedule.kind == Schedule::Kind::bytewise) return false;
+  }
+  return true;
+}
+
+std::string column_of(const Cell& c) {
+  return std::string(c.victim_backend->name) + (c.victim == Role::client ? " client" : " server") + "<-" +
+         std::string(c.peer_backend->name) + (c.version == TlsVersion::tls1_3 ? " 1.3" : " 1.2");
+}
+
+struct Tally {
+  int pass = 0, fail = 0, unsupported = 0;
+  std::string text() const {
+    if (fail) return "FAIL " + std::to_string(fail);
+    if (unsupported && !pass) return "unsupported";
+    return "ok " + std::to_string(pass);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Filters filters;
+  try {
+    filters = parse(argc, argv);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "lastbyte-conformance: " << e.what() << "\n" << usage;
+    return 2;
+  }
+  std::vector<Cell> cells;
+  for (const auto& scenario : scenarios())
+    for (const Backend* backend : filters.backends)
+      for (const Backend* peer : filters.peers)
+        for (const Cell& cell : cells_for(scenario, *backend, *peer, filters.seed))
+          if (wanted(filters, cell)) cells.push_back(cell);
+  if (cells.empty()) {
+    std::cerr << "lastbyte-conformance: the filters select no cell (see --list)\n";
+    return 2;
+  }
+  std::cout << "lastbyte-conformance: " << cells.size() << " cells; backends:";
+  for (const Backend* b : filters.backends) std::cout << " " << b->name << " (" << b->library_version() << ")";
+  std::cout << "\n";
+
+  bool tty = ::isatty(STDERR_FILENO);
+  std::map<std::string, std::map<std::string, Tally>> matrix;  // scenario -> column -> tally
+  std::vector<std::string> columns;
+  std::vector<std::string> failures;
+  Tally total;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const Cell& cell = cells[i];
+    CellResult result = run_cell(cell);
+    std::string column = column_of(cell);
+    if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
+    Tally& tally = matrix[std::string(cell.scenario->id)][column];
+    switch (result.status) {
+      case CellResult::Status::pass: ++tally.pass, ++total.pass; break;
+      case CellResult::Status::unsupported: ++tally.unsupported, ++total.unsupported; break;
+      case CellResult::Status::fail:
+        ++tally.fail, ++total.fail;
+        failures.push_back("FAIL " + cell.name() + "\n" + result.message);
+        break;
+    }
+    if (tty && (i % 50 == 0 || i + 1 == cells.size()))
+      std::cerr << "\r" << i + 1 << "/" << cells.size() << " cells, " << total.fail << " failed" << std::flush;
+  }
+  if (tty) std::cerr << "\n";
+
+  std::printf("\n%-6s", "");
+  for (const auto& c : columns) std::printf(" | %-26s", c.c_str());
+  std::printf("\n");
+  for (const auto& [id, row] : matrix) {
+    std::printf("%-6s", id.c_str());
+    for (const auto& c : columns) {
+      auto it = row.find(c);
+      std::printf(" | %-26s", it == row.end() ? "-" : it->second.text().c_str());
+    }
+    std::printf("\n");
+  }
+  for (std::size_t i = 0; i < failures.size() && i < 20; ++i) std::printf("\n%s", failures[i].c_str());
+  if (failures.size() > 20) std::printf("\n... and %zu more failures\n", failures.size() - 20);
+  std::printf("\n%d passed, %d failed, %d unsupported by this library\n", total.pass, total.fail, total.unsupported);
+  return total.fail ? 1 : 0;
+}
