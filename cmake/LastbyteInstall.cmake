@@ -25,5 +25,7 @@ set(LASTBYTE_PC_LIBS_mbedtls "-lmbedtls -lmbedx509 -lmbedcrypto")
 set(LASTBYTE_PC_REQUIRES_wolfssl "wolfssl")
 set(LASTBYTE_PC_REQUIRES "${LASTBYTE_PC_REQUIRES_${LASTBYTE_BACKEND}}")
 set(LASTBYTE_PC_EXTRA_LIBS "${LASTBYTE_PC_LIBS_${LASTBYTE_BACKEND}}")
+# Relocatable: the prefix is found relative to the .pc file itself.
+file(RELATIVE_PATH LASTBYTE_PC_PREFIX_FROM_PCDIR "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
 configure_file(cmake/lastbyte.pc.in "${CMAKE_CURRENT_BINARY_DIR}/lastbyte.pc" @ONLY)
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/lastbyte.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -22,7 +22,8 @@ constexpr std::uint64_t default_seed = 20261125;
 
 const char usage[] =
     "usage: lastbyte-conformance [filters] [--quick]\n"
-    "  --backend NAME     backend under test (repeatable; default: every installed one)\n"
+    "  --backend NAME     backend under test (repeatable; \"all\": every installed one;\n"
+    "                     default: the configured one, LASTBYTE_BACKEND)\n"
     "  --peer NAME        peer backend (repeatable; default: every installed one)\n"
     "  --scenario GLOB    scenario ids, e.g. R0* (repeatable)\n"
     "  --schedule NAME    whole, bytewise, header-split-K, segments-N, random-SEED\n"
@@ -64,7 +65,11 @@ Filters parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(std::string(arg) + " needs a value");
       return argv[++i];
     };
-    if (arg == "--backend") f.backends.push_back(backend_named(need()));
+    if (arg == "--backend") {
+      auto name = need();
+      if (name == "all") f.backends.assign(installed_backends().begin(), installed_backends().end());
+      else f.backends.push_back(backend_named(name));
+    }
     else if (arg == "--peer") f.peers.push_back(backend_named(need()));
     else if (arg == "--scenario") f.scenario_globs.emplace_back(need());
     else if (arg == "--schedule") {
@@ -93,7 +98,7 @@ Filters parse(int argc, char** argv) {
     } else throw std::invalid_argument("unknown option " + std::string(arg));
   }
   auto all = installed_backends();
-  if (f.backends.empty()) f.backends.assign(all.begin(), all.end());
+  if (f.backends.empty()) f.backends.push_back(&default_backend());
   if (f.peers.empty()) f.peers.assign(all.begin(), all.end());
   return f;
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages lastbyte needs to build and test, plus the
+# TLS libraries named as arguments (openssl mbedtls wolfssl). Nothing but
+# Debian packages is ever fetched.
+set -euo pipefail
+
+packages=(cmake ninja-build g++ pkg-config libssl-dev libgtest-dev libbenchmark-dev)
+for backend in "$@"; do
+  case "$backend" in
+    openssl) ;;
+    mbedtls) packages+=(libmbedtls-dev) ;;
+    wolfssl) packages+=(libwolfssl-dev) ;;
+    *) echo "deps.sh: unknown backend '$backend' (openssl, mbedtls, wolfssl)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# cmake --install produces a usable package: the README's example, extracted
+# verbatim, builds against the install tree with find_package(lastbyte CONFIG)
+# and with pkg-config, and both binaries fetch a body from lastbyte-server.
+#   install_test.sh BUILD_DIR SOURCE_DIR SERVER_BIN [EXTRA_CXXFLAGS]
+set -euo pipefail
+build=$1 source=$2 server=$3 flags=${4:-}
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+mkdir "$work/consumer"
+cp "$source/tests/consumer/CMakeLists.txt" "$work/consumer/"
+sed -n '/<!-- example:begin -->/,/<!-- example:end -->/p' "$source/README.md" | grep -v -e '^<!--' -e '^```' \
+  > "$work/consumer/main.cpp"
+diff -u "$source/examples/fetch.cpp" "$work/consumer/main.cpp" \
+  || { echo "install_test: README example differs from examples/fetch.cpp" >&2; exit 1; }
+
+cmake -S "$work/consumer" -B "$work/consumer/build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_CXX_FLAGS="$flags" >/dev/null
+cmake --build "$work/consumer/build" >/dev/null
+pc_dir=$(dirname "$(find "$work/prefix" -name lastbyte.pc)")
+# shellcheck disable=SC2046
+g++ $flags "$work/consumer/main.cpp" -o "$work/fetch-pkgconfig" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs lastbyte)
+
+"$server" --port 0 --body-size 1000 --max-connections 2 --write-ca "$work/ca.pem" >"$work/server.out" 2>/dev/null &
+server_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.05; done
+port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/server.out")
+for binary in "$work/consumer/build/fetch" "$work/fetch-pkgconfig"; do
+  "$binary" localhost "$port" "$work/ca.pem" >"$work/body" 2>"$work/verdict"
+  head -1 "$work/body" | grep -q '^HTTP/1.1 200' || { echo "install_test: $binary: no HTTP response" >&2; exit 1; }
+  body=$(sed '1,/^\r$/d' "$work/body" | wc -c)
+  [ "$body" -eq 1000 ] || { echo "install_test: $binary: body of $body bytes, expected 1000" >&2; exit 1; }
+  grep -qx close_notify "$work/verdict" || { echo "install_test: $binary: $(cat "$work/verdict")" >&2; exit 1; }
+done
+echo "install_test: find_package and pkg-config consumers both fetched 1000 bytes, verdict close_notify"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite for one configure preset (default: the configured
+# backend, openssl): installs missing Debian packages, configures, builds, runs ctest.
+#   bash tests/run.sh [preset]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-default}"
+case "$preset" in mbedtls | wolfssl) backend="$preset" ;; *) backend=openssl ;; esac
+bash .ci/deps.sh "$backend"
+cmake --workflow --preset "$preset"
