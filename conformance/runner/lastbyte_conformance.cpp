@@ -31,7 +31,9 @@ const char usage[] =
     "  --version 1.2|1.3  --role client|server\n"
     "  --seed N           seed of the random schedule (default 20261125)\n"
     "  --quick            a representative subset of schedules and read sizes\n"
-    "  --list             list the scenarios and exit\n";
+    "  --list             list the scenarios and exit\n"
+    "  --list-backends    list the installed backends and exit\n"
+    "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n";
 
 struct Filters {
   std::vector<const Backend*> backends, peers;
@@ -91,6 +93,15 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--quick") f.quick = true;
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
+      std::exit(0);
+    } else if (arg == "--list-groups") {
+      for (const auto& s : scenarios())
+        for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+          if (!s.applies || s.applies(v, Role::client) || s.applies(v, Role::server))
+            std::cout << s.id << (v == TlsVersion::tls1_3 ? " tls13\n" : " tls12\n");
+      std::exit(0);
+    } else if (arg == "--list-backends") {
+      for (const Backend* b : installed_backends()) std::cout << b->name << "\n";
       std::exit(0);
     } else if (arg == "-h" || arg == "--help") {
       std::cout << usage;

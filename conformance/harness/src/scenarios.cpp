@@ -69,8 +69,6 @@ using W = ScriptWriter;
 constexpr auto FIN = TransportEnd::fin;
 constexpr auto RST = TransportEnd::rst;
 
-bool tls13_only(TlsVersion v, Role) { return v == TlsVersion::tls1_3; }
-
 // Keeps `keep` bytes of the last record of the wire; returns the bytes kept.
 std::size_t cut_last_record(W& w, std::size_t keep) {
   std::size_t start = w.record_starts().back();
@@ -185,6 +183,14 @@ const std::vector<Scenario>& catalogue() {
                    return (v == TlsVersion::tls1_3) == (victim == Role::server);
                  },
                  false, false, {}, r26_final_flight_with_data});
+    s.push_back({"R31", "T12: HelloRequest between D(100) and D(100)",
+                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; }, true,
+                 true, {}, [](W& w) {
+                   w.data(100), w.forge();
+                   const Bytes hello_request{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+                   w.raw(w.forge().record(record::ContentType::handshake, hello_request));
+                   w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
     s.push_back({"R34", "D(100) then a record of unknown content type", nullptr, false, true, {}, [](W& w) {
                    w.data(100);
                    const Bytes odd{std::byte{99}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{4},
@@ -194,7 +200,6 @@ const std::vector<Scenario>& catalogue() {
     s.push_back({"R35", "1 MiB in max-size records, CN FIN", nullptr, false, true, {}, [](W& w) {
                    w.data(1 << 20), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    (void)tls13_only;
     return s;
   }();
   return all;
