@@ -46,7 +46,10 @@ class Certificates : public ::testing::TestWithParam<Params> {
     server.alpn = server_alpn;
     server.cert_chain_pem = leaf.cert_pem + (issuer ? issuer->cert_pem : "");
     server.private_key_pem = leaf.key_pem;
-    auto pair = MemoryPair::create(*GetParam().backend, client, *GetParam().backend, server);
+    // The decision under test is the client's; the server is a backend that
+    // presents whatever it is given (Mbed TLS refuses to serve a clientAuth-only
+    // leaf at all, which would hide the client's decision).
+    auto pair = MemoryPair::create(*GetParam().backend, client, *installed_backends()[0], server);
     EXPECT_TRUE(pair) << pair.error().message();
     if (!pair) return LocalError{"setup"};
     auto error = pair->handshake();
@@ -143,6 +146,11 @@ TEST_P(Certificates, DisablingVerificationNeedsTheLoudOption) {
 }
 
 TEST_P(Certificates, IpAddressNamesAreCheckedAgainstIpSubjectAltNames) {
+  Config client = client_config(GetParam().version);
+  client.server_name = "127.0.0.1";
+  auto probe = MemoryPair::create(*GetParam().backend, client, *GetParam().backend, server_config(GetParam().version));
+  if (!probe && probe.error().code == errc::unsupported_by_backend)
+    GTEST_SKIP() << "unsupported by this library: " << probe.error().message();
   EXPECT_FALSE(connect(testing::test_pki().server, "127.0.0.1", nullptr).has_value());
   expect_rejected(connect(testing::test_pki().server, "127.0.0.2", nullptr), RejectReason::hostname);
 }

@@ -372,7 +372,8 @@ TEST_P(ConnectionTest, ClientCertificatesAreRequiredAndVerified) {
   client.cert_chain_pem = testing::test_pki().client.cert_pem;
   client.private_key_pem = testing::test_pki().client.key_pem;
   auto p = pair(client, server);
-  EXPECT_FALSE(p.handshake());
+  auto error = p.handshake();
+  EXPECT_FALSE(error.has_value()) << error.value_or("");
 }
 
 TEST_P(ConnectionTest, PlaintextHttpToATlsServerIsAClearProtocolError) {

@@ -1,0 +1,407 @@
+// Mbed TLS 2.28 adapter (TLS 1.2 only). I/O goes through mbedtls_ssl_set_bio
+// onto the core's queues; the receive hook never reports EOF, so Mbed TLS's
+// "0 means EOF" and MBEDTLS_ERR_SSL_CONN_EOF never reach the application.
+#include <lastbyte/backends/mbedtls.hpp>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>  // handshake->resume: 2.28 has no public "resumed" query
+#include <mbedtls/ssl_ticket.h>
+#include <mbedtls/version.h>
+#include <mbedtls/x509_crt.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+namespace lastbyte::backends {
+namespace {
+
+std::string describe_error(int rc) {
+  char buf[160];
+  mbedtls_strerror(rc, buf, sizeof buf);
+  return buf;
+}
+
+Error library_error(const std::string& what, int rc) {
+  return {errc::backend_failure, what + " (" + describe_error(rc) + ")"};
+}
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) (out += digits[p[i] >> 4]) += digits[p[i] & 15];
+  return out;
+}
+
+// PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
+const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
+
+// TLS 1.2, forward-secret AEAD suites only (docs/decisions.md).
+constexpr int cipher_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    0};
+
+// Verification flags to one reason, in the order OpenSSL reports them
+// (chain, then usage, then name, then time) so combined faults agree.
+RejectReason reject_reason_from_flags(std::uint32_t flags) {
+  if (flags & MBEDTLS_X509_BADCERT_MISSING) return RejectReason::certificate_required;
+  if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) return RejectReason::untrusted;
+  if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE | MBEDTLS_X509_BADCERT_NS_CERT_TYPE))
+    return RejectReason::usage;
+  if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) return RejectReason::hostname;
+  if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) return RejectReason::expired;
+  return RejectReason::bad_certificate;
+}
+
+RejectReason reject_reason_from_alert(std::optional<int> alert, int rc) {
+  if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) return RejectReason::certificate_required;
+  if (rc == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE || rc == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN)
+    return RejectReason::no_shared_cipher;
+  if (rc == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) return RejectReason::protocol_version;
+  switch (static_cast<Alert>(alert.value_or(-1))) {
+    case Alert::protocol_version: return RejectReason::protocol_version;
+    case Alert::handshake_failure:
+    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
+    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
+    case Alert::certificate_required: return RejectReason::certificate_required;
+    case Alert::bad_certificate:
+    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
+    default: return RejectReason::protocol;
+  }
+}
+
+// After the handshake: Mbed TLS error codes to one alert class.
+Alert alert_class(int rc) {
+  switch (rc) {
+    case MBEDTLS_ERR_SSL_INVALID_MAC: return Alert::bad_record_mac;
+    case MBEDTLS_ERR_SSL_INVALID_RECORD: return Alert::record_overflow;
+    case MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE:
+    case MBEDTLS_ERR_SSL_UNEXPECTED_RECORD: return Alert::unexpected_message;
+    default: return Alert::decode_error;
+  }
+}
+
+class MbedTlsContext;
+
+class MbedTlsEngine final : public Engine {
+ public:
+  MbedTlsEngine(EngineIo io, const MbedTlsContext& context) : io_(io), context_(context) { mbedtls_ssl_init(&ssl_); }
+  ~MbedTlsEngine() override { mbedtls_ssl_free(&ssl_); }
+
+  std::optional<Error> setup(const ConnectionOptions& options);
+
+  EngineStatus handshake() override {
+    while (ssl_.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+      int rc = mbedtls_ssl_handshake_step(&ssl_);
+      if (ssl_.handshake && ssl_.handshake->resume) resumed_ = true;
+      if (rc != 0) return status_after(rc);
+    }
+    if (!handshake_done_) on_handshake_done();
+    return EngineStatus::done;
+  }
+
+  EngineResult read(std::span<std::byte> out) override {
+    int rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+    if (rc == 0) return {0, EngineStatus::want_input};  // an empty record: nothing to return, nothing lost
+    return {0, status_after(rc)};
+  }
+
+  EngineResult write(std::span<const std::byte> plaintext) override {
+    int rc = mbedtls_ssl_write(&ssl_, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size());
+    if (rc >= 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+    return {0, status_after(rc)};
+  }
+
+  EngineStatus send_close_notify() override {
+    int rc = mbedtls_ssl_close_notify(&ssl_);
+    return rc == 0 ? EngineStatus::done : status_after(rc);
+  }
+
+  std::size_t pending_plaintext() const override { return mbedtls_ssl_get_bytes_avail(&ssl_); }
+
+  SessionInfo session_info() const override {
+    SessionInfo info;
+    info.version = TlsVersion::tls1_2;
+    std::string name = mbedtls_ssl_get_ciphersuite(&ssl_);  // "TLS-ECDHE-...": IANA with dashes
+    std::replace(name.begin(), name.end(), '-', '_');
+    info.cipher = name;
+    if (const char* alpn = mbedtls_ssl_get_alpn_protocol(&ssl_)) info.alpn = alpn;
+    info.resumed = resumed_;
+    return info;
+  }
+
+  Verdict failure() const override {
+    if (error_ == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return PeerAlert{static_cast<Alert>(ssl_.in_msg[1])};
+    std::string detail = describe_error(error_);
+    if (!handshake_done_) {
+      std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+      // Set by chain verification and by the key-usage checks (which fail
+      // with MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE instead).
+      if (flags != 0 && flags != static_cast<std::uint32_t>(-1))
+        return HandshakeRejected{reject_reason_from_flags(flags), detail};
+      return HandshakeRejected{reject_reason_from_alert(handshake_alert_sent_, error_), detail};
+    }
+    if (error_ == MBEDTLS_ERR_SSL_ALLOC_FAILED || error_ == MBEDTLS_ERR_SSL_INTERNAL_ERROR) return LocalError{detail};
+    return ProtocolError{alert_class(error_), detail};
+  }
+
+ private:
+  static int send(void* ctx, const unsigned char* data, std::size_t len) {
+    auto* self = static_cast<MbedTlsEngine*>(ctx);
+    // Handshake alerts are still plaintext: note which one we sent, since
+    // Mbed TLS reports only an error code.
+    if (!self->handshake_done_ && len == 7 && data[0] == 21 && data[5] == 2) self->handshake_alert_sent_ = data[6];
+    self->io_.push(std::as_bytes(std::span(data, len)));
+    return static_cast<int>(len);
+  }
+
+  static int receive(void* ctx, unsigned char* data, std::size_t len) {
+    std::size_t n = static_cast<MbedTlsEngine*>(ctx)->io_.pull(std::as_writable_bytes(std::span(data, len)));
+    return n > 0 ? static_cast<int>(n) : MBEDTLS_ERR_SSL_WANT_READ;  // never EOF: the core decides
+  }
+
+  EngineStatus status_after(int rc) {
+    switch (rc) {
+      case MBEDTLS_ERR_SSL_WANT_READ:
+      case MBEDTLS_ERR_SSL_WANT_WRITE: return EngineStatus::want_input;
+      case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return EngineStatus::peer_closed;
+      default: error_ = rc; return EngineStatus::failed;
+    }
+  }
+
+  void on_handshake_done();
+
+  EngineIo io_;
+  const MbedTlsContext& context_;
+  mbedtls_ssl_context ssl_;
+  int error_ = 0;
+  bool handshake_done_ = false;
+  bool resumed_ = false;
+  std::optional<int> handshake_alert_sent_;
+};
+
+class MbedTlsContext final : public EngineContext {
+ public:
+  explicit MbedTlsContext(const Config& config) : config_(config) {
+    mbedtls_ssl_config_init(&conf_);
+    mbedtls_entropy_init(&entropy_);
+    mbedtls_ctr_drbg_init(&drbg_);
+    mbedtls_x509_crt_init(&ca_);
+    mbedtls_x509_crt_init(&chain_);
+    mbedtls_pk_init(&key_);
+    mbedtls_ssl_ticket_init(&tickets_);
+  }
+  ~MbedTlsContext() override {
+    mbedtls_ssl_ticket_free(&tickets_);
+    mbedtls_pk_free(&key_);
+    mbedtls_x509_crt_free(&chain_);
+    mbedtls_x509_crt_free(&ca_);
+    mbedtls_ctr_drbg_free(&drbg_);
+    mbedtls_entropy_free(&entropy_);
+    mbedtls_ssl_config_free(&conf_);
+  }
+
+  static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
+    auto context = std::make_unique<MbedTlsContext>(config);
+    if (auto error = context->configure()) return *error;
+    return std::unique_ptr<EngineContext>(std::move(context));
+  }
+
+  Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override {
+    auto engine = std::make_unique<MbedTlsEngine>(io, *this);
+    if (auto error = engine->setup(options)) return *error;
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+
+  const Config& config() const { return config_; }
+  const mbedtls_ssl_config* conf() const { return &conf_; }
+
+ private:
+  std::optional<Error> configure();
+  std::optional<Error> load_trust();
+  std::optional<Error> load_identity();
+
+  static int verify(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
+    // RFC 6125: a server's names come from subjectAltName only; 2.28 falls
+    // back to the CN.
+    const Config& config = static_cast<MbedTlsContext*>(self)->config_;
+    if (depth == 0 && config.role == Role::client && !(crt->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME))
+      *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+  }
+
+  static int export_keys(void* self, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
+                         std::size_t, const unsigned char client_random[32], const unsigned char[32],
+                         mbedtls_tls_prf_types) {
+    static_cast<MbedTlsContext*>(self)->config_.keylog("CLIENT_RANDOM " + hex(client_random, 32) + " " +
+                                                       hex(master, 48));
+    return 0;
+  }
+
+  Config config_;
+  mbedtls_ssl_config conf_;
+  mbedtls_entropy_context entropy_;
+  mbedtls_ctr_drbg_context drbg_;
+  mbedtls_x509_crt ca_, chain_;
+  mbedtls_pk_context key_;
+  mbedtls_ssl_ticket_context tickets_;
+  std::vector<const char*> alpn_;  // NULL-terminated, pointing into config_.alpn
+};
+
+std::optional<Error> MbedTlsContext::configure() {
+  bool client = config_.role == Role::client;
+  int rc = mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_,
+                                 reinterpret_cast<const unsigned char*>("lastbyte"), 8);
+  if (rc != 0) return library_error("cannot seed the random generator", rc);
+  rc = mbedtls_ssl_config_defaults(&conf_, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
+                                   MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+  if (rc != 0) return library_error("mbedtls_ssl_config_defaults failed", rc);
+  mbedtls_ssl_conf_rng(&conf_, mbedtls_ctr_drbg_random, &drbg_);
+  mbedtls_ssl_conf_min_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_max_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_ciphersuites(&conf_, cipher_suites);
+  mbedtls_ssl_conf_renegotiation(&conf_, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  mbedtls_ssl_conf_legacy_renegotiation(&conf_, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
+  if (config_.keylog) mbedtls_ssl_conf_export_keys_ext_cb(&conf_, export_keys, this);
+
+  int authmode = MBEDTLS_SSL_VERIFY_NONE;
+  if (client && !config_.dangerously_disable_certificate_verification) authmode = MBEDTLS_SSL_VERIFY_REQUIRED;
+  if (!client && config_.client_auth != ClientAuth::none)
+    authmode = config_.client_auth == ClientAuth::required ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_OPTIONAL;
+  mbedtls_ssl_conf_authmode(&conf_, authmode);
+  if (authmode != MBEDTLS_SSL_VERIFY_NONE) {
+    if (auto error = load_trust()) return error;
+    mbedtls_ssl_conf_ca_chain(&conf_, &ca_, nullptr);
+    mbedtls_ssl_conf_verify(&conf_, verify, this);
+  }
+  if (auto error = load_identity()) return error;
+
+  if (client) {
+    mbedtls_ssl_conf_session_tickets(&conf_, config_.session_tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                                                                     : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+  } else if (config_.session_tickets) {
+    rc = mbedtls_ssl_ticket_setup(&tickets_, mbedtls_ctr_drbg_random, &drbg_, MBEDTLS_CIPHER_AES_256_GCM, 86400);
+    if (rc != 0) return library_error("cannot set up session tickets", rc);
+    mbedtls_ssl_conf_session_tickets_cb(&conf_, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &tickets_);
+  }
+  if (!config_.alpn.empty()) {
+    for (const auto& protocol : config_.alpn) alpn_.push_back(protocol.c_str());
+    alpn_.push_back(nullptr);
+    if ((rc = mbedtls_ssl_conf_alpn_protocols(&conf_, alpn_.data())) != 0)
+      return library_error("cannot set ALPN protocols", rc);
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> MbedTlsContext::load_trust() {
+  if (config_.ca_file.empty() && config_.ca_dir.empty() && config_.ca_pem.empty()) {
+    // An empty or missing system store leaves no anchor: every chain is then
+    // untrusted, as with the other backends.
+    mbedtls_x509_crt_parse_path(&ca_, "/etc/ssl/certs");
+    return std::nullopt;
+  }
+  int rc = 0;
+  if (!config_.ca_file.empty() && (rc = mbedtls_x509_crt_parse_file(&ca_, config_.ca_file.c_str())) < 0)
+    return library_error("cannot load trust anchors from ca_file \"" + config_.ca_file + "\"", rc);
+  if (!config_.ca_dir.empty() && (rc = mbedtls_x509_crt_parse_path(&ca_, config_.ca_dir.c_str())) < 0)
+    return library_error("cannot load trust anchors from ca_dir \"" + config_.ca_dir + "\"", rc);
+  if (!config_.ca_pem.empty() &&
+      (rc = mbedtls_x509_crt_parse(&ca_, pem_bytes(config_.ca_pem), config_.ca_pem.size() + 1)) != 0)
+    return library_error("ca_pem holds no usable PEM certificate", rc);
+  return std::nullopt;
+}
+
+std::optional<Error> MbedTlsContext::load_identity() {
+  int rc = 0;
+  if (!config_.cert_chain_file.empty() && (rc = mbedtls_x509_crt_parse_file(&chain_, config_.cert_chain_file.c_str())) != 0)
+    return library_error("cannot load cert_chain_file \"" + config_.cert_chain_file + "\"", rc);
+  if (!config_.cert_chain_pem.empty() &&
+      (rc = mbedtls_x509_crt_parse(&chain_, pem_bytes(config_.cert_chain_pem), config_.cert_chain_pem.size() + 1)) != 0)
+    return library_error("cert_chain_pem is not a usable PEM certificate chain", rc);
+  if (!config_.private_key_file.empty() &&
+      (rc = mbedtls_pk_parse_keyfile(&key_, config_.private_key_file.c_str(), nullptr)) != 0)
+    return library_error("cannot load private_key_file \"" + config_.private_key_file + "\"", rc);
+  if (!config_.private_key_pem.empty() &&
+      (rc = mbedtls_pk_parse_key(&key_, pem_bytes(config_.private_key_pem), config_.private_key_pem.size() + 1,
+                                 nullptr, 0)) != 0)
+    return library_error("private_key_pem is not a usable PEM private key", rc);
+  if (config_.cert_chain_file.empty() && config_.cert_chain_pem.empty()) return std::nullopt;
+  if ((rc = mbedtls_pk_check_pair(&chain_.pk, &key_)) != 0)
+    return library_error("the private key does not match the certificate", rc);
+  if ((rc = mbedtls_ssl_conf_own_cert(&conf_, &chain_, &key_)) != 0)
+    return library_error("cannot use the certificate chain", rc);
+  return std::nullopt;
+}
+
+bool looks_like_ip_address(const std::string& name) {
+  return name.find(':') != std::string::npos ||
+         std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+}
+
+std::optional<Error> MbedTlsEngine::setup(const ConnectionOptions& options) {
+  const Config& config = context_.config();
+  int rc = mbedtls_ssl_setup(&ssl_, context_.conf());
+  if (rc != 0) return library_error("mbedtls_ssl_setup failed", rc);
+  mbedtls_ssl_set_bio(&ssl_, this, send, receive, nullptr);
+  if (config.role == Role::server) return std::nullopt;
+  if (!options.server_name.empty()) {
+    if (looks_like_ip_address(options.server_name) && !config.dangerously_disable_certificate_verification)
+      return Error{errc::unsupported_by_backend,
+                   "Mbed TLS 2.28 cannot verify IP address server names (\"" + options.server_name +
+                       "\"): connect by DNS name, or choose another backend"};
+    // Sets SNI and the name verified against the certificate.
+    if ((rc = mbedtls_ssl_set_hostname(&ssl_, options.server_name.c_str())) != 0)
+      return library_error("cannot use \"" + options.server_name + "\" as server name", rc);
+  }
+  if (!options.resume_session.empty()) {
+    mbedtls_ssl_session session;
+    mbedtls_ssl_session_init(&session);
+    rc = mbedtls_ssl_session_load(&session, reinterpret_cast<const unsigned char*>(options.resume_session.data()),
+                                  options.resume_session.size());
+    if (rc == 0) rc = mbedtls_ssl_set_session(&ssl_, &session);
+    mbedtls_ssl_session_free(&session);
+    if (rc != 0) return Error{errc::invalid_config, "resume_session is not a session saved by the mbedtls backend"};
+  }
+  return std::nullopt;
+}
+
+void MbedTlsEngine::on_handshake_done() {
+  handshake_done_ = true;
+  const Config& config = context_.config();
+  if (config.role != Role::client || !config.on_new_session) return;
+  mbedtls_ssl_session session;
+  mbedtls_ssl_session_init(&session);
+  if (mbedtls_ssl_get_session(&ssl_, &session) == 0) {
+    std::size_t len = 0;
+    mbedtls_ssl_session_save(&session, nullptr, 0, &len);
+    SessionBlob blob(len);
+    if (mbedtls_ssl_session_save(&session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) == 0)
+      config.on_new_session(blob);
+  }
+  mbedtls_ssl_session_free(&session);
+}
+
+}  // namespace
+
+const Backend& mbedtls() {
+  static const Backend backend{
+      "mbedtls",
+      [] {
+        char version[18];
+        mbedtls_version_get_string_full(version);
+        return std::string(version);
+      },
+      [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+      &MbedTlsContext::create,
+  };
+  return backend;
+}
+
+}  // namespace lastbyte::backends
