@@ -399,6 +399,7 @@ const Backend& mbedtls() {
         return std::string(version);
       },
       [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+      [](TlsVersion v) { return v == TlsVersion::tls1_2; },  // mbedtls_ssl_conf_export_keys_ext_cb
       &MbedTlsContext::create,
   };
   return backend;

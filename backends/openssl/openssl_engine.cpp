@@ -426,6 +426,7 @@ const Backend& openssl() {
       "openssl",
       [] { return std::string(OpenSSL_version(OPENSSL_VERSION)); },
       [](TlsVersion) { return true; },
+      [](TlsVersion) { return true; },
       &OpenSslContext::create,
   };
   return backend;

@@ -70,10 +70,22 @@ std::shared_ptr<KeylogFile> open_sslkeylogfile() {
   return keylog;
 }
 
-void install_sslkeylogfile(Config& c) {
+// A key log the application asked for must be complete; SSLKEYLOGFILE is a
+// debugging aid and only warns.
+std::optional<Error> check_keylog(const Config& c, const Backend& backend) {
+  if (!c.keylog || backend.exports_secrets(c.max_version)) return std::nullopt;
+  return Error{errc::unsupported_by_backend,
+               "keylog: backend " + std::string(backend.name) + " (" + backend.library_version() + ") cannot export " +
+                   std::string(to_string(c.max_version)) + " secrets; set max_version lower or choose another backend"};
+}
+
+void install_sslkeylogfile(Config& c, const Backend& backend) {
   if (!c.honour_sslkeylogfile) return;
   auto file = open_sslkeylogfile();
   if (!file) return;
+  if (!backend.exports_secrets(c.max_version))
+    std::fprintf(stderr, "lastbyte: SSLKEYLOGFILE: backend %.*s cannot export %s secrets; those connections are not logged\n",
+                 static_cast<int>(backend.name.size()), backend.name.data(), std::string(to_string(c.max_version)).c_str());
   c.keylog = [file, user = std::move(c.keylog)](std::string_view line) {
     if (user) user(line);
     std::lock_guard lock(file->mutex);
@@ -87,7 +99,8 @@ void install_sslkeylogfile(Config& c) {
 Expected<Context> Context::create(Config config, const Backend& backend) {
   if (auto error = validate(config)) return *error;
   if (auto error = fit_versions(config, backend)) return *error;
-  install_sslkeylogfile(config);
+  if (auto error = check_keylog(config, backend)) return *error;
+  install_sslkeylogfile(config, backend);
   auto engine_context = backend.create_context(config);
   if (!engine_context) return engine_context.error();
   auto impl = std::make_shared<Impl>(Impl{std::move(config), &backend, std::move(*engine_context)});

@@ -34,9 +34,12 @@ Bytes pattern(std::size_t offset, std::size_t n) {
 
 namespace {
 
-std::shared_ptr<std::vector<std::string>> capture_keylog(Config& config) {
+// The forge needs the peer's secrets; a backend that cannot export them
+// leaves the log empty (and forge scenarios report it as unsupported).
+std::shared_ptr<std::vector<std::string>> capture_keylog(Config& config, const Backend& backend) {
   auto lines = std::make_shared<std::vector<std::string>>();
-  config.keylog = [lines](std::string_view line) { lines->emplace_back(line); };
+  if (backend.exports_secrets(config.max_version))
+    config.keylog = [lines](std::string_view line) { lines->emplace_back(line); };
   return lines;
 }
 
@@ -45,8 +48,8 @@ std::shared_ptr<std::vector<std::string>> capture_keylog(Config& config) {
 Expected<MemoryPair> MemoryPair::create(const Backend& client_backend, Config client, const Backend& server_backend,
                                         Config server) {
   MemoryPair pair;
-  pair.client_keys_ = capture_keylog(client);
-  pair.server_keys_ = capture_keylog(server);
+  pair.client_keys_ = capture_keylog(client, client_backend);
+  pair.server_keys_ = capture_keylog(server, server_backend);
   auto client_context = Context::create(std::move(client), client_backend);
   if (!client_context) return client_context.error();
   auto server_context = Context::create(std::move(server), server_backend);

@@ -295,6 +295,10 @@ CellResult run_cell(const Cell& cell) {
     if (!b->supports(cell.version))
       return {S::unsupported, std::string(to_string(cell.version)) + " unsupported by this library (" +
                                   b->library_version() + ")"};
+  if (cell.scenario->uses_forge && !cell.peer_backend->exports_secrets(cell.version))
+    return {S::unsupported, "the record forge needs the peer's " + std::string(to_string(cell.version)) +
+                                " secrets, which this library build cannot export (" +
+                                cell.peer_backend->library_version() + ")"};
   try {
     Config client = client_config(cell.version), server = server_config(cell.version);
     if (cell.scenario->uses_forge) (cell.victim == Role::client ? server : client).session_tickets = false;

@@ -105,6 +105,9 @@ struct Backend {
   // The library's version string as linked, e.g. "OpenSSL 3.0.19 27 Jan 2026".
   std::string (*library_version)();
   bool (*supports)(TlsVersion version);
+  // Whether the library build can hand out this version's secrets (key log,
+  // and with it the conformance forge).
+  bool (*exports_secrets)(TlsVersion version);
   // `config` has been validated by the core; keylog already includes
   // SSLKEYLOGFILE handling.
   Expected<std::unique_ptr<EngineContext>> (*create_context)(const Config& config);

@@ -1,0 +1,538 @@
+// wolfSSL 5.5 adapter. I/O goes through wolfSSL's I/O callbacks onto the
+// core's queues; the receive callback never reports EOF or a reset, so
+// SOCKET_PEER_CLOSED_E and friends never reach the application.
+#include <lastbyte/backends/wolfssl.hpp>
+
+// clang-format off
+#include <wolfssl/options.h>  // must come first: the build's feature macros
+#include <wolfssl/ssl.h>
+// clang-format on
+#include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <optional>
+#include <arpa/inet.h>
+
+namespace lastbyte::backends {
+namespace {
+
+std::string describe_error(int code) {
+  char buf[WOLFSSL_MAX_ERROR_SZ];
+  wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code), buf, sizeof buf);
+  return std::string(buf) + " (wolfSSL error " + std::to_string(code) + ")";
+}
+
+Error library_error(const std::string& what, int code = 0) {
+  return {errc::backend_failure, code ? what + " (" + describe_error(code) + ")" : what};
+}
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) (out += digits[p[i] >> 4]) += digits[p[i] & 15];
+  return out;
+}
+
+auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+long size(const std::string& s) { return static_cast<long>(s.size()); }
+
+// TLS 1.3 suites, then TLS 1.2 forward-secret AEAD suites only.
+constexpr char cipher_list[] =
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Verification errors (wolfSSL codes or their X509_V_ERR translations).
+std::optional<RejectReason> reject_reason_from_verify(int code) {
+  switch (code) {
+    case 0: return std::nullopt;
+    case ASN_AFTER_DATE_E:
+    case ASN_BEFORE_DATE_E:
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+    case X509_V_ERR_CERT_NOT_YET_VALID: return RejectReason::expired;
+    case DOMAIN_NAME_MISMATCH:
+    case IPADDR_MISMATCH: return RejectReason::hostname;
+    case EXTKEYUSE_AUTH_E:
+    case KEYUSE_SIGNATURE_E:
+    case X509_V_ERR_INVALID_PURPOSE: return RejectReason::usage;
+    case ASN_NO_SIGNER_E:
+    case ASN_SELF_SIGNED_E:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED: return RejectReason::untrusted;
+    default: return RejectReason::bad_certificate;
+  }
+}
+
+RejectReason reject_reason_from_error(int error, int verify_error, int alert_sent) {
+  for (int code : {error, verify_error})
+    if (auto reason = reject_reason_from_verify(code); reason && *reason != RejectReason::bad_certificate)
+      return *reason;
+  switch (error) {
+    case NO_PEER_CERT: return RejectReason::certificate_required;
+    case MATCH_SUITE_ERROR: return RejectReason::no_shared_cipher;
+    case VERSION_ERROR: return RejectReason::protocol_version;
+    case UNKNOWN_ALPN_PROTOCOL_NAME_E: return RejectReason::no_application_protocol;
+    default: break;
+  }
+  switch (static_cast<Alert>(alert_sent)) {
+    case Alert::protocol_version: return RejectReason::protocol_version;
+    case Alert::handshake_failure:
+    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
+    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
+    case Alert::certificate_required: return RejectReason::certificate_required;
+    case Alert::bad_certificate:
+    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
+    default: return RejectReason::protocol;
+  }
+}
+
+// After the handshake: wolfSSL error codes to one alert class.
+Alert alert_class(int error) {
+  switch (error) {
+    case VERIFY_MAC_ERROR:
+    case DECRYPT_ERROR:
+    case AES_GCM_AUTH_E:
+    case MAC_CMP_FAILED_E: return Alert::bad_record_mac;
+    case RECV_OVERFLOW_E: return Alert::record_overflow;
+    case UNKNOWN_RECORD_TYPE:
+    case OUT_OF_ORDER_E:
+    case SANITY_MSG_E:
+    case DUPLICATE_MSG_E: return Alert::unexpected_message;
+    case BAD_KEY_SHARE_DATA:
+    case INVALID_PARAMETER: return Alert::illegal_parameter;
+    default: return Alert::decode_error;
+  }
+}
+
+// The EC public point of a key, uncompressed (X9.63), or empty.
+template <class Decode>
+std::vector<unsigned char> ec_point(unsigned char* der, int der_len, Decode decode) {
+  std::vector<unsigned char> point;
+  ecc_key key;
+  if (der_len <= 0 || wc_ecc_init(&key) != 0) return point;
+  word32 index = 0, len = 133;
+  point.resize(len);
+  if (decode(der, &index, &key, static_cast<word32>(der_len)) != 0 || wc_ecc_export_x963(&key, point.data(), &len) != 0)
+    len = 0;
+  point.resize(len);
+  wc_ecc_free(&key);
+  XFREE(der, nullptr, DYNAMIC_TYPE_OPENSSL);
+  return point;
+}
+
+// wolfSSL_CTX_check_private_key() accepts any EC key in this build, so EC
+// pairs are compared here (public point of the key vs the certificate's).
+bool ec_key_matches_certificate(WOLFSSL_CTX* ctx) {
+  WOLFSSL_EVP_PKEY* cert_key = wolfSSL_X509_get_pubkey(wolfSSL_CTX_get0_certificate(ctx));
+  WOLFSSL_EVP_PKEY* private_key = wolfSSL_CTX_get0_privatekey(ctx);
+  bool matches = true;
+  if (cert_key && private_key && wolfSSL_EVP_PKEY_base_id(cert_key) == EVP_PKEY_EC) {
+    unsigned char *public_der = nullptr, *private_der = nullptr;
+    auto expected = ec_point(public_der, wolfSSL_i2d_PUBKEY(cert_key, &public_der), wc_EccPublicKeyDecode);
+    auto actual = ec_point(private_der, wolfSSL_i2d_PrivateKey(private_key, &private_der),
+                           [](const byte* der, word32* index, ecc_key* key, word32 len) {
+                             int rc = wc_EccPrivateKeyDecode(der, index, key, len);
+                             return rc != 0 ? rc : wc_ecc_make_pub(key, nullptr);
+                           });
+    matches = !expected.empty() && expected == actual;
+  }
+  wolfSSL_EVP_PKEY_free(cert_key);
+  return matches;
+}
+
+void init_library() {
+  static const bool done = [] { return wolfSSL_Init() == WOLFSSL_SUCCESS; }();
+  (void)done;
+}
+
+class WolfSslContext;
+int receive_hook(WOLFSSL* ssl, char* data, int len, void*);
+int send_hook(WOLFSSL* ssl, char* data, int len, void*);
+int verify_hook(int preverified, WOLFSSL_X509_STORE_CTX* store);
+int new_session_hook(WOLFSSL* ssl, WOLFSSL_SESSION* session);
+
+class WolfSslEngine final : public Engine {
+ public:
+  WolfSslEngine(EngineIo io, WolfSslContext& context) : io_(io), context_(context) {}
+  ~WolfSslEngine() override { wolfSSL_free(ssl_); }
+
+  std::optional<Error> setup(WOLFSSL_CTX* ctx, const ConnectionOptions& options);
+
+  EngineStatus handshake() override {
+    int rc = wolfSSL_negotiate(ssl_);
+    if (rc != WOLFSSL_SUCCESS) return status_after(rc);
+    if (!handshake_done_) on_handshake_done();
+    return EngineStatus::done;
+  }
+
+  EngineResult read(std::span<std::byte> out) override {
+    int rc = wolfSSL_read(ssl_, out.data(), static_cast<int>(std::min<std::size_t>(out.size(), 1 << 30)));
+    if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+    return {0, status_after(rc)};
+  }
+
+  EngineResult write(std::span<const std::byte> plaintext) override {
+    int rc = wolfSSL_write(ssl_, plaintext.data(), static_cast<int>(std::min<std::size_t>(plaintext.size(), 1 << 30)));
+    if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+    return {0, status_after(rc)};
+  }
+
+  EngineStatus send_close_notify() override {
+    int rc = wolfSSL_shutdown(ssl_);
+    return rc >= 0 || rc == WOLFSSL_SHUTDOWN_NOT_DONE ? EngineStatus::done : status_after(rc);
+  }
+
+  std::size_t pending_plaintext() const override { return static_cast<std::size_t>(wolfSSL_pending(ssl_)); }
+
+  SessionInfo session_info() const override {
+    SessionInfo info;
+    info.version = wolfSSL_version(ssl_) == TLS1_3_VERSION ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+    int suite = wolfSSL_get_current_cipher_suite(ssl_);
+    if (const char* name = wolfSSL_get_cipher_name_iana_from_suite(static_cast<unsigned char>(suite >> 8),
+                                                                   static_cast<unsigned char>(suite & 0xff)))
+      info.cipher = name;
+    char* alpn = nullptr;
+    unsigned short alpn_len = 0;
+    if (wolfSSL_ALPN_GetProtocol(ssl_, &alpn, &alpn_len) == WOLFSSL_SUCCESS && alpn) info.alpn.assign(alpn, alpn_len);
+    info.resumed = wolfSSL_session_reused(ssl_) == 1;
+    return info;
+  }
+
+  Verdict failure() const override {
+    WOLFSSL_ALERT_HISTORY history{};
+    wolfSSL_get_alert_history(ssl_, &history);
+    std::string detail = describe_error(error_);
+    if (error_ == FATAL_ERROR && history.last_rx.code >= 0) return PeerAlert{static_cast<Alert>(history.last_rx.code)};
+    if (!handshake_done_)
+      return HandshakeRejected{reject_reason_from_error(error_, verify_error_, history.last_tx.code),
+                               detail + " verify=" + std::to_string(verify_error_)};
+    if (error_ == MEMORY_ERROR) return LocalError{detail};
+    return ProtocolError{alert_class(error_), detail};
+  }
+
+  // The verify callback: wolfSSL's chain verdict, then our name policy.
+  int verify(int preverified, WOLFSSL_X509_STORE_CTX* store);
+
+  int send(char* data, int len) {
+    io_.push(std::as_bytes(std::span(data, static_cast<std::size_t>(len))));
+    return len;
+  }
+
+  int receive(char* data, int len) {
+    std::size_t n = io_.pull(std::as_writable_bytes(std::span(data, static_cast<std::size_t>(len))));
+    return n > 0 ? static_cast<int>(n) : WOLFSSL_CBIO_ERR_WANT_READ;  // never EOF: the core decides
+  }
+
+  const WolfSslContext& context() const { return context_; }
+
+ private:
+  EngineStatus status_after(int rc) {
+    int error = wolfSSL_get_error(ssl_, rc);
+    switch (error) {
+      case WOLFSSL_ERROR_WANT_READ:
+      case WOLFSSL_ERROR_WANT_WRITE: return EngineStatus::want_input;
+      case WOLFSSL_ERROR_ZERO_RETURN: return EngineStatus::peer_closed;
+      default: error_ = error; return EngineStatus::failed;
+    }
+  }
+
+  void on_handshake_done();
+
+  EngineIo io_;
+  WolfSslContext& context_;
+  WOLFSSL* ssl_ = nullptr;
+  std::string server_name_;
+  int error_ = 0;
+  int verify_error_ = 0;
+  bool handshake_done_ = false;
+};
+
+class WolfSslContext final : public EngineContext {
+ public:
+  explicit WolfSslContext(const Config& config) : config_(config) {}
+  ~WolfSslContext() override { wolfSSL_CTX_free(ctx_); }
+
+  static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
+    init_library();
+    auto context = std::make_unique<WolfSslContext>(config);
+    if (auto error = context->configure()) return *error;
+    return std::unique_ptr<EngineContext>(std::move(context));
+  }
+
+  Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override {
+    auto engine = std::make_unique<WolfSslEngine>(io, *this);
+    if (auto error = engine->setup(ctx_, options)) return *error;
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+
+  const Config& config() const { return config_; }
+  const std::string& alpn_list() const { return alpn_list_; }
+
+ private:
+  std::optional<Error> configure();
+  std::optional<Error> load_trust();
+  std::optional<Error> load_identity();
+
+  WOLFSSL_METHOD* method() const {
+    bool client = config_.role == Role::client;
+    if (config_.max_version == TlsVersion::tls1_2) return client ? wolfTLSv1_2_client_method() : wolfTLSv1_2_server_method();
+    if (config_.min_version == TlsVersion::tls1_3) return client ? wolfTLSv1_3_client_method() : wolfTLSv1_3_server_method();
+    return client ? wolfTLS_client_method() : wolfTLS_server_method();
+  }
+
+  static int select_alpn(WOLFSSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                         unsigned int inlen, void* self) {
+    // Server preference order; no overlap is fatal (RFC 7301 §3.2).
+    for (const auto& protocol : static_cast<WolfSslContext*>(self)->config_.alpn)
+      for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
+        std::string_view offered(reinterpret_cast<const char*>(in + i + 1), std::min<unsigned>(in[i], inlen - i - 1));
+        if (offered == protocol) {
+          *out = in + i + 1;
+          *outlen = in[i];
+          return 0;  // SSL_TLSEXT_ERR_OK
+        }
+      }
+    return fatal_return;
+  }
+
+  Config config_;
+  WOLFSSL_CTX* ctx_ = nullptr;
+  std::string alpn_list_;  // comma-separated, as wolfSSL_UseALPN wants it
+};
+
+std::optional<Error> WolfSslContext::configure() {
+  ctx_ = wolfSSL_CTX_new(method());
+  if (!ctx_) return library_error("wolfSSL_CTX_new failed");
+  if (wolfSSL_CTX_SetMinVersion(ctx_, config_.min_version == TlsVersion::tls1_3 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) !=
+      WOLFSSL_SUCCESS)
+    return library_error("cannot set the minimum TLS version");
+  if (wolfSSL_CTX_set_cipher_list(ctx_, cipher_list) != WOLFSSL_SUCCESS)
+    return library_error("cannot set the cipher suites");
+  wolfSSL_CTX_SetIORecv(ctx_, receive_hook);
+  wolfSSL_CTX_SetIOSend(ctx_, send_hook);
+
+  bool client = config_.role == Role::client;
+  int mode = WOLFSSL_VERIFY_NONE;
+  if (client && !config_.dangerously_disable_certificate_verification) mode = WOLFSSL_VERIFY_PEER;
+  if (!client && config_.client_auth != ClientAuth::none)
+    mode = WOLFSSL_VERIFY_PEER | (config_.client_auth == ClientAuth::required ? WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+  wolfSSL_CTX_set_verify(ctx_, mode, mode == WOLFSSL_VERIFY_NONE ? nullptr : verify_hook);
+  if (mode != WOLFSSL_VERIFY_NONE)
+    if (auto error = load_trust()) return error;
+  if (auto error = load_identity()) return error;
+
+  if (client) {
+    if (config_.session_tickets) wolfSSL_CTX_UseSessionTicket(ctx_);
+    if (config_.on_new_session) {
+      wolfSSL_CTX_set_session_cache_mode(ctx_, WOLFSSL_SESS_CACHE_CLIENT);
+      wolfSSL_CTX_sess_set_new_cb(ctx_, new_session_hook);
+    }
+  } else {
+    static constexpr unsigned char sid_context[] = "lastbyte";
+    wolfSSL_CTX_set_session_id_context(ctx_, sid_context, sizeof sid_context - 1);
+    if (!config_.session_tickets) {
+      wolfSSL_CTX_NoTicketTLSv12(ctx_);
+      wolfSSL_CTX_set_num_tickets(ctx_, 0);
+    }
+  }
+  for (const auto& protocol : config_.alpn) alpn_list_ += (alpn_list_.empty() ? "" : ",") + protocol;
+  if (!client && !config_.alpn.empty()) wolfSSL_CTX_set_alpn_select_cb(ctx_, select_alpn, this);
+  wolfSSL_CTX_set_ex_data(ctx_, 0, this);
+  return std::nullopt;
+}
+
+std::optional<Error> WolfSslContext::load_trust() {
+  if (config_.ca_file.empty() && config_.ca_dir.empty() && config_.ca_pem.empty()) {
+    // An empty system store leaves no anchor: every chain is then untrusted.
+    wolfSSL_CTX_load_system_CA_certs(ctx_);
+    return std::nullopt;
+  }
+  if (!config_.ca_file.empty() || !config_.ca_dir.empty()) {
+    const char* file = config_.ca_file.empty() ? nullptr : config_.ca_file.c_str();
+    const char* dir = config_.ca_dir.empty() ? nullptr : config_.ca_dir.c_str();
+    if (int rc = wolfSSL_CTX_load_verify_locations(ctx_, file, dir); rc != WOLFSSL_SUCCESS)
+      return library_error("cannot load trust anchors from ca_file \"" + config_.ca_file + "\" / ca_dir \"" +
+                               config_.ca_dir + "\"",
+                           rc);
+  }
+  if (!config_.ca_pem.empty())
+    if (int rc = wolfSSL_CTX_load_verify_buffer(ctx_, bytes(config_.ca_pem), size(config_.ca_pem), WOLFSSL_FILETYPE_PEM);
+        rc != WOLFSSL_SUCCESS)
+      return library_error("ca_pem holds no usable PEM certificate", rc);
+  return std::nullopt;
+}
+
+std::optional<Error> WolfSslContext::load_identity() {
+  int rc = WOLFSSL_SUCCESS;
+  if (!config_.cert_chain_file.empty() &&
+      (rc = wolfSSL_CTX_use_certificate_chain_file(ctx_, config_.cert_chain_file.c_str())) != WOLFSSL_SUCCESS)
+    return library_error("cannot load cert_chain_file \"" + config_.cert_chain_file + "\"", rc);
+  if (!config_.cert_chain_pem.empty() &&
+      (rc = wolfSSL_CTX_use_certificate_chain_buffer(ctx_, bytes(config_.cert_chain_pem), size(config_.cert_chain_pem))) !=
+          WOLFSSL_SUCCESS)
+    return library_error("cert_chain_pem is not a usable PEM certificate chain", rc);
+  if (!config_.private_key_file.empty() &&
+      (rc = wolfSSL_CTX_use_PrivateKey_file(ctx_, config_.private_key_file.c_str(), WOLFSSL_FILETYPE_PEM)) !=
+          WOLFSSL_SUCCESS)
+    return library_error("cannot load private_key_file \"" + config_.private_key_file + "\"", rc);
+  if (!config_.private_key_pem.empty() &&
+      (rc = wolfSSL_CTX_use_PrivateKey_buffer(ctx_, bytes(config_.private_key_pem), size(config_.private_key_pem),
+                                              WOLFSSL_FILETYPE_PEM)) != WOLFSSL_SUCCESS)
+    return library_error("private_key_pem is not a usable PEM private key", rc);
+  bool has_identity = !config_.cert_chain_file.empty() || !config_.cert_chain_pem.empty();
+  if (has_identity && (wolfSSL_CTX_check_private_key(ctx_) != WOLFSSL_SUCCESS || !ec_key_matches_certificate(ctx_)))
+    return library_error("the private key does not match the certificate");
+  return std::nullopt;
+}
+
+// ---- hooks: wolfSSL's C callbacks into the engine ---------------------------
+
+WolfSslEngine& engine_of(WOLFSSL* ssl) { return *static_cast<WolfSslEngine*>(wolfSSL_get_app_data(ssl)); }
+
+int receive_hook(WOLFSSL* ssl, char* data, int len, void*) { return engine_of(ssl).receive(data, len); }
+int send_hook(WOLFSSL* ssl, char* data, int len, void*) { return engine_of(ssl).send(data, len); }
+
+int verify_hook(int preverified, WOLFSSL_X509_STORE_CTX* store) {
+  auto* ssl = static_cast<WOLFSSL*>(wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
+  return ssl ? engine_of(ssl).verify(preverified, store) : 0;
+}
+
+int new_session_hook(WOLFSSL* ssl, WOLFSSL_SESSION* session) {
+  int len = wolfSSL_i2d_SSL_SESSION(session, nullptr);
+  if (len <= 0) return 0;
+  SessionBlob blob(static_cast<std::size_t>(len));
+  auto* p = reinterpret_cast<unsigned char*>(blob.data());
+  if (wolfSSL_i2d_SSL_SESSION(session, &p) == len) engine_of(ssl).context().config().on_new_session(blob);
+  return 0;  // we kept no reference
+}
+
+// ---- the name policy (RFC 6125): subjectAltName only, "*" one whole label ----
+
+constexpr int general_name_dns = 2, general_name_ip = 7;  // RFC 5280 GeneralName tags
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool dns_name_matches(std::string_view pattern, std::string_view host) {
+  if (pattern.starts_with("*.")) {
+    auto dot = host.find('.');
+    return dot != std::string_view::npos && dot > 0 && iequals(pattern.substr(1), host.substr(dot));
+  }
+  return iequals(pattern, host);
+}
+
+// Binary form of an IP address, or empty if `name` is not one.
+std::string ip_bytes(const std::string& name) {
+  unsigned char buf[16];
+  if (::inet_pton(AF_INET, name.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 4);
+  if (::inet_pton(AF_INET6, name.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 16);
+  return {};
+}
+
+bool certificate_names(WOLFSSL_X509* cert, const std::string& name) {
+  auto* names = static_cast<WOLFSSL_GENERAL_NAMES*>(wolfSSL_X509_get_ext_d2i(cert, ALT_NAMES_OID, nullptr, nullptr));
+  if (!names) return false;
+  std::string ip = ip_bytes(name);
+  bool match = false;
+  for (int i = 0; i < wolfSSL_sk_GENERAL_NAME_num(names) && !match; ++i) {
+    WOLFSSL_GENERAL_NAME* entry = wolfSSL_sk_GENERAL_NAME_value(names, i);
+    WOLFSSL_ASN1_STRING* value = entry->type == general_name_dns ? entry->d.dNSName
+                                 : entry->type == general_name_ip ? entry->d.iPAddress
+                                                                  : nullptr;
+    if (!value) continue;
+    std::string_view text(reinterpret_cast<const char*>(wolfSSL_ASN1_STRING_data(value)),
+                          static_cast<std::size_t>(wolfSSL_ASN1_STRING_length(value)));
+    match = ip.empty() ? entry->type == general_name_dns && dns_name_matches(text, name)
+                       : entry->type == general_name_ip && text == ip;
+  }
+  wolfSSL_GENERAL_NAMES_free(names);
+  return match;
+}
+
+int WolfSslEngine::verify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
+  if (!preverified) {
+    if (!verify_error_) verify_error_ = wolfSSL_X509_STORE_CTX_get_error(store);
+    return 0;
+  }
+  // The chain is fine; wolfSSL's own name check would fall back to the CN.
+  if (wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0 || context_.config().role != Role::client ||
+      context_.config().dangerously_disable_certificate_verification)
+    return 1;
+  if (certificate_names(wolfSSL_X509_STORE_CTX_get_current_cert(store), server_name_)) return 1;
+  verify_error_ = ip_bytes(server_name_).empty() ? DOMAIN_NAME_MISMATCH : IPADDR_MISMATCH;
+  return 0;
+}
+
+std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOptions& options) {
+  ssl_ = wolfSSL_new(ctx);
+  if (!ssl_) return library_error("wolfSSL_new failed");
+  wolfSSL_set_app_data(ssl_, this);
+  wolfSSL_SetIOReadCtx(ssl_, this);
+  wolfSSL_SetIOWriteCtx(ssl_, this);
+  const Config& config = context_.config();
+  if (config.keylog) wolfSSL_KeepArrays(ssl_);  // the TLS 1.2 master secret, for the key log
+  if (!context_.alpn_list().empty()) {
+    // A server's choice is made by the context's select callback (server
+    // preference, no overlap fatal); wolfSSL only calls it with the list set.
+    std::string list = context_.alpn_list();
+    if (wolfSSL_UseALPN(ssl_, list.data(), static_cast<unsigned>(list.size()), WOLFSSL_ALPN_FAILED_ON_MISMATCH) !=
+        WOLFSSL_SUCCESS)
+      return library_error("cannot set ALPN protocols");
+  }
+  if (config.role == Role::server) {
+    wolfSSL_set_accept_state(ssl_);
+    return std::nullopt;
+  }
+  wolfSSL_set_connect_state(ssl_);
+  server_name_ = options.server_name;
+  if (!server_name_.empty() && ip_bytes(server_name_).empty() &&
+      wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, server_name_.data(), static_cast<unsigned short>(server_name_.size())) !=
+          WOLFSSL_SUCCESS)
+    return library_error("cannot use \"" + server_name_ + "\" as SNI server name");
+  if (options.resume_session.empty()) return std::nullopt;
+  const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
+  WOLFSSL_SESSION* session = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
+  if (!session) return Error{errc::invalid_config, "resume_session is not a session saved by the wolfssl backend"};
+  int rc = wolfSSL_set_session(ssl_, session);
+  wolfSSL_SESSION_free(session);
+  if (rc != WOLFSSL_SUCCESS) return Error{errc::invalid_config, "resume_session was refused by wolfSSL"};
+  return std::nullopt;
+}
+
+void WolfSslEngine::on_handshake_done() {
+  handshake_done_ = true;
+  const Config& config = context_.config();
+  if (!config.keylog || wolfSSL_version(ssl_) != TLS1_2_VERSION) return;
+  unsigned char client_random[32], master[48];
+  if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random) return;
+  if (wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl_), master, sizeof master) != sizeof master) return;
+  config.keylog("CLIENT_RANDOM " + hex(client_random, 32) + " " + hex(master, 48));
+}
+
+}  // namespace
+
+const Backend& wolfssl() {
+  static const Backend backend{
+      "wolfssl",
+      [] { return "wolfSSL " + std::string(wolfSSL_lib_version()); },
+      [](TlsVersion) { return true; },
+      // Debian's build lacks HAVE_SECRET_CALLBACK: no TLS 1.3 traffic secrets.
+      [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+      &WolfSslContext::create,
+  };
+  return backend;
+}
+
+}  // namespace lastbyte::backends
