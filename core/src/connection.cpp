@@ -83,8 +83,10 @@ struct Connection::Impl {
 
   void on_handshake_done() {
     handshake_done = true;
-    version = engine->session_info().version;
-    if (version == TlsVersion::tls1_3) in.set_max_fragment(record::max_fragment_tls13);
+    SessionInfo info = engine->session_info();
+    version = info.version;
+    // Oversized records are refused from their header, identically everywhere.
+    in.set_max_fragment(record::aead_max_fragment(version == TlsVersion::tls1_3, info.cipher));
     if (early_plaintext.empty()) return;
     auto result = engine->write(early_plaintext);
     if (result.status == EngineStatus::failed) finish(engine->failure());
