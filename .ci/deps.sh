@@ -1,19 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages lastbyte needs to build and test, plus the
-# TLS libraries named as arguments (openssl mbedtls wolfssl). Nothing but
-# Debian packages is ever fetched.
+# Installs the Debian 12 packages lastbyte needs to build and test: the
+# toolchain, GoogleTest, Google Benchmark and every TLS library lastbyte has
+# an adapter for (all of them, so the conformance matrix covers every pair).
+# Nothing but Debian packages is ever fetched.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libssl-dev libgtest-dev libbenchmark-dev)
-for backend in "$@"; do
-  case "$backend" in
-    openssl) ;;
-    mbedtls) packages+=(libmbedtls-dev) ;;
-    wolfssl) packages+=(libwolfssl-dev) ;;
-    *) echo "deps.sh: unknown backend '$backend' (openssl, mbedtls, wolfssl)" >&2; exit 2 ;;
-  esac
-done
-
+packages=(cmake ninja-build g++ pkg-config libssl-dev libmbedtls-dev libwolfssl-dev libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -7,8 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${LASTBYTE_PRESET:-default}"
-case "$preset" in mbedtls | wolfssl) backend="$preset" ;; *) backend=openssl ;; esac
-bash .ci/deps.sh "$backend"
+bash .ci/deps.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --target lastbyte-conformance
 exec "build/$preset/conformance/lastbyte-conformance" "$@"

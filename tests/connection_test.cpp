@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <iostream>
 #include <fstream>
 #include <sstream>
 
@@ -478,6 +479,36 @@ TEST(Backends, UnknownBackendNameSaysWhatExists) {
   EXPECT_NE(found.error().message().find(std::string(installed_backends()[0]->name)), std::string::npos);
   EXPECT_NE(found.error().message().find("-DLASTBYTE_BACKEND"), std::string::npos);
   EXPECT_EQ(*find_backend(installed_backends()[0]->name, installed_backends()), installed_backends()[0]);
+}
+
+// All installed libraries in one process, each against each, both versions
+// where both can: bytes both ways and a clean close.
+TEST(Backends, EveryPairInteroperatesInOneProcess) {
+  int pairs = 0;
+  for (const Backend* client : installed_backends())
+    for (const Backend* server : installed_backends())
+      for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+        if (!client->supports(v) || !server->supports(v)) continue;
+        SCOPED_TRACE(std::string(client->name) + " client, " + std::string(server->name) + " server, " +
+                     std::string(to_string(v)));
+        auto p = MemoryPair::create(*client, client_config(v), *server, server_config(v));
+        ASSERT_TRUE(p) << p.error().message();
+        ASSERT_FALSE(p->handshake().has_value());
+        EXPECT_EQ(p->client().info()->version, v);
+        EXPECT_EQ(p->client().info()->cipher, p->server().info()->cipher);
+        p->client().write(std::string(1000, 'c'));
+        p->server().write(std::string(1000, 's'));
+        p->transfer(Role::client), p->transfer(Role::server);
+        std::string to_server, to_client;
+        std::byte buf[4096];
+        for (IoResult r; (r = p->server().read(buf)).status == IoStatus::ok;) to_server.append(reinterpret_cast<char*>(buf), r.bytes);
+        for (IoResult r; (r = p->client().read(buf)).status == IoStatus::ok;) to_client.append(reinterpret_cast<char*>(buf), r.bytes);
+        EXPECT_EQ(to_server, std::string(1000, 'c'));
+        EXPECT_EQ(to_client, std::string(1000, 's'));
+        ++pairs;
+      }
+  EXPECT_GE(pairs, 1);
+  std::cout << pairs << " backend pairs interoperated in one process\n";
 }
 
 TEST(Backends, DefaultBackendIsTheConfiguredOne) {

@@ -5,6 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-default}"
-case "$preset" in mbedtls | wolfssl) backend="$preset" ;; *) backend=openssl ;; esac
-bash .ci/deps.sh "$backend"
+bash .ci/deps.sh
 cmake --workflow --preset "$preset"
