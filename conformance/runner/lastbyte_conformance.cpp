@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -31,6 +32,8 @@ const char usage[] =
     "  --version 1.2|1.3  --role client|server\n"
     "  --seed N           seed of the random schedule (default 20261125)\n"
     "  --quick            a representative subset of schedules and read sizes\n"
+    "  --junit FILE       write JUnit XML (one testcase per cell; unsupported cells are <skipped/>)\n"
+    "  --markdown FILE    write a Markdown report (matrix, failures with reproducers)\n"
     "  --list             list the scenarios and exit\n"
     "  --list-backends    list the installed backends and exit\n"
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n";
@@ -44,6 +47,7 @@ struct Filters {
   std::optional<Role> role;
   std::uint64_t seed = default_seed;
   bool quick = false;
+  std::string junit, markdown;
 };
 
 std::uint64_t number(std::string_view text, const char* what) {
@@ -91,6 +95,8 @@ Filters parse(int argc, char** argv) {
       f.role = r == "client" ? Role::client : Role::server;
     } else if (arg == "--seed") f.seed = number(need(), "--seed");
     else if (arg == "--quick") f.quick = true;
+    else if (arg == "--junit") f.junit = need();
+    else if (arg == "--markdown") f.markdown = need();
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
       std::exit(0);
@@ -135,18 +141,112 @@ bool wanted(const Filters& f, const Cell& c) {
 }
 
 std::string column_of(const Cell& c) {
-  return std::string(c.victim_backend->name) + (c.victim == Role::client ? " client" : " server") + "<-" +
-         std::string(c.peer_backend->name) + (c.version == TlsVersion::tls1_3 ? " 1.3" : " 1.2");
+  return std::string(c.victim_backend->name) + (c.victim == Role::client ? " client" : " server") + " <- " +
+         std::string(c.peer_backend->name) + (c.version == TlsVersion::tls1_3 ? " TLS1.3" : " TLS1.2");
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+struct Ran {
+  Cell cell;
+  CellResult result;
+  double seconds;
+};
+
+bool write_junit(const std::string& path, const std::vector<Ran>& runs) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  int failures = 0, skipped = 0;
+  for (const auto& r : runs) {
+    failures += r.result.status == CellResult::Status::fail;
+    skipped += r.result.status == CellResult::Status::unsupported;
+  }
+  std::fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+  std::fprintf(f, "<testsuite name=\"lastbyte-conformance\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n",
+               runs.size(), failures, skipped);
+  for (const auto& r : runs) {
+    std::fprintf(f, "  <testcase classname=\"%.*s\" name=\"%s\" time=\"%.4f\"", static_cast<int>(r.cell.scenario->id.size()),
+                 r.cell.scenario->id.data(), r.cell.name().c_str(), r.seconds);
+    if (r.result.status == CellResult::Status::pass) {
+      std::fprintf(f, "/>\n");
+    } else if (r.result.status == CellResult::Status::unsupported) {
+      std::fprintf(f, "><skipped message=\"unsupported by this library: %s\"/></testcase>\n",
+                   xml_escape(r.result.message).c_str());
+    } else {
+      std::fprintf(f, "><failure message=\"%s\">%s</failure></testcase>\n",
+                   xml_escape(r.result.message.substr(0, r.result.message.find('\n'))).c_str(),
+                   xml_escape(r.result.message).c_str());
+    }
+  }
+  std::fprintf(f, "</testsuite>\n</testsuites>\n");
+  return std::fclose(f) == 0;
 }
 
 struct Tally {
   int pass = 0, fail = 0, unsupported = 0;
-  std::string text() const {
-    if (fail) return "FAIL " + std::to_string(fail);
-    if (unsupported && !pass) return "unsupported";
-    return "ok " + std::to_string(pass);
+  std::string short_text() const {
+    if (fail) return "FAIL" + std::to_string(fail);
+    if (unsupported && !pass) return "unsup";
+    return "ok";
   }
 };
+
+using Matrix = std::map<std::string, std::map<std::string, Tally>>;  // scenario -> configuration -> tally
+
+// One row per configuration (backend, role, peer, version), one column per
+// scenario: "ok", "FAIL n", "unsup" (unsupported by this library), "-" (the
+// row does not define that cell).
+void print_matrix(std::FILE* f, const std::vector<std::string>& configurations, const Matrix& matrix, bool markdown) {
+  const char* sep = markdown ? " | " : " ";
+  std::fprintf(f, markdown ? "| %-34s" : "%-34s", "configuration");
+  for (const auto& [id, row] : matrix) std::fprintf(f, "%s%-6s", sep, id.c_str());
+  std::fprintf(f, markdown ? " |\n|---" : "\n");
+  if (markdown) {
+    for (std::size_t i = 0; i < matrix.size(); ++i) std::fprintf(f, "|---");
+    std::fprintf(f, "|\n");
+  }
+  for (const auto& configuration : configurations) {
+    std::fprintf(f, markdown ? "| %-34s" : "%-34s", configuration.c_str());
+    for (const auto& [id, row] : matrix) {
+      auto it = row.find(configuration);
+      std::string text = it == row.end() ? "-" : it->second.short_text();
+      std::fprintf(f, "%s%-6s", sep, text.c_str());
+    }
+    std::fprintf(f, markdown ? " |\n" : "\n");
+  }
+}
+
+bool write_markdown(const std::string& path, const Filters& filters, const std::vector<std::string>& columns,
+                    const Matrix& matrix, const std::vector<std::string>& failures, const Tally& total) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "# lastbyte conformance report\n\nBackends under test:");
+  for (const Backend* b : filters.backends) std::fprintf(f, " %s (%s);", std::string(b->name).c_str(), b->library_version().c_str());
+  std::fprintf(f, "\nPeers:");
+  for (const Backend* b : filters.peers) std::fprintf(f, " %s;", std::string(b->name).c_str());
+  std::fprintf(f, "\nRandom schedule seed: %llu%s\n\n", static_cast<unsigned long long>(filters.seed),
+               filters.quick ? " (quick subset)" : "");
+  std::fprintf(f, "**%d passed, %d failed, %d unsupported by this library**\n\n", total.pass, total.fail,
+               total.unsupported);
+  print_matrix(f, columns, matrix, true);
+  if (!failures.empty()) {
+    std::fprintf(f, "\n## Failures\n");
+    for (const auto& failure : failures) std::fprintf(f, "\n```\n%s```\n", failure.c_str());
+  }
+  return std::fclose(f) == 0;
+}
 
 }  // namespace
 
@@ -173,13 +273,17 @@ int main(int argc, char** argv) {
   std::cout << "\n";
 
   bool tty = ::isatty(STDERR_FILENO);
-  std::map<std::string, std::map<std::string, Tally>> matrix;  // scenario -> column -> tally
+  Matrix matrix;  // scenario -> column -> tally
   std::vector<std::string> columns;
   std::vector<std::string> failures;
   Tally total;
+  std::vector<Ran> runs;
+  runs.reserve(cells.size());
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
+    auto started = std::chrono::steady_clock::now();
     CellResult result = run_cell(cell);
+    runs.push_back({cell, result, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
     std::string column = column_of(cell);
     if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
     Tally& tally = matrix[std::string(cell.scenario->id)][column];
@@ -196,19 +300,17 @@ int main(int argc, char** argv) {
   }
   if (tty) std::cerr << "\n";
 
-  std::printf("\n%-6s", "");
-  for (const auto& c : columns) std::printf(" | %-26s", c.c_str());
-  std::printf("\n");
-  for (const auto& [id, row] : matrix) {
-    std::printf("%-6s", id.c_str());
-    for (const auto& c : columns) {
-      auto it = row.find(c);
-      std::printf(" | %-26s", it == row.end() ? "-" : it->second.text().c_str());
-    }
-    std::printf("\n");
-  }
+  print_matrix(stdout, columns, matrix, false);
   for (std::size_t i = 0; i < failures.size() && i < 20; ++i) std::printf("\n%s", failures[i].c_str());
   if (failures.size() > 20) std::printf("\n... and %zu more failures\n", failures.size() - 20);
   std::printf("\n%d passed, %d failed, %d unsupported by this library\n", total.pass, total.fail, total.unsupported);
+  if (!filters.junit.empty() && !write_junit(filters.junit, runs)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.junit.c_str());
+    return 2;
+  }
+  if (!filters.markdown.empty() && !write_markdown(filters.markdown, filters, columns, matrix, failures, total)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.markdown.c_str());
+    return 2;
+  }
   return total.fail ? 1 : 0;
 }
