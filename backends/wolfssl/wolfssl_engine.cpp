@@ -104,6 +104,7 @@ Alert alert_class(int error) {
     case MAC_CMP_FAILED_E: return Alert::bad_record_mac;
     case RECV_OVERFLOW_E: return Alert::record_overflow;
     case UNKNOWN_RECORD_TYPE:
+    case SIDE_ERROR:  // a handshake message only the other role may send
     case OUT_OF_ORDER_E:
     case SANITY_MSG_E:
     case DUPLICATE_MSG_E: return Alert::unexpected_message;

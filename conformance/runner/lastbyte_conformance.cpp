@@ -171,7 +171,8 @@ bool write_junit(const std::string& path, const std::vector<Ran>& runs) {
   int failures = 0, skipped = 0;
   for (const auto& r : runs) {
     failures += r.result.status == CellResult::Status::fail;
-    skipped += r.result.status == CellResult::Status::unsupported;
+    skipped += r.result.status == CellResult::Status::unsupported ||
+               r.result.status == CellResult::Status::known_divergence;
   }
   std::fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
   std::fprintf(f, "<testsuite name=\"lastbyte-conformance\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n",
@@ -181,8 +182,10 @@ bool write_junit(const std::string& path, const std::vector<Ran>& runs) {
                  r.cell.scenario->id.data(), r.cell.name().c_str(), r.seconds);
     if (r.result.status == CellResult::Status::pass) {
       std::fprintf(f, "/>\n");
-    } else if (r.result.status == CellResult::Status::unsupported) {
-      std::fprintf(f, "><skipped message=\"unsupported by this library: %s\"/></testcase>\n",
+    } else if (r.result.status != CellResult::Status::fail) {
+      bool unsupported = r.result.status == CellResult::Status::unsupported;
+      std::fprintf(f, "><skipped message=\"%s: %s\"/></testcase>\n",
+                   unsupported ? "unsupported by this library" : "known divergence (docs/divergences.md)",
                    xml_escape(r.result.message).c_str());
     } else {
       std::fprintf(f, "><failure message=\"%s\">%s</failure></testcase>\n",
@@ -195,9 +198,10 @@ bool write_junit(const std::string& path, const std::vector<Ran>& runs) {
 }
 
 struct Tally {
-  int pass = 0, fail = 0, unsupported = 0;
+  int pass = 0, fail = 0, unsupported = 0, diverged = 0;
   std::string short_text() const {
     if (fail) return "FAIL" + std::to_string(fail);
+    if (diverged) return "known";
     if (unsupported && !pass) return "unsup";
     return "ok";
   }
@@ -206,8 +210,8 @@ struct Tally {
 using Matrix = std::map<std::string, std::map<std::string, Tally>>;  // scenario -> configuration -> tally
 
 // One row per configuration (backend, role, peer, version), one column per
-// scenario: "ok", "FAIL n", "unsup" (unsupported by this library), "-" (the
-// row does not define that cell).
+// scenario: "ok", "FAIL n", "unsup" (unsupported by this library), "known"
+// (a documented divergence), "-" (the row does not define that cell).
 void print_matrix(std::FILE* f, const std::vector<std::string>& configurations, const Matrix& matrix, bool markdown) {
   const char* sep = markdown ? " | " : " ";
   std::fprintf(f, markdown ? "| %-34s" : "%-34s", "configuration");
@@ -238,8 +242,8 @@ bool write_markdown(const std::string& path, const Filters& filters, const std::
   for (const Backend* b : filters.peers) std::fprintf(f, " %s;", std::string(b->name).c_str());
   std::fprintf(f, "\nRandom schedule seed: %llu%s\n\n", static_cast<unsigned long long>(filters.seed),
                filters.quick ? " (quick subset)" : "");
-  std::fprintf(f, "**%d passed, %d failed, %d unsupported by this library**\n\n", total.pass, total.fail,
-               total.unsupported);
+  std::fprintf(f, "**%d passed, %d failed, %d unsupported by this library, %d known divergences**\n\n", total.pass,
+               total.fail, total.unsupported, total.diverged);
   print_matrix(f, columns, matrix, true);
   if (!failures.empty()) {
     std::fprintf(f, "\n## Failures\n");
@@ -290,6 +294,7 @@ int main(int argc, char** argv) {
     switch (result.status) {
       case CellResult::Status::pass: ++tally.pass, ++total.pass; break;
       case CellResult::Status::unsupported: ++tally.unsupported, ++total.unsupported; break;
+      case CellResult::Status::known_divergence: ++tally.diverged, ++total.diverged; break;
       case CellResult::Status::fail:
         ++tally.fail, ++total.fail;
         failures.push_back("FAIL " + cell.name() + "\n" + result.message);
@@ -303,7 +308,8 @@ int main(int argc, char** argv) {
   print_matrix(stdout, columns, matrix, false);
   for (std::size_t i = 0; i < failures.size() && i < 20; ++i) std::printf("\n%s", failures[i].c_str());
   if (failures.size() > 20) std::printf("\n... and %zu more failures\n", failures.size() - 20);
-  std::printf("\n%d passed, %d failed, %d unsupported by this library\n", total.pass, total.fail, total.unsupported);
+  std::printf("\n%d passed, %d failed, %d unsupported by this library, %d known divergences (docs/divergences.md)\n",
+              total.pass, total.fail, total.unsupported, total.diverged);
   if (!filters.junit.empty() && !write_junit(filters.junit, runs)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.junit.c_str());
     return 2;

@@ -109,7 +109,7 @@ Expected<Forge> Forge::create(TlsVersion version, std::string_view cipher, Role 
     auto line = find_line(keylog, client ? "CLIENT_TRAFFIC_SECRET_0" : "SERVER_TRAFFIC_SECRET_0");
     if (!line) return Error{errc::invalid_config, "no traffic secret in the sender's key log"};
     Keys keys{suite->cipher, expand_label(suite->digest, line->second, "key", suite->key_len),
-              expand_label(suite->digest, line->second, "iv", 12)};
+              expand_label(suite->digest, line->second, "iv", 12), suite->digest, line->second};
     return Forge(version, std::move(keys), next_seq);
   }
   auto line = find_line(keylog, "CLIENT_RANDOM");
@@ -120,7 +120,8 @@ Expected<Forge> Forge::create(TlsVersion version, std::string_view cipher, Role 
   if (block.empty()) return Error{errc::backend_failure, "TLS1-PRF failed"};
   auto take = [&](std::size_t at, std::size_t n) { return Bytes(block.begin() + at, block.begin() + at + n); };
   std::size_t k = suite->key_len;
-  Keys keys{suite->cipher, client ? take(0, k) : take(k, k), client ? take(2 * k, iv_len) : take(2 * k + iv_len, iv_len)};
+  Keys keys{suite->cipher, client ? take(0, k) : take(k, k), client ? take(2 * k, iv_len) : take(2 * k + iv_len, iv_len),
+            {}, {}};
   return Forge(version, std::move(keys), next_seq);
 }
 
@@ -142,6 +143,19 @@ Bytes Forge::seal(std::span<const std::byte> nonce, std::span<const std::byte> a
 }
 
 Bytes Forge::record(record::ContentType type, std::span<const std::byte> content, std::size_t padding) {
+  if (version_ == TlsVersion::tls1_2) return protect(static_cast<std::byte>(type), content, content.size());
+  Bytes plaintext(content.begin(), content.end());
+  plaintext.push_back(static_cast<std::byte>(type));
+  plaintext.resize(plaintext.size() + padding);
+  return inner(plaintext);
+}
+
+Bytes Forge::inner(std::span<const std::byte> inner_plaintext) {
+  return protect(std::byte{23}, inner_plaintext, inner_plaintext.size());
+}
+
+// One record: `plaintext` sealed under the current keys and sequence number.
+Bytes Forge::protect(std::byte type, std::span<const std::byte> plaintext, std::size_t content_length) {
   std::uint64_t seq = seq_++;
   std::byte seq_bytes[8];
   put_u64(seq_bytes, seq);
@@ -154,26 +168,30 @@ Bytes Forge::record(record::ContentType type, std::span<const std::byte> content
   else
     for (int i = 0; i < 8; ++i) nonce[4 + i] ^= seq_bytes[i];
 
-  Bytes plaintext(content.begin(), content.end());
-  auto outer_type = static_cast<std::byte>(type);
-  if (tls13) {
-    plaintext.push_back(outer_type);
-    plaintext.resize(plaintext.size() + padding);
-    outer_type = std::byte{23};
-  }
   std::size_t length = (explicit_nonce ? 8 : 0) + plaintext.size() + 16;
-  Bytes header{outer_type, std::byte{3}, std::byte{3}, static_cast<std::byte>(length >> 8),
+  Bytes header{type, std::byte{3}, std::byte{3}, static_cast<std::byte>(length >> 8),
                static_cast<std::byte>(length & 0xff)};
   Bytes aad = header;
   if (!tls13) {  // seq_num + type + version + plaintext length
     aad.assign(seq_bytes, seq_bytes + 8);
-    aad.insert(aad.end(), {outer_type, std::byte{3}, std::byte{3}, static_cast<std::byte>(content.size() >> 8),
-                           static_cast<std::byte>(content.size() & 0xff)});
+    aad.insert(aad.end(), {type, std::byte{3}, std::byte{3}, static_cast<std::byte>(content_length >> 8),
+                           static_cast<std::byte>(content_length & 0xff)});
   }
   Bytes sealed = seal(nonce, aad, plaintext);
   Bytes out = header;
   if (explicit_nonce) out.insert(out.end(), seq_bytes, seq_bytes + 8);
   out.insert(out.end(), sealed.begin(), sealed.end());
+  return out;
+}
+
+Bytes Forge::key_update(std::uint8_t request_update) {
+  const std::byte message[] = {std::byte{24}, std::byte{0}, std::byte{0}, std::byte{1}, std::byte{request_update}};
+  Bytes out = record(record::ContentType::handshake, message);
+  std::size_t hash_len = keys_.digest == "SHA384" ? 48 : 32;
+  keys_.secret = expand_label(keys_.digest.c_str(), keys_.secret, "traffic upd", hash_len);
+  keys_.key = expand_label(keys_.digest.c_str(), keys_.secret, "key", keys_.key.size());
+  keys_.iv = expand_label(keys_.digest.c_str(), keys_.secret, "iv", 12);
+  seq_ = 0;
   return out;
 }
 

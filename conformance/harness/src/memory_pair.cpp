@@ -49,6 +49,10 @@ Expected<MemoryPair> MemoryPair::create(const Backend& client_backend, Config cl
                                         Config server) {
   MemoryPair pair;
   pair.client_keys_ = capture_keylog(client, client_backend);
+  client.on_new_session = [count = pair.client_sessions_, user = std::move(client.on_new_session)](auto session) {
+    ++*count;
+    if (user) user(session);
+  };
   pair.server_keys_ = capture_keylog(server, server_backend);
   auto client_context = Context::create(std::move(client), client_backend);
   if (!client_context) return client_context.error();

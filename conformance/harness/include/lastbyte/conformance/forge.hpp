@@ -28,6 +28,12 @@ class Forge {
   Bytes record(record::ContentType type, std::span<const std::byte> content, std::size_t padding = 0);
   Bytes data(std::span<const std::byte> content) { return record(record::ContentType::application_data, content); }
   Bytes alert(Alert alert);  // fatal level
+  // TLS 1.3: a record whose inner plaintext is exactly `inner` (content, type
+  // byte and padding as the caller wrote them).
+  Bytes inner(std::span<const std::byte> inner_plaintext);
+  // TLS 1.3: a KeyUpdate record; afterwards the forge protects with the next
+  // traffic secret (RFC 8446 §7.2), as the peer would.
+  Bytes key_update(std::uint8_t request_update);
 
   std::uint64_t next_seq() const { return seq_; }
 
@@ -36,9 +42,12 @@ class Forge {
     std::string cipher;  // EVP name
     Bytes key;
     Bytes iv;            // TLS 1.3 / ChaCha: 12 bytes; TLS 1.2 GCM: 4-byte salt
+    std::string digest;  // TLS 1.3: for the next traffic secret
+    Bytes secret;        // TLS 1.3: the current traffic secret
   };
   Forge(TlsVersion version, Keys keys, std::uint64_t seq) : version_(version), keys_(std::move(keys)), seq_(seq) {}
   Bytes seal(std::span<const std::byte> nonce, std::span<const std::byte> aad, std::span<const std::byte> plaintext);
+  Bytes protect(std::byte type, std::span<const std::byte> plaintext, std::size_t content_length);
 
   TlsVersion version_;
   Keys keys_;

@@ -51,12 +51,15 @@ class MemoryPair {
   Bytes take_output(Role from);
 
   const std::vector<std::string>& keylog(Role role) const { return *(role == Role::client ? client_keys_ : server_keys_); }
+  // Sessions the client surfaced through Config::on_new_session.
+  int client_sessions() const { return *client_sessions_; }
 
  private:
   MemoryPair() = default;
   std::optional<Connection> client_, server_;
   Bytes client_wire_, server_wire_;
   std::shared_ptr<std::vector<std::string>> client_keys_, server_keys_;
+  std::shared_ptr<int> client_sessions_ = std::make_shared<int>(0);
 };
 
 // ---- delivery schedules (SCENARIOS.md) --------------------------------------
