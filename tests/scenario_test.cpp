@@ -1,6 +1,7 @@
 // The scenario catalogue on every installed backend, as client and as server,
 // against every installed backend as peer, under every delivery schedule and
-// read size. Test names carry the scenario id (R01_...).
+// read size, and over loopback TCP (`_tcp_`). Test names carry the scenario id
+// (R01_...).
 #include <lastbyte/conformance/scenarios.hpp>
 
 #include <gtest/gtest.h>
@@ -18,8 +19,8 @@ std::vector<Cell> all_cells() {
   for (const auto& scenario : scenarios())
     for (const Backend* victim : installed_backends())
       for (const Backend* peer : installed_backends()) {
-        auto more = cells_for(scenario, *victim, *peer, kRandomSeed);
-        cells.insert(cells.end(), more.begin(), more.end());
+        for (auto more : {cells_for(scenario, *victim, *peer, kRandomSeed), tcp_cells_for(scenario, *victim, *peer)})
+          cells.insert(cells.end(), more.begin(), more.end());
       }
   return cells;
 }

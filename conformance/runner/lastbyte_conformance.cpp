@@ -31,6 +31,7 @@ const char usage[] =
     "  --read-size N      application read size\n"
     "  --version 1.2|1.3  --role client|server\n"
     "  --seed N           seed of the random schedule (default 20261125)\n"
+    "  --transport T      memory (the schedules), tcp (loopback through the socket driver) or both (default)\n"
     "  --quick            a representative subset of schedules and read sizes\n"
     "  --junit FILE       write JUnit XML (one testcase per cell; unsupported cells are <skipped/>)\n"
     "  --markdown FILE    write a Markdown report (matrix, failures with reproducers)\n"
@@ -47,6 +48,7 @@ struct Filters {
   std::optional<Role> role;
   std::uint64_t seed = default_seed;
   bool quick = false;
+  bool memory = true, tcp = true;
   std::string junit, markdown;
 };
 
@@ -95,6 +97,12 @@ Filters parse(int argc, char** argv) {
       f.role = r == "client" ? Role::client : Role::server;
     } else if (arg == "--seed") f.seed = number(need(), "--seed");
     else if (arg == "--quick") f.quick = true;
+    else if (arg == "--transport") {
+      auto t = need();
+      if (t != "memory" && t != "tcp" && t != "both") throw std::invalid_argument("--transport takes memory, tcp or both");
+      f.memory = t != "tcp";
+      f.tcp = t != "memory";
+    }
     else if (arg == "--junit") f.junit = need();
     else if (arg == "--markdown") f.markdown = need();
     else if (arg == "--list") {
@@ -121,11 +129,14 @@ Filters parse(int argc, char** argv) {
 }
 
 bool wanted(const Filters& f, const Cell& c) {
-  if (!f.scenario_globs.empty()) {
+  if (!f.scenario_globs.empty()) {  // first: it applies to both transports
     bool any = false;
     for (const auto& glob : f.scenario_globs) any |= fnmatch(glob.c_str(), std::string(c.scenario->id).c_str(), 0) == 0;
     if (!any) return false;
   }
+  if (c.over_tcp) return !f.schedule && (!f.read_size || *f.read_size == c.read_size) &&
+                         (!f.version || *f.version == c.version) && (!f.role || *f.role == c.victim) &&
+                         (!f.quick || c.read_size == 16384);
   if (f.schedule && f.schedule->name() != c.schedule.name()) return false;
   if (f.read_size && *f.read_size != c.read_size) return false;
   if (f.version && *f.version != c.version) return false;
@@ -266,8 +277,11 @@ int main(int argc, char** argv) {
   for (const auto& scenario : scenarios())
     for (const Backend* backend : filters.backends)
       for (const Backend* peer : filters.peers)
-        for (const Cell& cell : cells_for(scenario, *backend, *peer, filters.seed))
-          if (wanted(filters, cell)) cells.push_back(cell);
+        for (const auto& candidates : {filters.memory ? cells_for(scenario, *backend, *peer, filters.seed)
+                                                      : std::vector<Cell>{},
+                                       filters.tcp ? tcp_cells_for(scenario, *backend, *peer) : std::vector<Cell>{}})
+          for (const Cell& cell : candidates)
+            if (wanted(filters, cell)) cells.push_back(cell);
   if (cells.empty()) {
     std::cerr << "lastbyte-conformance: the filters select no cell (see --list)\n";
     return 2;

@@ -302,14 +302,15 @@ std::string version_tag(TlsVersion v) { return v == TlsVersion::tls1_3 ? "tls13"
 std::string Cell::name() const {
   return gtest_safe(std::string(scenario->id) + "_" + version_tag(version) + "_" +
                     (victim == Role::client ? "client" : "server") + "_" + std::string(victim_backend->name) + "_" +
-                    std::string(peer_backend->name) + "_" + schedule.name() + "_rb" + std::to_string(read_size));
+                    std::string(peer_backend->name) + "_" + (over_tcp ? "tcp" : schedule.name()) + "_rb" +
+                    std::to_string(read_size));
 }
 
 std::string Cell::reproducer() const {
   return "lastbyte-conformance --scenario " + std::string(scenario->id) + " --version " +
          (version == TlsVersion::tls1_3 ? "1.3" : "1.2") + " --role " + (victim == Role::client ? "client" : "server") +
          " --backend " + std::string(victim_backend->name) + " --peer " + std::string(peer_backend->name) +
-         " --schedule " + schedule.name() + " --read-size " + std::to_string(read_size) +
+         (over_tcp ? " --transport tcp" : " --schedule " + schedule.name()) + " --read-size " + std::to_string(read_size) +
          "   (or: lastbyte-tests --gtest_filter='*/" + name() + "')";
 }
 
@@ -324,6 +325,17 @@ std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_back
       for (const Schedule& schedule : all_schedules(random_seed))
         for (std::size_t size : sizes)
           cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, schedule, size});
+    }
+  return cells;
+}
+
+std::vector<Cell> tcp_cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend) {
+  std::vector<Cell> cells;
+  for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+    for (Role victim : {Role::client, Role::server}) {
+      if (scenario.applies && !scenario.applies(version, victim)) continue;
+      for (std::size_t size : {std::size_t{7}, std::size_t{16384}})
+        cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, Schedule{}, size, true});
     }
   return cells;
 }
@@ -415,7 +427,10 @@ CellResult run_cell_unchecked(const Cell& cell) {
     ScriptWriter writer(*pair, cell.victim, cell.version);
     cell.scenario->build(writer);
     Script script = writer.finish();
-    Outcome outcome = deliver(pair->side(cell.victim), script.wire, script.end, cell.schedule, cell.read_size);
+    Connection& victim = pair->side(cell.victim);
+    Outcome outcome = cell.over_tcp
+                          ? deliver_over_tcp(victim, script.wire, script.end, cell.read_size, script.plaintext.size())
+                          : deliver(victim, script.wire, script.end, cell.schedule, cell.read_size);
     std::string diff = compare(script, outcome);
     if (script.after)
       if (auto problem = script.after(*pair, pair->side(cell.victim))) diff += *problem + "\n";

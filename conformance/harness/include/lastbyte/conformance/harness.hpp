@@ -6,6 +6,7 @@
 #include <lastbyte/connection.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,6 +100,24 @@ struct Outcome {
 // false, a probing read() must not produce anything.
 Outcome deliver(Connection& victim, std::span<const std::byte> wire, TransportEnd end, const Schedule& schedule,
                 std::size_t read_size);
+
+// Real transport mode: `wire` is sent by a peer thread over loopback TCP in
+// 1460-byte writes, then FIN, RST (SO_LINGER 0, once acknowledged) or
+// nothing; the victim reads through the reference socket driver. With no end,
+// reading stops after `expected_bytes`.
+Outcome deliver_over_tcp(Connection& victim, std::span<const std::byte> wire, TransportEnd end, std::size_t read_size,
+                         std::size_t expected_bytes);
+
+// R36: `connections` fresh loopback TCP connections, each an HTTP request
+// answered with `body_size` bytes by a server that sends close_notify and
+// closes right after its response.
+struct HttpRunResult {
+  int connections = 0;
+  int complete = 0;  // responses received byte-identical
+  std::map<std::string, int> verdicts;
+};
+Expected<HttpRunResult> run_http_exchanges(const Backend& client_backend, const Backend& server_backend,
+                                           int connections, std::size_t body_size);
 
 // Same kind and same counts/alert/reason (details are free text).
 bool same_verdict(const Verdict& expected, const Verdict& got);

@@ -89,6 +89,7 @@ struct Cell {
   const Backend* peer_backend = nullptr;
   Schedule schedule;
   std::size_t read_size = 512;
+  bool over_tcp = false;  // real transport mode (the schedule is then TCP's own)
 
   std::string name() const;        // R01_tls13_client_openssl_openssl_whole_rb512 (a gtest name)
   std::string reproducer() const;  // a command line that re-runs exactly this cell
@@ -117,5 +118,8 @@ CellResult run_cell(const Cell& cell);
 // Every cell of a scenario for one victim/peer backend pair.
 std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,
                             std::uint64_t random_seed);
+// The same scenario over loopback TCP: both versions and roles, read sizes 7
+// and 16384.
+std::vector<Cell> tcp_cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend);
 
 }  // namespace lastbyte::conformance
