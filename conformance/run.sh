@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job: build lastbyte for a configure preset (default: the configured
 # backend) and run the conformance matrix: the configured backend as client
-# and as server against every installed backend as peer.
-#   bash conformance/run.sh [runner options, e.g. --quick, --scenario 'R0*']
+# and as server against every installed backend as peer, in memory under the
+# delivery schedules and over loopback TCP, plus R36.
+#   bash conformance/run.sh            the quick matrix (a few minutes)
+#   bash conformance/run.sh --full     every schedule and read size, R36 with 2,000 connections
+#   bash conformance/run.sh [runner options]   e.g. --backend all --scenario 'R0*' --junit report.xml
 # LASTBYTE_PRESET=mbedtls|wolfssl|asan selects another preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +13,7 @@ preset="${LASTBYTE_PRESET:-default}"
 bash .ci/deps.sh
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --target lastbyte-conformance
-exec "build/$preset/conformance/lastbyte-conformance" "$@"
+args=("$@")
+if [ ${#args[@]} -eq 0 ]; then args=(--quick); fi
+if [ "${args[0]}" = "--full" ]; then args=("${args[@]:1}"); fi
+exec "build/$preset/conformance/lastbyte-conformance" "${args[@]}"

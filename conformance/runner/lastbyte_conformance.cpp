@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -32,6 +33,8 @@ const char usage[] =
     "  --version 1.2|1.3  --role client|server\n"
     "  --seed N           seed of the random schedule (default 20261125)\n"
     "  --transport T      memory (the schedules), tcp (loopback through the socket driver) or both (default)\n"
+    "  --r36 N            R36: N fresh loopback connections per backend pair, the server closing right\n"
+    "                     after a 64 KiB response (default 2000; 200 with --quick; 0 skips it)\n"
     "  --quick            a representative subset of schedules and read sizes\n"
     "  --junit FILE       write JUnit XML (one testcase per cell; unsupported cells are <skipped/>)\n"
     "  --markdown FILE    write a Markdown report (matrix, failures with reproducers)\n"
@@ -49,6 +52,7 @@ struct Filters {
   std::uint64_t seed = default_seed;
   bool quick = false;
   bool memory = true, tcp = true;
+  std::optional<int> r36;
   std::string junit, markdown;
 };
 
@@ -103,6 +107,7 @@ Filters parse(int argc, char** argv) {
       f.memory = t != "tcp";
       f.tcp = t != "memory";
     }
+    else if (arg == "--r36") f.r36 = static_cast<int>(number(need(), "--r36"));
     else if (arg == "--junit") f.junit = need();
     else if (arg == "--markdown") f.markdown = need();
     else if (arg == "--list") {
@@ -282,7 +287,10 @@ int main(int argc, char** argv) {
                                        filters.tcp ? tcp_cells_for(scenario, *backend, *peer) : std::vector<Cell>{}})
           for (const Cell& cell : candidates)
             if (wanted(filters, cell)) cells.push_back(cell);
-  if (cells.empty()) {
+  bool r36_selected = filters.scenario_globs.empty() ||
+                      std::any_of(filters.scenario_globs.begin(), filters.scenario_globs.end(),
+                                  [](const std::string& glob) { return fnmatch(glob.c_str(), "R36", 0) == 0; });
+  if (cells.empty() && !r36_selected) {
     std::cerr << "lastbyte-conformance: the filters select no cell (see --list)\n";
     return 2;
   }
@@ -322,6 +330,29 @@ int main(int argc, char** argv) {
   print_matrix(stdout, columns, matrix, false);
   for (std::size_t i = 0; i < failures.size() && i < 20; ++i) std::printf("\n%s", failures[i].c_str());
   if (failures.size() > 20) std::printf("\n... and %zu more failures\n", failures.size() - 20);
+  int r36 = filters.r36.value_or(filters.quick ? 200 : 2000);
+  if (r36 > 0 && r36_selected && filters.tcp) {
+    std::printf("\nR36: %d fresh loopback connections per pair, server closing right after a 64 KiB response\n", r36);
+    for (const Backend* backend : filters.backends)
+      for (const Backend* peer : filters.peers) {
+        auto result = run_http_exchanges(*backend, *peer, r36, 64 * 1024);
+        bool ok = result && result->complete == r36 && result->verdicts["close_notify"] == r36;
+        std::printf("  %s client <- %s server: %s\n", std::string(backend->name).c_str(),
+                    std::string(peer->name).c_str(),
+                    result ? (std::to_string(result->complete) + "/" + std::to_string(r36) + " complete bodies, " +
+                              std::to_string(result->verdicts["close_notify"]) + " close_notify")
+                                 .c_str()
+                           : result.error().message().c_str());
+        ++(ok ? total.pass : total.fail);
+        if (!ok) {
+          failures.push_back("FAIL R36 " + std::string(backend->name) + " client <- " + std::string(peer->name) +
+                             " server\nreproduce: lastbyte-conformance --scenario R36 --backend " +
+                             std::string(backend->name) + " --peer " + std::string(peer->name) + " --r36 " +
+                             std::to_string(r36) + "\n");
+          std::printf("%s", failures.back().c_str());
+        }
+      }
+  }
   std::printf("\n%d passed, %d failed, %d unsupported by this library, %d known divergences (docs/divergences.md)\n",
               total.pass, total.fail, total.unsupported, total.diverged);
   if (!filters.junit.empty() && !write_junit(filters.junit, runs)) {
