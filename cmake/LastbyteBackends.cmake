@@ -16,9 +16,20 @@ function(lastbyte_check_backend_name)
   endif()
 endfunction()
 
-# Called by backends/<name>/CMakeLists.txt once its library was found and its
-# target exists.
-function(lastbyte_register_backend name)
+# Called by backends/<name>/CMakeLists.txt once its library was found: the
+# static library lastbyte::backend_<name> (public header under include/) on
+# top of the core and the TLS library's imported targets.
+function(lastbyte_add_backend name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  set(target lastbyte_backend_${name})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  add_library(lastbyte::backend_${name} ALIAS ${target})
+  set_target_properties(${target} PROPERTIES OUTPUT_NAME lastbyte-backend-${name} EXPORT_NAME backend_${name})
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+                                              $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  target_link_libraries(${target} PUBLIC lastbyte_core ${ARG_LIBRARIES})
+  lastbyte_set_warnings(${target})
+  install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   set_property(GLOBAL APPEND PROPERTY LASTBYTE_BUILT_BACKENDS ${name})
 endfunction()
 

@@ -30,13 +30,6 @@ Error library_error(const std::string& what, int rc) {
   return {errc::backend_failure, what + " (" + describe_error(rc) + ")"};
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) (out += digits[p[i] >> 4]) += digits[p[i] & 15];
-  return out;
-}
-
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
 const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
 
@@ -64,16 +57,7 @@ RejectReason reject_reason_from_alert(std::optional<int> alert, int rc) {
   if (rc == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE || rc == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN)
     return RejectReason::no_shared_cipher;
   if (rc == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) return RejectReason::protocol_version;
-  switch (static_cast<Alert>(alert.value_or(-1))) {
-    case Alert::protocol_version: return RejectReason::protocol_version;
-    case Alert::handshake_failure:
-    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
-    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
-    case Alert::certificate_required: return RejectReason::certificate_required;
-    case Alert::bad_certificate:
-    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
-    default: return RejectReason::protocol;
-  }
+  return alert ? reject_reason_for_alert(static_cast<Alert>(*alert)) : RejectReason::protocol;
 }
 
 // After the handshake: Mbed TLS error codes to one alert class.
@@ -240,8 +224,8 @@ class MbedTlsContext final : public EngineContext {
   static int export_keys(void* self, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
                          std::size_t, const unsigned char client_random[32], const unsigned char[32],
                          mbedtls_tls_prf_types) {
-    static_cast<MbedTlsContext*>(self)->config_.keylog("CLIENT_RANDOM " + hex(client_random, 32) + " " +
-                                                       hex(master, 48));
+    static_cast<MbedTlsContext*>(self)->config_.keylog(
+        nss_keylog_line("CLIENT_RANDOM", std::span(client_random, 32), std::span(master, 48)));
     return 0;
   }
 

@@ -96,16 +96,7 @@ RejectReason reject_reason_from_verify(long result) {
 RejectReason reject_reason_from_alert(int alert, int library_reason) {
   if (library_reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return RejectReason::certificate_required;
   if (library_reason == SSL_R_NO_SHARED_CIPHER) return RejectReason::no_shared_cipher;
-  switch (static_cast<Alert>(alert)) {
-    case Alert::protocol_version: return RejectReason::protocol_version;
-    case Alert::handshake_failure:
-    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
-    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
-    case Alert::certificate_required: return RejectReason::certificate_required;
-    case Alert::bad_certificate:
-    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
-    default: return RejectReason::protocol;
-  }
+  return reject_reason_for_alert(static_cast<Alert>(alert));
 }
 
 bool is_fatal_alert(int level, int code) {

@@ -31,13 +31,6 @@ Error library_error(const std::string& what, int code = 0) {
   return {errc::backend_failure, code ? what + " (" + describe_error(code) + ")" : what};
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) (out += digits[p[i] >> 4]) += digits[p[i] & 15];
-  return out;
-}
-
 auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 long size(const std::string& s) { return static_cast<long>(s.size()); }
 
@@ -83,16 +76,7 @@ RejectReason reject_reason_from_error(int error, int verify_error, int alert_sen
     case UNKNOWN_ALPN_PROTOCOL_NAME_E: return RejectReason::no_application_protocol;
     default: break;
   }
-  switch (static_cast<Alert>(alert_sent)) {
-    case Alert::protocol_version: return RejectReason::protocol_version;
-    case Alert::handshake_failure:
-    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
-    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
-    case Alert::certificate_required: return RejectReason::certificate_required;
-    case Alert::bad_certificate:
-    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
-    default: return RejectReason::protocol;
-  }
+  return alert_sent >= 0 ? reject_reason_for_alert(static_cast<Alert>(alert_sent)) : RejectReason::protocol;
 }
 
 // After the handshake: wolfSSL error codes to one alert class.
@@ -519,7 +503,7 @@ void WolfSslEngine::on_handshake_done() {
   unsigned char client_random[32], master[48];
   if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random) return;
   if (wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl_), master, sizeof master) != sizeof master) return;
-  config.keylog("CLIENT_RANDOM " + hex(client_random, 32) + " " + hex(master, 48));
+  config.keylog(nss_keylog_line("CLIENT_RANDOM", client_random, master));
 }
 
 }  // namespace

@@ -110,6 +110,17 @@ Expected<Context> Context::create(Config config, const Backend& backend) {
 const Config& Context::config() const { return impl_->config; }
 const Backend& Context::backend() const { return *impl_->backend; }
 
+std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
+                            std::span<const unsigned char> secret) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string line(label);
+  for (auto bytes : {client_random, secret}) {
+    line += ' ';
+    for (unsigned char b : bytes) (line += digits[b >> 4]) += digits[b & 15];
+  }
+  return line;
+}
+
 Expected<const Backend*> find_backend(std::string_view name, std::span<const Backend* const> available) {
   std::string names;
   for (const Backend* backend : available) {

@@ -54,6 +54,21 @@ std::string_view to_string(RejectReason reason) {
   return "unknown";
 }
 
+RejectReason reject_reason_for_alert(Alert alert) {
+  switch (alert) {
+    case Alert::protocol_version: return RejectReason::protocol_version;
+    case Alert::handshake_failure:
+    case Alert::insufficient_security: return RejectReason::no_shared_cipher;
+    case Alert::no_application_protocol: return RejectReason::no_application_protocol;
+    case Alert::certificate_required: return RejectReason::certificate_required;
+    case Alert::bad_certificate:
+    case Alert::unsupported_certificate: return RejectReason::bad_certificate;
+    case Alert::certificate_expired: return RejectReason::expired;
+    case Alert::unknown_ca: return RejectReason::untrusted;
+    default: return RejectReason::protocol;
+  }
+}
+
 std::string_view to_string(TlsVersion version) {
   return version == TlsVersion::tls1_3 ? "TLSv1.3" : "TLSv1.2";
 }

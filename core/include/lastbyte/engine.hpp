@@ -70,6 +70,10 @@ struct SessionInfo {
   std::string_view backend;
 };
 
+// An NSS key log line: "LABEL <client_random hex> <secret hex>".
+std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
+                            std::span<const unsigned char> secret);
+
 // One TLS session of one library.
 class Engine {
  public:

@@ -63,6 +63,10 @@ enum class RejectReason {
 
 std::string_view to_string(RejectReason reason);
 
+// The reason class of a handshake that failed with `alert` (sent or
+// received), for adapters whose library reports no finer reason.
+RejectReason reject_reason_for_alert(Alert alert);
+
 // ---- the verdicts ----------------------------------------------------------
 
 // The peer closed cleanly. Bytes that arrived after its close_notify were
