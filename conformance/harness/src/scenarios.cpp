@@ -79,6 +79,7 @@ std::size_t cut_last_record(W& w, std::size_t keep) {
 std::size_t last_record_size(W& w) { return w.wire().size() - w.record_starts().back(); }
 
 bool tls13(TlsVersion v, Role) { return v == TlsVersion::tls1_3; }
+bool tls12(TlsVersion v, Role) { return v == TlsVersion::tls1_2; }
 
 Bytes bytes(std::initializer_list<int> values) {
   Bytes out;
@@ -106,6 +107,31 @@ std::optional<std::string> answers_key_update(MemoryPair& pair, Connection& vict
   if (records == 2) return std::nullopt;
   return "after KeyUpdate(update_requested) the victim sent " + std::to_string(records) +
          " records for one write (expected its KeyUpdate, then the data)";
+}
+
+// R27/R28: after the peer's close_notify, what the victim may still send.
+std::optional<std::string> half_close(MemoryPair& pair, Connection& victim) {
+  Role peer_role = victim.role() == Role::client ? Role::server : Role::client;
+  Connection& peer = pair.side(peer_role);
+  auto write = victim.write(std::string(1000, 'h'));
+  bool tls13 = victim.info()->version == TlsVersion::tls1_3;
+  if (!tls13) {
+    // RFC 5246 §7.2.1: our close_notify answered the peer's at once; no more data.
+    if (write.error != errc::write_after_peer_close_tls12) return "TLS 1.2: write after the peer's close_notify was not refused";
+  } else if (write.status != IoStatus::ok || write.bytes != 1000) {
+    return "TLS 1.3: the victim could not write after the peer's close_notify";
+  }
+  if (victim.close()) return "close() after the peer's close_notify failed";
+  pair.transfer(victim.role());
+  std::string got;
+  std::byte buf[4096];
+  for (IoResult r; (r = peer.read(buf)).status == IoStatus::ok;) got.append(reinterpret_cast<const char*>(buf), r.bytes);
+  std::string expected = tls13 ? std::string(1000, 'h') : std::string();
+  if (got != expected) return "the peer received " + std::to_string(got.size()) + " bytes after its close_notify, expected " +
+                              std::to_string(expected.size());
+  if (!peer.verdict() || !std::holds_alternative<CloseNotify>(*peer.verdict()))
+    return "the peer did not see the victim's close_notify: " + (peer.verdict() ? describe(*peer.verdict()) : "no verdict");
+  return std::nullopt;
 }
 
 void r26_final_flight_with_data(W& w) {
@@ -253,6 +279,31 @@ const std::vector<Scenario>& catalogue() {
                    return (v == TlsVersion::tls1_3) == (victim == Role::server);
                  },
                  false, false, {}, r26_final_flight_with_data});
+    s.push_back({"R27", "half-close: the peer sends CN and keeps reading", tls13, false, true, {}, [](W& w) {
+                   w.data(100), w.close_notify(), w.expect(CloseNotify{}), w.after(half_close);
+                 }});
+    s.push_back({"R28", "T12: the same script; RFC 5246 §7.2.1", tls12, false, true, {}, [](W& w) {
+                   w.data(100), w.close_notify(), w.expect(CloseNotify{}), w.after(half_close);
+                 }});
+    s.push_back({"R29", "both sides send close_notify at once", nullptr, false, true, {}, [](W& w) {
+                   w.pair().side(w.victim()).close();  // ours crosses the peer's on the wire
+                   w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                   w.after([](MemoryPair& pair, Connection& victim) -> std::optional<std::string> {
+                     if (!victim.wants().output) return "the victim's close_notify was not queued";
+                     pair.transfer(victim.role());
+                     Connection& peer = pair.side(victim.role() == Role::client ? Role::server : Role::client);
+                     std::byte buf[64];
+                     while (peer.read(buf).status == IoStatus::ok) {
+                     }
+                     if (peer.verdict() && std::holds_alternative<CloseNotify>(*peer.verdict())) return std::nullopt;
+                     return "the peer's verdict: " + (peer.verdict() ? describe(*peer.verdict()) : "none");
+                   });
+                 },
+                 /*memory_only=*/true});
+    s.push_back({"R30", "T13: we sent CN; the peer sends D(100) before its own CN", tls13, false, true, {}, [](W& w) {
+                   w.pair().side(w.victim()).close();
+                   w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
+                 }});
     s.push_back({"R31", "T12: HelloRequest between D(100) and D(100)",
                  [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; }, true,
                  true, {}, [](W& w) {
@@ -331,6 +382,7 @@ std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_back
 
 std::vector<Cell> tcp_cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend) {
   std::vector<Cell> cells;
+  if (scenario.memory_only) return cells;
   for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2})
     for (Role victim : {Role::client, Role::server}) {
       if (scenario.applies && !scenario.applies(version, victim)) continue;

@@ -81,8 +81,11 @@ Outcome deliver_over_tcp(Connection& victim, std::span<const std::byte> wire, Tr
   net::SocketDriver driver(*ours, victim);
   Bytes buffer(read_size);
   for (;;) {
-    if (end == TransportEnd::none && outcome.plaintext.size() >= expected_bytes) break;
-    IoResult r = driver.read(buffer, deadline);
+    // With no transport end, stop once the expected bytes are in and nothing
+    // more (a close_notify, say) arrives within a moment.
+    bool settled = end == TransportEnd::none && outcome.plaintext.size() >= expected_bytes;
+    IoResult r = driver.read(buffer, settled ? net::after(200ms) : deadline);
+    if (settled && r.error == errc::timed_out) break;
     ++outcome.reads;
     if (r.status == IoStatus::ok) {
       outcome.plaintext.insert(outcome.plaintext.end(), buffer.begin(), buffer.begin() + r.bytes);

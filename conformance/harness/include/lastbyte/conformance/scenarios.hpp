@@ -75,6 +75,7 @@ struct Scenario {
   bool handshake_first = true;
   std::vector<std::size_t> extra_read_sizes;  // read sizes the row pins beyond the standard set
   std::function<void(ScriptWriter&)> build;
+  bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
 };
 
 std::span<const Scenario> scenarios();
