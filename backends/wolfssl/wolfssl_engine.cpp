@@ -134,6 +134,18 @@ bool ec_key_matches_certificate(WOLFSSL_CTX* ctx) {
   return matches;
 }
 
+// Debian's wolfSSL is built with FP_ECC: each thread that does ECC keeps a
+// fixed-point cache that must be released with wc_ecc_fp_free() before the
+// thread ends, or it leaks. Every thread that drives a handshake registers
+// this once.
+void release_ecc_cache_at_thread_exit() {
+  struct Releaser {
+    ~Releaser() { wc_ecc_fp_free(); }
+  };
+  thread_local Releaser releaser;
+  (void)releaser;
+}
+
 void init_library() {
   static const bool done = [] { return wolfSSL_Init() == WOLFSSL_SUCCESS; }();
   (void)done;
@@ -153,6 +165,7 @@ class WolfSslEngine final : public Engine {
   std::optional<Error> setup(WOLFSSL_CTX* ctx, const ConnectionOptions& options);
 
   EngineStatus handshake() override {
+    release_ecc_cache_at_thread_exit();
     int rc = wolfSSL_negotiate(ssl_);
     if (rc != WOLFSSL_SUCCESS) return status_after(rc);
     if (!handshake_done_) on_handshake_done();
