@@ -212,7 +212,7 @@ class WolfSslEngine final : public Engine {
     if (error_ == FATAL_ERROR && history.last_rx.code >= 0) return PeerAlert{static_cast<Alert>(history.last_rx.code)};
     if (!handshake_done_)
       return HandshakeRejected{reject_reason_from_error(error_, verify_error_, history.last_tx.code),
-                               detail + " verify=" + std::to_string(verify_error_)};
+                               verify_error_ ? detail + "; certificate: " + describe_error(verify_error_) : detail};
     if (error_ == MEMORY_ERROR) return LocalError{detail};
     return ProtocolError{alert_class(error_), detail};
   }

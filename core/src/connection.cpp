@@ -5,7 +5,6 @@
 #include <lastbyte/connection.hpp>
 
 #include <algorithm>
-#include <charconv>
 
 namespace lastbyte {
 namespace {
