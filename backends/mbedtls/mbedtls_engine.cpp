@@ -91,9 +91,12 @@ class MbedTlsEngine final : public Engine {
   }
 
   EngineResult read(std::span<std::byte> out) override {
-    int rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    int rc;
+    // 0 is an empty record (our bio never reports EOF): read on; the core's
+    // record gate bounds how many come in a row (R14, R15).
+    while ((rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size())) == 0) {
+    }
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
-    if (rc == 0) return {0, EngineStatus::want_input};  // an empty record: nothing to return, nothing lost
     return {0, status_after(rc)};
   }
 

@@ -99,6 +99,13 @@ RejectReason reject_reason_from_alert(int alert, int library_reason) {
   return reject_reason_for_alert(static_cast<Alert>(alert));
 }
 
+// OpenSSL answers an alert record that is not exactly one alert with
+// unexpected_message; the documented class is decode_error (R33).
+Alert alert_class(int sent_alert, int library_reason) {
+  if (library_reason == SSL_R_INVALID_ALERT) return Alert::decode_error;
+  return static_cast<Alert>(sent_alert);
+}
+
 bool is_fatal_alert(int level, int code) {
   // TLS 1.3 ignores the level; only these descriptions are not errors.
   auto alert = static_cast<Alert>(code);
@@ -167,7 +174,7 @@ class OpenSslEngine final : public Engine {
                                                        X509_verify_cert_error_string(verify)};
       return HandshakeRejected{reject_reason_from_alert(sent_alert_.value_or(-1), library_reason_), detail_};
     }
-    if (sent_alert_) return ProtocolError{static_cast<Alert>(*sent_alert_), detail_};
+    if (sent_alert_) return ProtocolError{alert_class(*sent_alert_, library_reason_), detail_};
     return LocalError{detail_.empty() ? "OpenSSL failed without a reason" : detail_};
   }
 

@@ -84,12 +84,26 @@ struct Connection::Impl {
     handshake_done = true;
     SessionInfo info = engine->session_info();
     version = info.version;
-    // Oversized records are refused from their header, identically everywhere.
-    in.set_max_fragment(record::aead_max_fragment(version == TlsVersion::tls1_3, info.cipher));
+    in.set_policy(record_policy(info));
     if (early_plaintext.empty()) return;
     auto result = engine->write(early_plaintext);
     if (result.status == EngineStatus::failed) finish(engine->failure());
     early_plaintext = {};
+  }
+
+  detail::RecordPolicy record_policy(const SessionInfo& info) const {
+    bool tls13 = info.version == TlsVersion::tls1_3;
+    detail::RecordPolicy policy{record::aead_max_fragment(tls13, info.cipher)};
+    if (tls13) {
+      policy.empty_fragment = info.cipher.empty() ? 0 : record::tls13_aead_overhead;
+      return policy;
+    }
+    if (auto overhead = record::tls12_aead_overhead(info.cipher)) {
+      policy.alert_fragment = 2 + *overhead;
+      policy.empty_fragment = *overhead;
+    }
+    policy.refuse_handshake_records = role == Role::server;
+    return policy;
   }
 
   std::optional<errc> write_refusal() const {

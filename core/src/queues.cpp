@@ -17,17 +17,34 @@ std::string hex16(unsigned v) {
 }
 
 // Decisions taken from the header alone, so that every backend reports them
-// identically (R19, R34) and no library buffers an oversized record.
-std::optional<GateError> refuse(const record::Header& h, std::size_t max_fragment) {
+// identically (R19, R32, R33, R34) and no library buffers an oversized record.
+bool is_empty_record(const record::Header& h, const RecordPolicy& policy) {
+  return policy.empty_fragment != 0 && h.length == policy.empty_fragment &&
+         h.type == static_cast<std::uint8_t>(record::ContentType::application_data);
+}
+
+std::optional<GateError> refuse(const record::Header& h, const RecordPolicy& policy, std::size_t empty_before) {
   if (!h.known_type())
     return GateError{Alert::unexpected_message,
                      "record of unknown content type " + std::to_string(h.type) +
                          (h.type >= 'A' && h.type <= 'Z' ? " (is the peer speaking plaintext?)" : "")};
   if ((h.version >> 8) != 3)
     return GateError{Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS"};
-  if (h.length > max_fragment)
+  if (h.length > policy.max_fragment)
     return GateError{Alert::record_overflow, "record header claims " + std::to_string(h.length) +
-                                                 " bytes; the limit is " + std::to_string(max_fragment)};
+                                                 " bytes; the limit is " + std::to_string(policy.max_fragment)};
+  if (is_empty_record(h, policy) && empty_before == max_empty_in_a_row)
+    return GateError{Alert::unexpected_message, std::to_string(max_empty_in_a_row + 1) +
+                                                    " empty records in a row (a peer wasting our CPU, or a broken one)"};
+  auto type = static_cast<record::ContentType>(h.type);
+  if (type == record::ContentType::alert && policy.alert_fragment != 0 && h.length != policy.alert_fragment)
+    return GateError{Alert::decode_error, "alert record of " + std::to_string(h.length) +
+                                              " bytes; one protected alert is exactly " +
+                                              std::to_string(policy.alert_fragment) +
+                                              " (alerts may be neither split nor coalesced)"};
+  if (type == record::ContentType::handshake && policy.refuse_handshake_records)
+    return GateError{Alert::no_renegotiation,
+                     "the client asked to renegotiate; lastbyte refuses renegotiation and ends the connection"};
   return std::nullopt;
 }
 
@@ -65,8 +82,11 @@ std::size_t InboundQueue::complete_record_at(std::size_t pos) const {
 }
 
 void InboundQueue::check_header_at(std::size_t pos) {
-  if (auto header = record::parse_header({buf_.data() + pos, end_ - pos}))
-    gate_error_ = refuse(*header, max_fragment_);
+  auto header = record::parse_header({buf_.data() + pos, end_ - pos});
+  if (!header) return;
+  gate_error_ = refuse(*header, policy_, empty_in_a_row_);
+  if (!gate_error_ && end_ - pos >= header->record_size())
+    empty_in_a_row_ = is_empty_record(*header, policy_) ? empty_in_a_row_ + 1 : 0;
 }
 
 std::size_t InboundQueue::pull(std::span<std::byte> out) {
@@ -84,7 +104,7 @@ bool InboundQueue::record_ready() const {
   if (gate_error_ || begin_ < exposed_) return true;
   auto header = record::parse_header({buf_.data() + exposed_, end_ - exposed_});
   if (!header) return false;
-  return refuse(*header, max_fragment_).has_value() || end_ - exposed_ >= header->record_size();
+  return refuse(*header, policy_, empty_in_a_row_).has_value() || end_ - exposed_ >= header->record_size();
 }
 
 OutboundQueue::OutboundQueue(std::size_t capacity) : buf_(capacity) {}

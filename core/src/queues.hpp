@@ -19,6 +19,27 @@ struct GateError {
   std::string detail;
 };
 
+// What the gate decides from a record header once the handshake is done, so
+// that every backend gives the same verdict (C4) and no library buffers a
+// record the contract refuses anyway.
+struct RecordPolicy {
+  std::size_t max_fragment = record::max_fragment_tls12;  // longer: record_overflow (R19)
+  // TLS 1.2: the only length a protected alert record can have (one alert,
+  // neither split nor coalesced: R33); 0 = not checked (TLS 1.3 hides the type).
+  std::size_t alert_fragment = 0;
+  // The length of a protected record with no content (0: unknown suite).
+  // More than max_empty_in_a_row of them in a row is refused (R15): they cost
+  // a decryption each and deliver nothing.
+  std::size_t empty_fragment = 0;
+  // TLS 1.2 server: a handshake record after the handshake is a ClientHello
+  // asking to renegotiate (R32).
+  bool refuse_handshake_records = false;
+};
+
+// Mbed TLS 2.28 refuses the 4th empty record in a row, OpenSSL the 33rd:
+// the strictest library sets the one limit every backend reports.
+inline constexpr std::size_t max_empty_in_a_row = 3;
+
 // Inbound ciphertext, released to the engine one complete record at a time
 // (the "record gate"): [begin_, exposed_) is the record being read by the
 // engine, [exposed_, end_) is not yet visible to it.
@@ -38,7 +59,7 @@ class InboundQueue {
   std::size_t room() const { return buf_.size() - unconsumed(); }
   void discard_all() { begin_ = exposed_ = end_ = 0; }
 
-  void set_max_fragment(std::size_t n) { max_fragment_ = n; }
+  void set_policy(const RecordPolicy& policy) { policy_ = policy; }
   const std::optional<GateError>& gate_error() const { return gate_error_; }
 
  private:
@@ -50,7 +71,8 @@ class InboundQueue {
 
   std::vector<std::byte> buf_;
   std::size_t begin_ = 0, exposed_ = 0, end_ = 0;
-  std::size_t max_fragment_ = record::max_fragment_tls12;
+  RecordPolicy policy_;
+  std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
   std::optional<GateError> gate_error_;
 };
 

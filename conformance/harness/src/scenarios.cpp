@@ -1,5 +1,7 @@
 #include <lastbyte/conformance/scenarios.hpp>
 
+#include "certificates.hpp"
+
 #include <random>
 #include <stdexcept>
 
@@ -27,8 +29,10 @@ void ScriptWriter::data(std::size_t n, bool lost) {
   Bytes bytes = next_plaintext(n, lost);
   std::span<const std::byte> rest(bytes);
   if (forge_) {
-    for (; !rest.empty(); rest = rest.subspan(std::min(rest.size(), record::max_plaintext)))
+    do {  // n == 0: one empty record
       raw(forge_->data(rest.first(std::min(rest.size(), record::max_plaintext))));
+      rest = rest.subspan(std::min(rest.size(), record::max_plaintext));
+    } while (!rest.empty());
     return;
   }
   while (!rest.empty()) {
@@ -93,6 +97,18 @@ Bytes new_session_ticket(int nonce) {
   body.resize(body.size() + 32, static_cast<std::byte>(nonce));
   body.insert(body.end(), {std::byte{0}, std::byte{0}});
   Bytes message = bytes({4, 0, 0, static_cast<int>(body.size())});
+  message.insert(message.end(), body.begin(), body.end());
+  return message;
+}
+
+// A TLS 1.2 ClientHello as a client would send to start renegotiation
+// (RFC 5246 §7.4.1.2): one ECDHE-ECDSA-AES128-GCM suite, no extensions.
+Bytes renegotiation_client_hello() {
+  Bytes body = bytes({3, 3});
+  body.resize(body.size() + 32, std::byte{0x5a});  // random
+  Bytes tail = bytes({0, 0, 2, 0xc0, 0x2b, 1, 0});  // session id, cipher suites, compression
+  body.insert(body.end(), tail.begin(), tail.end());
+  Bytes message = bytes({1, 0, 0, static_cast<int>(body.size())});
   message.insert(message.end(), body.begin(), body.end());
   return message;
 }
@@ -216,6 +232,11 @@ const std::vector<Scenario>& catalogue() {
                    for (int i = 0; i < 3; ++i) w.data(0);
                    w.data(10), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
+    s.push_back({"R15", "D(10) then 33xD(0): the 4th empty record in a row is refused", nullptr, true, true, {}, [](W& w) {
+                   w.data(10), w.forge();
+                   for (int i = 0; i < 33; ++i) w.data(0);
+                   w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
+                 }});
     s.push_back({"R17", "D(16384) in TCP segments", nullptr, false, true, {1000}, [](W& w) {
                    w.data(16384), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
@@ -312,6 +333,21 @@ const std::vector<Scenario>& catalogue() {
                    w.raw(w.forge().record(record::ContentType::handshake, hello_request));
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
+    s.push_back({"R32", "T12: the client asks to renegotiate between D(100) and D(100)",
+                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::server; }, true,
+                 true, {}, [](W& w) {
+                   w.data(100), w.raw(w.forge().record(record::ContentType::handshake, renegotiation_client_hello()));
+                   w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::no_renegotiation, {}});
+                 }});
+    s.push_back({"R33a", "an alert split across two records", nullptr, true, true, {}, [](W& w) {
+                   w.data(100), w.raw(w.forge().record(record::ContentType::alert, bytes({1})));
+                   w.raw(w.forge().record(record::ContentType::alert, bytes({0})));
+                   w.end(FIN), w.expect(ProtocolError{Alert::decode_error, {}});
+                 }});
+    s.push_back({"R33b", "two alerts in one record", nullptr, true, true, {}, [](W& w) {
+                   w.data(100), w.raw(w.forge().record(record::ContentType::alert, bytes({1, 0, 1, 0})));
+                   w.end(FIN), w.expect(ProtocolError{Alert::decode_error, {}});
+                 }});
     s.push_back({"R34", "D(100) then a record of unknown content type", nullptr, false, true, {}, [](W& w) {
                    w.data(100);
                    const Bytes odd{std::byte{99}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{4},
@@ -321,6 +357,7 @@ const std::vector<Scenario>& catalogue() {
     s.push_back({"R35", "1 MiB in max-size records, CN FIN", nullptr, false, true, {}, [](W& w) {
                    w.data(1 << 20), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
+    detail::add_certificate_rows(s);
     return s;
   }();
   return all;
@@ -373,6 +410,10 @@ std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_back
   for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2})
     for (Role victim : {Role::client, Role::server}) {
       if (scenario.applies && !scenario.applies(version, victim)) continue;
+      if (scenario.certificate) {
+        cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, Schedule{}, 512});
+        continue;
+      }
       for (const Schedule& schedule : all_schedules(random_seed))
         for (std::size_t size : sizes)
           cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, schedule, size});
@@ -467,6 +508,7 @@ CellResult run_cell_unchecked(const Cell& cell) {
     return {S::unsupported, "the record forge needs the peer's " + std::string(to_string(cell.version)) +
                                 " secrets, which this library build cannot export (" +
                                 cell.peer_backend->library_version() + ")"};
+  if (cell.scenario->certificate) return detail::run_certificate_cell(cell);
   try {
     Config client = client_config(cell.version), server = server_config(cell.version);
     if (cell.scenario->uses_forge) (cell.victim == Role::client ? server : client).session_tickets = false;

@@ -18,17 +18,27 @@ inline constexpr std::size_t max_fragment_tls13 = max_plaintext + 256;
 inline constexpr std::size_t max_fragment_tls12 = max_plaintext + 2048;
 inline constexpr std::size_t max_record = header_size + max_fragment_tls12;
 
+// TLS 1.3: the bytes every suite lastbyte enables adds to a record's
+// content: the inner content type and a 16-byte tag (padding aside).
+inline constexpr std::size_t tls13_aead_overhead = 1 + 16;
+
+// TLS 1.2: the bytes an AEAD suite adds to every record's plaintext
+// (AES-GCM: 8-byte explicit nonce + 16-byte tag; ChaCha20-Poly1305: 16-byte
+// tag); nullopt for a suite lastbyte does not enable.
+inline std::optional<std::size_t> tls12_aead_overhead(std::string_view iana_cipher) {
+  if (iana_cipher.find("_GCM_") != std::string_view::npos) return 8 + 16;
+  if (iana_cipher.find("_CHACHA20_POLY1305_") != std::string_view::npos) return 16;
+  return std::nullopt;
+}
+
 // The largest fragment a peer may send once an AEAD suite is negotiated: a
 // longer one must carry more than 2^14 bytes of plaintext (record_overflow),
 // whatever it decrypts to. TLS 1.3: inner plaintext (2^14 + 1) + 16-byte tag
-// (every suite lastbyte enables); TLS 1.2 AES-GCM: 8-byte explicit nonce +
-// 16-byte tag; ChaCha20-Poly1305: 16-byte tag. Unknown suites: the
-// version's length limit.
+// (every suite lastbyte enables). Unknown suites: the version's length limit.
 inline std::size_t aead_max_fragment(bool tls13, std::string_view iana_cipher) {
-  if (tls13) return iana_cipher.empty() ? max_fragment_tls13 : max_plaintext + 1 + 16;
-  if (iana_cipher.find("_GCM_") != std::string_view::npos) return max_plaintext + 8 + 16;
-  if (iana_cipher.find("_CHACHA20_POLY1305_") != std::string_view::npos) return max_plaintext + 16;
-  return max_fragment_tls12;
+  if (tls13) return iana_cipher.empty() ? max_fragment_tls13 : max_plaintext + tls13_aead_overhead;
+  auto overhead = tls12_aead_overhead(iana_cipher);
+  return overhead ? max_plaintext + *overhead : max_fragment_tls12;
 }
 
 enum class ContentType : std::uint8_t {

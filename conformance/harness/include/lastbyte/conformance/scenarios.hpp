@@ -76,6 +76,9 @@ struct Scenario {
   std::vector<std::size_t> extra_read_sizes;  // read sizes the row pins beyond the standard set
   std::function<void(ScriptWriter&)> build;
   bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
+  // A C row: the oracle is the client's certificate decision, with no byte
+  // stream to deliver, so one cell per version and backend pair.
+  bool certificate = false;
 };
 
 std::span<const Scenario> scenarios();
