@@ -400,6 +400,36 @@ TEST_P(ConnectionTest, PlaintextHttpToATlsServerIsAClearProtocolError) {
   EXPECT_NE(error->detail.find("plaintext"), std::string::npos) << error->detail;
 }
 
+TEST_P(ConnectionTest, CipherSuitesAreHonouredOnBothSides) {
+  bool tls13 = version() == TlsVersion::tls1_3;
+  for (std::string suite : tls13 ? std::vector<std::string>{"TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256",
+                                                            "TLS_AES_256_GCM_SHA384"}
+                                 : std::vector<std::string>{"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+                                                            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                                            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"}) {
+    Config client = client_config(version()), server = server_config(version());
+    client.cipher_suites = server.cipher_suites = {suite};
+    auto p = pair(client, server);
+    auto error = p.handshake();
+    ASSERT_FALSE(error) << suite << ": " << *error;
+    EXPECT_EQ(p.client().info()->cipher, suite);
+    EXPECT_EQ(p.server().info()->cipher, suite);
+  }
+}
+
+TEST_P(ConnectionTest, ServerCipherPreferenceWins) {
+  Config client = client_config(version()), server = server_config(version());
+  bool tls13 = version() == TlsVersion::tls1_3;
+  std::string aes = tls13 ? "TLS_AES_128_GCM_SHA256" : "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+  std::string chacha = tls13 ? "TLS_CHACHA20_POLY1305_SHA256" : "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
+  client.cipher_suites = {aes, chacha};
+  server.cipher_suites = {chacha, aes};
+  auto p = pair(client, server);
+  auto error = p.handshake();
+  ASSERT_FALSE(error) << *error;
+  EXPECT_EQ(p.server().info()->cipher, chacha);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, ConnectionTest, ::testing::ValuesIn(all_params()), param_name);
 
 // ---- configuration errors (backend-independent messages) -------------------
@@ -467,6 +497,37 @@ TEST_P(ConfigErrors, ClientAuthOnAClient) {
   Config c = client_config(TlsVersion::tls1_2);
   c.client_auth = ClientAuth::required;
   EXPECT_EQ(Context::create(c, *GetParam()).error().code, errc::invalid_config);
+}
+
+TEST_P(ConfigErrors, CipherSuitesOutsideTheAllowedSetAreRefused) {
+  Config c = client_config(TlsVersion::tls1_2);
+  for (std::string bad : {"TLS_RSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_AES_128_CCM_SHA256"}) {
+    c.cipher_suites = {bad};
+    auto context = Context::create(c, *GetParam());
+    ASSERT_FALSE(context) << bad;
+    EXPECT_EQ(context.error().code, errc::invalid_config);
+    EXPECT_NE(context.error().message().find(bad), std::string::npos) << context.error().message();
+    EXPECT_NE(context.error().message().find("TLS_AES_128_GCM_SHA256"), std::string::npos)
+        << "the message lists the allowed names: " << context.error().message();
+  }
+}
+
+TEST_P(ConfigErrors, CipherSuitesDisableAVersionLeftWithout) {
+  Config c = client_config(TlsVersion::tls1_2);
+  c.min_version = TlsVersion::tls1_3;
+  c.max_version = TlsVersion::tls1_3;
+  c.cipher_suites = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+  EXPECT_EQ(Context::create(c, *GetParam()).error().code, errc::invalid_config);
+  c.min_version = TlsVersion::tls1_2;
+  c.cipher_suites = {"TLS_AES_128_GCM_SHA256"};  // TLS 1.3 only
+  auto context = Context::create(c, *GetParam());
+  if (GetParam()->supports(TlsVersion::tls1_3)) {
+    ASSERT_TRUE(context) << context.error().message();
+    EXPECT_EQ(context->config().min_version, TlsVersion::tls1_3);
+  } else {
+    ASSERT_FALSE(context);
+    EXPECT_EQ(context.error().code, errc::unsupported_by_backend) << context.error().message();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, ConfigErrors, ::testing::ValuesIn(installed_backends()),

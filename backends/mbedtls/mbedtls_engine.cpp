@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace lastbyte::backends {
 namespace {
@@ -32,13 +33,6 @@ Error library_error(const std::string& what, int rc) {
 
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
 const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
-
-// TLS 1.2, forward-secret AEAD suites only (docs/decisions.md).
-constexpr int cipher_suites[] = {
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,         MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    0};
 
 // Verification flags to one reason, in the order OpenSSL reports them
 // (chain, then usage, then name, then time) so combined faults agree.
@@ -213,6 +207,7 @@ class MbedTlsContext final : public EngineContext {
  private:
   std::optional<Error> configure();
   std::optional<Error> load_trust();
+  std::vector<int> cipher_suites_;  // zero-terminated; conf_ points into it
   std::optional<Error> load_identity();
 
   static int verify(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
@@ -253,7 +248,15 @@ std::optional<Error> MbedTlsContext::configure() {
   mbedtls_ssl_conf_rng(&conf_, mbedtls_ctr_drbg_random, &drbg_);
   mbedtls_ssl_conf_min_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_max_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_ciphersuites(&conf_, cipher_suites);
+  // IANA names from the core (allowed, TLS 1.2 only here); Mbed TLS spells them with dashes.
+  for (std::string name : config_.cipher_suites) {
+    std::replace(name.begin(), name.end(), '_', '-');
+    int id = mbedtls_ssl_get_ciphersuite_id(name.c_str());
+    if (id == 0) return Error{errc::unsupported_by_backend, "cipher suite " + name + " is not in this Mbed TLS build"};
+    cipher_suites_.push_back(id);
+  }
+  cipher_suites_.push_back(0);
+  mbedtls_ssl_conf_ciphersuites(&conf_, cipher_suites_.data());
   mbedtls_ssl_conf_renegotiation(&conf_, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   mbedtls_ssl_conf_legacy_renegotiation(&conf_, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
   if (config_.keylog) mbedtls_ssl_conf_export_keys_ext_cb(&conf_, export_keys, this);

@@ -241,15 +241,27 @@ Expected<std::unique_ptr<EngineContext>> OpenSslContext::create(const Config& co
   return std::unique_ptr<EngineContext>(std::move(context));
 }
 
+// The core hands over IANA names, each allowed and matching the version
+// range; OpenSSL takes TLS 1.3 suites by IANA name and TLS 1.2 ones by its own.
+std::optional<Error> set_cipher_suites(SSL_CTX* ctx, const std::vector<std::string>& iana_names) {
+  std::string tls13, tls12;
+  for (const auto& name : iana_names) {
+    std::string& list = is_tls13_cipher_suite(name) ? tls13 : tls12;
+    list += (list.empty() ? "" : ":") + std::string(is_tls13_cipher_suite(name) ? name : OPENSSL_cipher_name(name.c_str()));
+  }
+  if (SSL_CTX_set_ciphersuites(ctx, tls13.c_str()) != 1) return library_error("cannot set the TLS 1.3 suites " + tls13);
+  if (!tls12.empty() && SSL_CTX_set_cipher_list(ctx, tls12.c_str()) != 1)
+    return library_error("cannot set the TLS 1.2 suites " + tls12);
+  return std::nullopt;
+}
+
 std::optional<Error> OpenSslContext::configure() {
   SSL_CTX* ctx = ctx_.get();
   SSL_CTX_set_min_proto_version(ctx, version_constant(config_.min_version));
   SSL_CTX_set_max_proto_version(ctx, version_constant(config_.max_version));
   // No SSL_OP_IGNORE_UNEXPECTED_EOF: truncation is the core's to report.
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all AEAD).
-  if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20") != 1)
-    return library_error("cannot set the TLS 1.2 cipher list");
+  if (auto error = set_cipher_suites(ctx, config_.cipher_suites)) return error;
 
   if (config_.keylog)
     SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) { of(ssl).config_.keylog(line); });

@@ -34,12 +34,6 @@ Error library_error(const std::string& what, int code = 0) {
 auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 long size(const std::string& s) { return static_cast<long>(s.size()); }
 
-// TLS 1.3 suites, then TLS 1.2 forward-secret AEAD suites only.
-constexpr char cipher_list[] =
-    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305";
-
 // Verification errors (wolfSSL codes or their X509_V_ERR translations).
 std::optional<RejectReason> reject_reason_from_verify(int code) {
   switch (code) {
@@ -313,8 +307,11 @@ std::optional<Error> WolfSslContext::configure() {
   if (wolfSSL_CTX_SetMinVersion(ctx_, config_.min_version == TlsVersion::tls1_3 ? WOLFSSL_TLSV1_3 : WOLFSSL_TLSV1_2) !=
       WOLFSSL_SUCCESS)
     return library_error("cannot set the minimum TLS version");
-  if (wolfSSL_CTX_set_cipher_list(ctx_, cipher_list) != WOLFSSL_SUCCESS)
-    return library_error("cannot set the cipher suites");
+  // wolfSSL takes IANA names as they come from the core.
+  std::string suites;
+  for (const auto& name : config_.cipher_suites) suites += (suites.empty() ? "" : ":") + name;
+  if (wolfSSL_CTX_set_cipher_list(ctx_, suites.c_str()) != WOLFSSL_SUCCESS)
+    return library_error("cannot set the cipher suites " + suites);
   wolfSSL_CTX_SetIORecv(ctx_, receive_hook);
   wolfSSL_CTX_SetIOSend(ctx_, send_hook);
 

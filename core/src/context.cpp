@@ -3,6 +3,7 @@
 #include <lastbyte/backend.hpp>
 #include <lastbyte/record.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -38,6 +39,46 @@ std::optional<Error> validate(const Config& c) {
     return invalid("outbound_capacity must hold one maximum-size record (" + std::to_string(record::max_record) +
                    " bytes), got " + std::to_string(c.outbound_capacity));
   return std::nullopt;
+}
+
+constexpr std::string_view allowed_suites[] = {
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+};
+
+// Fills in the default suites, refuses unknown ones, and disables a version
+// the list leaves without a suite, so that every adapter gets a list that
+// matches its version range.
+std::optional<Error> fit_cipher_suites(Config& c) {
+  if (c.cipher_suites.empty()) c.cipher_suites.assign(std::begin(allowed_suites), std::end(allowed_suites));
+  std::string allowed;
+  for (auto name : allowed_suites) allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  bool tls13 = false, tls12 = false;
+  for (const auto& name : c.cipher_suites) {
+    if (std::find(std::begin(allowed_suites), std::end(allowed_suites), name) == std::end(allowed_suites))
+      return invalid("cipher suite \"" + name + "\" is unknown or not allowed (forward-secret AEAD only); use IANA names: " +
+                     allowed);
+    (is_tls13_cipher_suite(name) ? tls13 : tls12) = true;
+  }
+  if (!tls13 && c.max_version == TlsVersion::tls1_3) c.max_version = TlsVersion::tls1_2;
+  if (!tls12 && c.min_version == TlsVersion::tls1_2) c.min_version = TlsVersion::tls1_3;
+  if (c.min_version > c.max_version)
+    return invalid("cipher_suites has no suite for the configured TLS version range");
+  return std::nullopt;
+}
+
+// After fit_versions: each adapter gets only the suites of versions it enables.
+void drop_suites_of_disabled_versions(Config& c) {
+  std::erase_if(c.cipher_suites, [&](const std::string& name) {
+    return is_tls13_cipher_suite(name) ? c.max_version < TlsVersion::tls1_3 : c.min_version > TlsVersion::tls1_2;
+  });
 }
 
 // Narrows the version range to what the backend's library build can do, or
@@ -98,7 +139,9 @@ void install_sslkeylogfile(Config& c, const Backend& backend) {
 
 Expected<Context> Context::create(Config config, const Backend& backend) {
   if (auto error = validate(config)) return *error;
+  if (auto error = fit_cipher_suites(config)) return *error;
   if (auto error = fit_versions(config, backend)) return *error;
+  drop_suites_of_disabled_versions(config);
   if (auto error = check_keylog(config, backend)) return *error;
   install_sslkeylogfile(config, backend);
   auto engine_context = backend.create_context(config);
@@ -109,6 +152,12 @@ Expected<Context> Context::create(Config config, const Backend& backend) {
 
 const Config& Context::config() const { return impl_->config; }
 const Backend& Context::backend() const { return *impl_->backend; }
+
+std::span<const std::string_view> allowed_cipher_suites() { return allowed_suites; }
+
+bool is_tls13_cipher_suite(std::string_view name) {
+  return name.starts_with("TLS_AES_") || name.starts_with("TLS_CHACHA20_");
+}
 
 std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
                             std::span<const unsigned char> secret) {

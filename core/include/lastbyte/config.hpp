@@ -39,6 +39,12 @@ struct Config {
   TlsVersion min_version = TlsVersion::tls1_2;
   TlsVersion max_version = TlsVersion::tls1_3;
 
+  // Cipher suites by IANA name, in order of preference (a server applies its
+  // own order), e.g. "TLS_CHACHA20_POLY1305_SHA256". Empty: every suite in
+  // allowed_cipher_suites(). A name outside that list is refused; a version
+  // left without a suite is disabled (none left at all is refused).
+  std::vector<std::string> cipher_suites;
+
   // Trust anchors. All empty: the system store.
   std::string ca_file;
   std::string ca_dir;
@@ -84,6 +90,11 @@ struct Config {
   // queue is below this size.
   std::size_t outbound_capacity = 64 * 1024;
 };
+
+// The suites lastbyte enables (forward-secret AEAD only), in its default
+// order of preference: TLS 1.3 suites first, then TLS 1.2 ECDHE suites.
+std::span<const std::string_view> allowed_cipher_suites();
+bool is_tls13_cipher_suite(std::string_view iana_name);  // TLS_AES_*, TLS_CHACHA20_*
 
 // Per-connection choices that do not belong in a shared Context.
 struct ConnectionOptions {
