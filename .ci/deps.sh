@@ -5,7 +5,7 @@
 # Nothing but Debian packages is ever fetched.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libssl-dev libmbedtls-dev libwolfssl-dev libgtest-dev libbenchmark-dev)
+packages=(cmake ninja-build g++ pkg-config libssl-dev libmbedtls-dev libwolfssl-dev libgtest-dev libbenchmark-dev libasio-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

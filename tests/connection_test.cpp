@@ -299,6 +299,10 @@ TEST_P(ConnectionTest, SessionsResume) {
   EXPECT_FALSE(run({}).resumed);
   ASSERT_FALSE(sessions.empty()) << "no session was surfaced to on_new_session";
   EXPECT_TRUE(run({.resume_session = sessions.back()}).resumed);
+  // Connections above were dropped without close(): the blob stays usable
+  // (OpenSSL marks the session object of an unclosed connection not resumable).
+  EXPECT_TRUE(run({.resume_session = sessions.front()}).resumed);
+  EXPECT_TRUE(run({.resume_session = sessions.front()}).resumed);
 }
 
 TEST_P(ConnectionTest, ForeignSessionBlobIsRejectedClearly) {
@@ -398,6 +402,33 @@ TEST_P(ConnectionTest, PlaintextHttpToATlsServerIsAClearProtocolError) {
   ASSERT_NE(error, nullptr) << describe(*p.server().verdict());
   EXPECT_EQ(error->alert, Alert::unexpected_message);
   EXPECT_NE(error->detail.find("plaintext"), std::string::npos) << error->detail;
+}
+
+TEST_P(ConnectionTest, ReleasedBuffersAreAllocatedAgainOnUse) {
+  auto p = established();
+  p.client().write("held");
+  EXPECT_FALSE(p.client().release_buffers()) << "output() still holds the write";
+  EXPECT_FALSE(p.client().wants().transport_input && p.client().output().empty());
+  p.transfer(Role::client);
+  EXPECT_FALSE(p.server().release_buffers()) << "the record is received but unread";
+  EXPECT_EQ(drain(p.server()), "held");
+  ASSERT_TRUE(p.client().release_buffers());
+  ASSERT_TRUE(p.server().release_buffers());
+  EXPECT_TRUE(p.server().wants().transport_input) << "a released queue still offers its full capacity";
+  EXPECT_EQ(p.server().input_space().size(), server_config(version()).inbound_capacity);
+  // A whole 64 KiB round trip after release, in both directions.
+  std::string big(64 * 1024, 'r'), got;
+  for (std::size_t sent = 0; sent < big.size();) {
+    auto w = p.server().write(std::string_view(big).substr(sent, 16 * 1024));
+    ASSERT_EQ(w.status, IoStatus::ok);
+    sent += w.bytes;
+    p.transfer(Role::server);
+    got += drain(p.client());
+  }
+  EXPECT_EQ(got, big);
+  p.client().write("back");
+  p.transfer(Role::client);
+  EXPECT_EQ(drain(p.server()), "back");
 }
 
 TEST_P(ConnectionTest, CipherSuitesAreHonouredOnBothSides) {

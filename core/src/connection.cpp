@@ -249,6 +249,12 @@ std::error_code Connection::close() {
   return {};
 }
 
+bool Connection::release_buffers() {
+  auto& s = *impl_;
+  if (s.in.unconsumed() != 0 || !s.out.empty()) return false;
+  return s.in.release() && s.out.release();
+}
+
 Wants Connection::wants() const {
   const auto& s = *impl_;
   Wants w;

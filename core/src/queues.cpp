@@ -50,14 +50,22 @@ std::optional<GateError> refuse(const record::Header& h, const RecordPolicy& pol
 
 }  // namespace
 
-InboundQueue::InboundQueue(std::size_t capacity) : buf_(capacity) {}
+InboundQueue::InboundQueue(std::size_t capacity) : capacity_(capacity), buf_(capacity) {}
 
 std::span<std::byte> InboundQueue::space() {
+  if (buf_.empty()) buf_.allocate(capacity_);  // after release(): once, not per record
   if (begin_ == end_)
     begin_ = exposed_ = end_ = 0;
   else if (begin_ > 0 && buf_.size() - end_ < record::max_record)
     compact();
   return {buf_.data() + end_, buf_.size() - end_};
+}
+
+bool InboundQueue::release() {
+  if (unconsumed() != 0) return false;
+  buf_.free();
+  begin_ = exposed_ = end_ = 0;
+  return true;
 }
 
 void InboundQueue::compact() {
@@ -107,16 +115,24 @@ bool InboundQueue::record_ready() const {
   return refuse(*header, policy_, empty_in_a_row_).has_value() || end_ - exposed_ >= header->record_size();
 }
 
-OutboundQueue::OutboundQueue(std::size_t capacity) : buf_(capacity) {}
+OutboundQueue::OutboundQueue(std::size_t capacity) : capacity_(capacity), buf_(capacity) {}
+
+bool OutboundQueue::release() {
+  if (!empty()) return false;
+  buf_.free();
+  begin_ = end_ = 0;
+  return true;
+}
 
 void OutboundQueue::push(std::span<const std::byte> bytes) {
+  if (buf_.empty()) buf_.allocate(capacity_);  // after release(): once, not per record
   if (buf_.size() - end_ < bytes.size() && begin_ > 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
   // Only a write larger than the configured capacity grows the buffer.
-  if (buf_.size() - end_ < bytes.size()) buf_.resize(end_ + bytes.size());
+  if (buf_.size() - end_ < bytes.size()) buf_.grow(end_ + bytes.size(), end_);
   std::memcpy(buf_.data() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();
 }

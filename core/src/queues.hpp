@@ -6,6 +6,8 @@
 #include <lastbyte/verdict.hpp>
 
 #include <cstddef>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +42,36 @@ struct RecordPolicy {
 // the strictest library sets the one limit every backend reports.
 inline constexpr std::size_t max_empty_in_a_row = 3;
 
+// A queue's bytes: allocated without zeroing (a connection's four queues
+// are 256 KiB by default, and every byte is written before it is read), and
+// freed while a connection is parked (Connection::release_buffers).
+class Storage {
+ public:
+  explicit Storage(std::size_t size) { allocate(size); }
+  void allocate(std::size_t size) {
+    bytes_ = std::make_unique_for_overwrite<std::byte[]>(size);
+    size_ = size;
+  }
+  // Keeps the first `keep` bytes.
+  void grow(std::size_t size, std::size_t keep) {
+    auto bigger = std::make_unique_for_overwrite<std::byte[]>(size);
+    std::memcpy(bigger.get(), bytes_.get(), keep);
+    bytes_ = std::move(bigger);
+    size_ = size;
+  }
+  void free() {
+    bytes_.reset();
+    size_ = 0;
+  }
+  std::byte* data() const { return bytes_.get(); }
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  std::unique_ptr<std::byte[]> bytes_;
+  std::size_t size_ = 0;
+};
+
 // Inbound ciphertext, released to the engine one complete record at a time
 // (the "record gate"): [begin_, exposed_) is the record being read by the
 // engine, [exposed_, end_) is not yet visible to it.
@@ -56,8 +88,10 @@ class InboundQueue {
   // A whole record (or a gate error) is ready for the engine.
   bool record_ready() const;
   std::size_t unconsumed() const { return end_ - begin_; }
-  std::size_t room() const { return buf_.size() - unconsumed(); }
+  std::size_t room() const { return capacity_ - unconsumed(); }
   void discard_all() { begin_ = exposed_ = end_ = 0; }
+  // Frees the storage while nothing is queued; space() allocates it again.
+  bool release();
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
   const std::optional<GateError>& gate_error() const { return gate_error_; }
@@ -69,7 +103,8 @@ class InboundQueue {
   void check_header_at(std::size_t pos);
   void compact();
 
-  std::vector<std::byte> buf_;
+  std::size_t capacity_;
+  Storage buf_;  // capacity_ bytes, or none while released
   std::size_t begin_ = 0, exposed_ = 0, end_ = 0;
   RecordPolicy policy_;
   std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
@@ -85,9 +120,12 @@ class OutboundQueue {
   void consume(std::size_t n);
   std::size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
+  // Frees the storage while nothing is queued; push() allocates it again.
+  bool release();
 
  private:
-  std::vector<std::byte> buf_;
+  std::size_t capacity_;
+  Storage buf_;  // at least capacity_ bytes, or none while released
   std::size_t begin_ = 0, end_ = 0;
 };
 

@@ -111,6 +111,14 @@ class Connection {
   IoResult write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
   std::error_code close();
 
+  // Frees the memory of both ciphertext queues (inbound_capacity +
+  // outbound_capacity bytes) while the connection is idle: nothing received
+  // and unread, nothing waiting to be sent. They are allocated again, at
+  // their configured sizes, by the next input_space(), feed() or write(). For
+  // servers that park many idle connections; the per-record path never
+  // allocates either way. false (nothing freed) when either queue holds bytes.
+  bool release_buffers();
+
   Wants wants() const;
   // Set once the stream has ended; reported by read() as IoStatus::end.
   const std::optional<Verdict>& verdict() const;

@@ -1,0 +1,150 @@
+// OpenSSL 3 used directly: SSL_CTX per side, a BIO pair between the two SSL
+// objects, SSL_write_ex / SSL_read_ex. The configuration mirrors what the
+// lastbyte adapter sets (versions, suite, verification with host name,
+// tickets, no renegotiation), so the two differ only in the layer.
+#include "pipes.hpp"
+
+#include <lastbyte/testing/pki.hpp>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+namespace lastbyte::bench {
+namespace {
+
+using CtxPtr = std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)>;
+using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
+
+constexpr std::size_t bio_pair_buffer = 80 * 1024;  // holds a 64 KiB write's records
+
+X509* read_cert(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  return cert;
+}
+
+EVP_PKEY* read_key(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  return key;
+}
+
+CtxPtr make_ctx(const Suite& suite, bool server) {
+  CtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()), SSL_CTX_free);
+  int version = suite.version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+  SSL_CTX_set_min_proto_version(ctx.get(), version);
+  SSL_CTX_set_max_proto_version(ctx.get(), version);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  std::string name(suite.iana);
+  if (suite.version == TlsVersion::tls1_3) SSL_CTX_set_ciphersuites(ctx.get(), name.c_str());
+  else SSL_CTX_set_cipher_list(ctx.get(), OPENSSL_cipher_name(name.c_str()));
+  const auto& pki = testing::test_pki();
+  if (server) {
+    static constexpr unsigned char sid_context[] = "bench";
+    SSL_CTX_set_session_id_context(ctx.get(), sid_context, sizeof sid_context - 1);
+    X509* cert = read_cert(pki.server.cert_pem);
+    EVP_PKEY* key = read_key(pki.server.key_pem);
+    SSL_CTX_use_certificate(ctx.get(), cert);
+    SSL_CTX_use_PrivateKey(ctx.get(), key);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+  } else {
+    X509* ca = read_cert(pki.ca.cert_pem);
+    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
+    X509_free(ca);
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  }
+  return ctx;
+}
+
+bool want(SSL* ssl, int rc) {
+  int e = SSL_get_error(ssl, rc);
+  return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
+}
+
+class OpenSslPipe final : public Pipe {
+ public:
+  OpenSslPipe(SSL* client, SSL* server) : client_(client), server_(server) {
+    BIO *client_bio = nullptr, *server_bio = nullptr;
+    BIO_new_bio_pair(&client_bio, bio_pair_buffer, &server_bio, bio_pair_buffer);
+    SSL_set_bio(client_, client_bio, client_bio);
+    SSL_set_bio(server_, server_bio, server_bio);
+  }
+  ~OpenSslPipe() override {
+    // Closed as far as OpenSSL is concerned: SSL_free() of a connection that
+    // never shut down marks its session not resumable.
+    SSL_set_shutdown(client_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(client_);
+    SSL_free(server_);
+  }
+
+  bool handshake() {
+    for (int round = 0; round < 8; ++round) {
+      int c = SSL_do_handshake(client_), s = SSL_do_handshake(server_);
+      if (c == 1 && s == 1) break;
+      if ((c != 1 && !want(client_, c)) || (s != 1 && !want(server_, s))) return false;
+    }
+    // Process the tickets as an application's first read would.
+    unsigned char scratch[64];
+    size_t n = 0;
+    return SSL_read_ex(client_, scratch, sizeof scratch, &n) == 0 && want(client_, 0) &&
+           SSL_is_init_finished(client_) && SSL_is_init_finished(server_);
+  }
+
+  bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        size_t w = 0;
+        if (SSL_write_ex(client_, data.data() + written, data.size() - written, &w) == 1) written += w;
+        else if (!want(client_, 0)) return false;
+      }
+      for (size_t r = 0; got < sink.size() && SSL_read_ex(server_, sink.data() + got, sink.size() - got, &r) == 1;)
+        got += r;
+      if (got < data.size() && !want(server_, 0)) return false;
+    }
+    return true;
+  }
+
+  bool resumed() const override { return SSL_session_reused(client_) == 1; }
+  std::string negotiated_cipher() const override { return SSL_CIPHER_standard_name(SSL_get_current_cipher(client_)); }
+  SSL* client() { return client_; }
+  std::size_t transport_bytes() const override { return 2 * bio_pair_buffer; }
+
+ private:
+  SSL* client_;
+  SSL* server_;
+};
+
+class OpenSslFactory final : public PipeFactory {
+ public:
+  explicit OpenSslFactory(const Suite& suite) : client_(make_ctx(suite, false)), server_(make_ctx(suite, true)) {}
+
+  std::unique_ptr<Pipe> connect(bool resume) override {
+    SSL* client = SSL_new(client_.get());
+    SSL* server = SSL_new(server_.get());
+    SSL_set_connect_state(client);
+    SSL_set_accept_state(server);
+    SSL_set_tlsext_host_name(client, std::string(server_name).c_str());
+    SSL_set1_host(client, std::string(server_name).c_str());
+    if (resume && session_) SSL_set_session(client, session_.get());
+    auto pipe = std::make_unique<OpenSslPipe>(client, server);
+    if (!pipe->handshake()) return nullptr;
+    if (SSL_SESSION* session = SSL_get1_session(pipe->client())) session_.reset(session);
+    return pipe;
+  }
+
+ private:
+  CtxPtr client_, server_;
+  SessionPtr session_{nullptr, SSL_SESSION_free};
+};
+
+const Register registered({"openssl", "direct", [](TlsVersion) { return true; },
+                           [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite); }});
+
+}  // namespace
+}  // namespace lastbyte::bench

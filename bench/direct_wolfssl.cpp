@@ -1,0 +1,156 @@
+// wolfSSL 5.5 used directly: one WOLFSSL_CTX per side, I/O callbacks over
+// in-memory queues, wolfSSL_write / wolfSSL_read. Mirrors the lastbyte
+// adapter's configuration (version-pinned methods, suite, verification with
+// host name, tickets).
+#include "memory_queue.hpp"
+#include "pipes.hpp"
+
+#include <lastbyte/testing/pki.hpp>
+
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+namespace lastbyte::bench {
+namespace {
+
+struct Ends {
+  MemoryQueue* out;
+  MemoryQueue* in;
+};
+
+int queue_send(WOLFSSL*, char* data, int n, void* ends) {
+  static_cast<Ends*>(ends)->out->write(data, static_cast<std::size_t>(n));
+  return n;
+}
+
+int queue_recv(WOLFSSL*, char* out, int n, void* ends) {
+  std::size_t got = static_cast<Ends*>(ends)->in->read(out, static_cast<std::size_t>(n));
+  return got > 0 ? static_cast<int>(got) : WOLFSSL_CBIO_ERR_WANT_READ;
+}
+
+const unsigned char* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+WOLFSSL_CTX* make_ctx(const Suite& suite, bool server) {
+  static const bool initialised = wolfSSL_Init() == WOLFSSL_SUCCESS;
+  (void)initialised;
+  bool tls13 = suite.version == TlsVersion::tls1_3;
+  WOLFSSL_METHOD* method = server ? (tls13 ? wolfTLSv1_3_server_method() : wolfTLSv1_2_server_method())
+                                  : (tls13 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method());
+  WOLFSSL_CTX* ctx = wolfSSL_CTX_new(method);
+  wolfSSL_CTX_set_cipher_list(ctx, std::string(suite.iana).c_str());
+  wolfSSL_CTX_SetIORecv(ctx, queue_recv);
+  wolfSSL_CTX_SetIOSend(ctx, queue_send);
+  const auto& pki = testing::test_pki();
+  if (server) {
+    wolfSSL_CTX_use_certificate_chain_buffer(ctx, bytes(pki.server.cert_pem), static_cast<long>(pki.server.cert_pem.size()));
+    wolfSSL_CTX_use_PrivateKey_buffer(ctx, bytes(pki.server.key_pem), static_cast<long>(pki.server.key_pem.size()),
+                                      WOLFSSL_FILETYPE_PEM);
+    static constexpr unsigned char sid_context[] = "bench";
+    wolfSSL_CTX_set_session_id_context(ctx, sid_context, sizeof sid_context - 1);
+  } else {
+    wolfSSL_CTX_load_verify_buffer(ctx, bytes(pki.ca.cert_pem), static_cast<long>(pki.ca.cert_pem.size()),
+                                   WOLFSSL_FILETYPE_PEM);
+    wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, nullptr);
+    wolfSSL_CTX_UseSessionTicket(ctx);
+  }
+  return ctx;
+}
+
+bool pending(WOLFSSL* ssl, int rc) {
+  int e = wolfSSL_get_error(ssl, rc);
+  return e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE;
+}
+
+class WolfSslPipe final : public Pipe {
+ public:
+  WolfSslPipe(WOLFSSL_CTX* client_ctx, WOLFSSL_CTX* server_ctx)
+      : client_(wolfSSL_new(client_ctx)), server_(wolfSSL_new(server_ctx)) {
+    wolfSSL_SetIOReadCtx(client_, &client_ends_);
+    wolfSSL_SetIOWriteCtx(client_, &client_ends_);
+    wolfSSL_SetIOReadCtx(server_, &server_ends_);
+    wolfSSL_SetIOWriteCtx(server_, &server_ends_);
+    std::string name(server_name);
+    wolfSSL_UseSNI(client_, WOLFSSL_SNI_HOST_NAME, name.data(), static_cast<unsigned short>(name.size()));
+    wolfSSL_check_domain_name(client_, name.c_str());
+  }
+  ~WolfSslPipe() override {
+    wolfSSL_free(client_);
+    wolfSSL_free(server_);
+  }
+
+  WOLFSSL* client() { return client_; }
+
+  bool handshake() {
+    for (int round = 0; round < 16; ++round) {
+      int c = wolfSSL_connect(client_), s = wolfSSL_accept(server_);
+      if (c == WOLFSSL_SUCCESS && s == WOLFSSL_SUCCESS) break;
+      if ((c != WOLFSSL_SUCCESS && !pending(client_, c)) || (s != WOLFSSL_SUCCESS && !pending(server_, s))) return false;
+    }
+    // Process the tickets as an application's first read would.
+    char scratch[64];
+    int rc = wolfSSL_read(client_, scratch, sizeof scratch);
+    return rc < 0 && pending(client_, rc);
+  }
+
+  bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        int w = wolfSSL_write(client_, data.data() + written, static_cast<int>(data.size() - written));
+        if (w > 0) written += static_cast<std::size_t>(w);
+        else if (!pending(client_, w)) return false;
+      }
+      int r;
+      while (got < sink.size() && (r = wolfSSL_read(server_, sink.data() + got, static_cast<int>(sink.size() - got))) > 0)
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+
+  std::size_t transport_bytes() const override { return to_server_.capacity() + to_client_.capacity(); }
+  bool resumed() const override { return wolfSSL_session_reused(client_) == 1; }
+  std::string negotiated_cipher() const override {
+    int suite = wolfSSL_get_current_cipher_suite(client_);
+    const char* name = wolfSSL_get_cipher_name_iana_from_suite(static_cast<unsigned char>(suite >> 8),
+                                                                static_cast<unsigned char>(suite & 0xff));
+    return name ? name : "";
+  }
+
+ private:
+  WOLFSSL* client_;
+  WOLFSSL* server_;
+  MemoryQueue to_server_, to_client_;
+  Ends client_ends_{&to_server_, &to_client_}, server_ends_{&to_client_, &to_server_};
+};
+
+class WolfSslFactory final : public PipeFactory {
+ public:
+  explicit WolfSslFactory(const Suite& suite) : client_(make_ctx(suite, false)), server_(make_ctx(suite, true)) {}
+  ~WolfSslFactory() override {
+    if (session_) wolfSSL_SESSION_free(session_);
+    wolfSSL_CTX_free(client_);
+    wolfSSL_CTX_free(server_);
+  }
+
+  std::unique_ptr<Pipe> connect(bool resume) override {
+    auto pipe = std::make_unique<WolfSslPipe>(client_, server_);
+    if (resume && session_) wolfSSL_set_session(pipe->client(), session_);
+    if (!pipe->handshake()) return nullptr;
+    if (WOLFSSL_SESSION* session = wolfSSL_get1_session(pipe->client())) {
+      if (session_) wolfSSL_SESSION_free(session_);
+      session_ = session;
+    }
+    return pipe;
+  }
+
+ private:
+  WOLFSSL_CTX* client_;
+  WOLFSSL_CTX* server_;
+  WOLFSSL_SESSION* session_ = nullptr;
+};
+
+const Register registered({"wolfssl", "direct", [](TlsVersion) { return true; },
+                           [](const Suite& suite) { return std::make_unique<WolfSslFactory>(suite); }});
+
+}  // namespace
+}  // namespace lastbyte::bench

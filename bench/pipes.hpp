@@ -1,0 +1,94 @@
+// What every benchmark compares: one client/server pair in memory, driven
+// either through lastbyte or through a TLS library's own API the way an
+// experienced user of that library would write it. Same certificates (the
+// test PKI's ECDSA P-256 leaf), same suite, same verification (chain and host
+// name), same ticket settings on both sides.
+#pragma once
+
+#include <lastbyte/backend.hpp>
+#include <lastbyte/config.hpp>
+#include <lastbyte/connection.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lastbyte::bench {
+
+struct Suite {
+  std::string_view label;  // used in benchmark names
+  TlsVersion version;
+  std::string_view iana;
+};
+
+inline constexpr Suite suites[] = {
+    {"tls13_aes128gcm", TlsVersion::tls1_3, "TLS_AES_128_GCM_SHA256"},
+    {"tls13_chacha20", TlsVersion::tls1_3, "TLS_CHACHA20_POLY1305_SHA256"},
+    {"tls12_aes128gcm", TlsVersion::tls1_2, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"},
+};
+
+// One established connection pair, client -> server.
+class Pipe {
+ public:
+  virtual ~Pipe() = default;
+  // The client writes all of `data`, in writes of at most data.size() bytes;
+  // the ciphertext is moved to the server, which reads until it has
+  // data.size() bytes in `sink` (sized at least data.size()). false on error.
+  virtual bool send(std::span<const std::byte> data, std::span<std::byte> sink) = 0;
+  virtual bool resumed() const = 0;
+  virtual std::string negotiated_cipher() const = 0;
+  // Heap bytes of the in-memory "network" between the two sides (a BIO
+  // pair's buffers, the callbacks' queues): a socket would not need them, so
+  // the memory benchmark leaves them out. lastbyte's queues are its own and
+  // count.
+  virtual std::size_t transport_bytes() const { return 0; }
+  // Parks an idle pair the way the implementation lets an application
+  // (lastbyte: Connection::release_buffers); false if it has no such thing.
+  virtual bool park() { return false; }
+};
+
+// Long-lived contexts (SSL_CTX, mbedtls_ssl_config, WOLFSSL_CTX or
+// lastbyte::Context) for one suite; connect() makes a fresh pair and runs the
+// handshake to completion in memory, including the delivery of tickets.
+class PipeFactory {
+ public:
+  virtual ~PipeFactory() = default;
+  // resume: offer the session saved by the previous connect() (the first
+  // call with resume saves one and does a full handshake).
+  virtual std::unique_ptr<Pipe> connect(bool resume) = 0;
+};
+
+// How a factory is made: lastbyte over a backend, or one library directly.
+struct Implementation {
+  std::string backend;  // "openssl", "mbedtls", "wolfssl"
+  std::string kind;     // "lastbyte" or "direct"
+  bool (*supports)(TlsVersion);
+  std::function<std::unique_ptr<PipeFactory>(const Suite&)> make;
+};
+
+// Every implementation built into this binary: lastbyte over each installed
+// backend, and each library's direct baseline (registered by direct_*.cpp).
+std::vector<Implementation>& implementations();
+struct Register {
+  explicit Register(Implementation implementation) { implementations().push_back(std::move(implementation)); }
+};
+
+// lastbyte over `backend`; queue_capacity 0: Config's default queue sizes.
+std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& suite, std::size_t queue_capacity = 0);
+
+// lastbyte's in-memory handshake, as LastbytePipe and the drain benchmark
+// run it: both flights moved until both sides are done, tickets processed.
+bool handshake_in_memory(Connection& client, Connection& server);
+
+// The same inputs for everyone.
+Config client_config(const Suite& suite);
+Config server_config(const Suite& suite);
+inline constexpr std::string_view server_name = "server.test";
+
+std::vector<std::byte> payload(std::size_t n);
+
+}  // namespace lastbyte::bench

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Prints the lastbyte/baseline table from Google Benchmark JSON output.
+
+    python3 bench/ratios.py results.json [memory.json ...]
+
+Benchmark names are group/backend/kind/suite/size. For every lastbyte entry
+the baselines with the same group, suite and size are looked up: kind
+"direct" of the same backend (the library used directly), and for the
+loopback groups "blocking" and "asio" (OpenSSL). Time ratios use the median
+of the repetitions (real time for loopback, CPU time otherwise); a ratio of
+1.05 means lastbyte takes 5 % longer. Memory counters are compared directly.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+BASELINES = ("direct", "blocking", "asio")
+COUNTERS = ("bytes_per_idle_pair", "peak_extra_bytes", "allocations")
+
+
+def load(paths):
+    runs = defaultdict(list)
+    context = None
+    for path in paths:
+        with open(path) as f:
+            doc = json.load(f)
+        context = context or doc.get("context", {})
+        for b in doc["benchmarks"]:
+            if b.get("run_type") == "aggregate" or b.get("error_occurred"):
+                continue
+            name = b.get("run_name", b["name"]).replace("/iterations:1", "").replace("/real_time", "")
+            runs[name].append(b)
+    return runs, context
+
+
+def median(entries, key):
+    values = [e[key] for e in entries if key in e]
+    return statistics.median(values) if values else None
+
+
+def split(name):
+    parts = name.split("/")
+    if len(parts) != 5:
+        return None
+    group, backend, kind, suite, size = parts
+    return group, backend, kind, suite, size
+
+
+def fmt_time(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def main(paths):
+    runs, context = load(paths)
+    index = {split(n): n for n in runs if split(n)}
+    print(f"# {context.get('date', '')}  host: {context.get('host_name', '')}  "
+          f"CPUs: {context.get('num_cpus', '')}  {context.get('lastbyte.backends', '')}")
+    print()
+    print("| benchmark | lastbyte | baseline | baseline value | ratio |")
+    print("|---|---|---|---|---|")
+    for key in sorted(k for k in index if k[2] == "lastbyte"):
+        group, backend, _, suite, size = key
+        ours = runs[index[key]]
+        candidates = [(group, backend, "direct", suite, size)]
+        if group.startswith("tcp_"):
+            candidates = [(group, "openssl", kind, suite, size) for kind in ("blocking", "asio")]
+        for base in candidates:
+            if base not in index:
+                continue
+            theirs = runs[index[base]]
+            label = f"{group}/{backend}/{suite}/{size}"
+            counters = [c for c in COUNTERS if c in ours[0]]
+            if counters:
+                for c in counters:
+                    a, b = median(ours, c), median(theirs, c)
+                    ratio = f"{a / b:.2f}" if b else "-"
+                    print(f"| {label} {c} | {a:,.0f} | {base[1]} {base[2]} | {b:,.0f} | {ratio} |")
+                continue
+            key_time = "real_time" if group.startswith("tcp_") else "cpu_time"
+            unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[ours[0].get("time_unit", "ns")]
+            a = median(ours, key_time) * unit
+            b = median(theirs, key_time) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[theirs[0].get("time_unit", "ns")]
+            print(f"| {label} | {fmt_time(a)} | {base[1]} {base[2]} | {fmt_time(b)} | {a / b:.3f} |")
+    drains = sorted(k for k in index if k[0] == "drain")
+    if drains:
+        print()
+        print("| drain (records buffered at EOF, read to the verdict) | bytes | median time | bytes/s |")
+        print("|---|---|---|---|")
+        for key in drains:
+            entries = runs[index[key]]
+            unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[entries[0].get("time_unit", "ns")]
+            t = median(entries, "cpu_time") * unit
+            print(f"| {key[1]}/{key[3]} | {int(key[4]):,} | {fmt_time(t)} | {int(key[4]) / t * 1e9 / 1e6:,.0f} MB/s |")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
