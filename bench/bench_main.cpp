@@ -12,6 +12,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace lastbyte::bench {
 namespace {
@@ -58,6 +59,16 @@ void handshakes(benchmark::State& state, const Implementation& impl, const Suite
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// The timed part of drain (a function of its own so that callgrind can count
+// it alone): all of `wire`, then EOF, then read() until the end.
+[[gnu::noinline]] std::size_t read_to_verdict(Connection& c, std::span<const std::byte> wire,
+                                              std::span<std::byte> buffer) {
+  if (c.feed(wire).bytes != wire.size() || c.feed_eof()) return 0;  // does not fit the inbound queue
+  std::size_t got = 0;
+  for (IoResult r; (r = c.read(buffer)).status == IoStatus::ok;) got += r.bytes;
+  return got;
+}
+
 // `size` bytes of records and close_notify are already in the inbound queue
 // when EOF arrives: the time to read all of it and reach the verdict.
 void drain(benchmark::State& state, const Backend& backend, const Suite& suite, std::size_t size) {
@@ -81,14 +92,18 @@ void drain(benchmark::State& state, const Backend& backend, const Suite& suite, 
     }
     s->close();
     state.ResumeTiming();
-    if (c->feed(s->output()).bytes != s->output().size() || c->feed_eof())
-      return state.SkipWithError("the records do not fit the inbound queue");
-    std::size_t got = 0;
-    for (IoResult r; (r = c->read(buffer)).status == IoStatus::ok;) got += r.bytes;
-    if (got != size || !c->verdict() || !std::holds_alternative<CloseNotify>(*c->verdict()))
+    if (read_to_verdict(*c, s->output(), buffer) != size || !c->verdict() ||
+        !std::holds_alternative<CloseNotify>(*c->verdict()))
       return state.SkipWithError("incomplete drain");
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+
+// LASTBYTE_BENCH_ITERATIONS=N pins the iteration count of the throughput
+// handshake and drain benchmarks, so that bench/instructions.sh can take callgrind's counts for
+// N and N+10 iterations and report the steady-state cost of one.
+void pin_iterations(benchmark::internal::Benchmark* b) {
+  if (const char* n = std::getenv("LASTBYTE_BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
 }
 
 void register_all() {
@@ -96,20 +111,20 @@ void register_all() {
     for (const Implementation& impl : implementations()) {
       if (!impl.supports(suite.version)) continue;
       for (std::size_t size : write_sizes)
-        benchmark::RegisterBenchmark(name("throughput", impl, suite, std::to_string(size)).c_str(), throughput, impl,
-                                     suite, size);
+        pin_iterations(benchmark::RegisterBenchmark(name("throughput", impl, suite, std::to_string(size)).c_str(),
+                                                    throughput, impl, suite, size));
       for (bool resume : {false, true})
-        benchmark::RegisterBenchmark(name("handshake", impl, suite, resume ? "resumed" : "full").c_str(), handshakes,
-                                     impl, suite, resume);
+        pin_iterations(benchmark::RegisterBenchmark(name("handshake", impl, suite, resume ? "resumed" : "full").c_str(),
+                                                    handshakes, impl, suite, resume));
     }
   for (const Suite& suite : suites)
     for (const Backend* backend : conformance::installed_backends()) {
       if (!backend->supports(suite.version)) continue;
       for (std::size_t size : drain_sizes)
-        benchmark::RegisterBenchmark(("drain/" + std::string(backend->name) + "/lastbyte/" + std::string(suite.label) +
-                                      "/" + std::to_string(size)).c_str(),
-                                     drain, *backend, suite, size)
-            ->Unit(benchmark::kMicrosecond);
+        pin_iterations(benchmark::RegisterBenchmark(("drain/" + std::string(backend->name) + "/lastbyte/" +
+                                                     std::string(suite.label) + "/" + std::to_string(size)).c_str(),
+                                                    drain, *backend, suite, size)
+                           ->Unit(benchmark::kMicrosecond));
     }
   register_tcp_benchmarks();
 }

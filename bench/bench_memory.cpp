@@ -16,8 +16,9 @@ constexpr int idle_pairs = 16;
 
 void idle(benchmark::State& state, const Implementation& impl, const Suite& suite, bool parked) {
   auto factory = impl.make(suite);
-  // Warm up: caches a library fills on first use (wolfSSL's FP_ECC table) are not per connection.
-  for (int i = 0; i < 4; ++i)
+  // Warm up: caches a library fills on first use are not per connection
+  // (wolfSSL's per-thread FP_ECC table keeps up to 15 points).
+  for (int i = 0; i < 16; ++i)
     if (!factory || !factory->connect(false)) return state.SkipWithError("handshake failed");
   double per_pair = 0;
   for (auto _ : state) {

@@ -1,3 +1,4 @@
+#include "openssl_setup.hpp"
 #include "pipes.hpp"
 #include "tcp.hpp"
 
@@ -36,32 +37,9 @@ void no_delay(int fd) {
 
 SSL_CTX* openssl_ctx(const Suite& suite, bool server) {
   SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-  int version = suite.version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  SSL_CTX_set_min_proto_version(ctx, version);
-  SSL_CTX_set_max_proto_version(ctx, version);
-  std::string name(suite.iana);
-  if (suite.version == TlsVersion::tls1_3) SSL_CTX_set_ciphersuites(ctx, name.c_str());
-  else SSL_CTX_set_cipher_list(ctx, OPENSSL_cipher_name(name.c_str()));
-  const auto& pki = testing::test_pki();
-  auto load = [](const std::string& pem, auto reader) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    auto* object = reader(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    return object;
-  };
-  if (server) {
-    X509* cert = load(pki.server.cert_pem, PEM_read_bio_X509);
-    EVP_PKEY* key = load(pki.server.key_pem, PEM_read_bio_PrivateKey);
-    SSL_CTX_use_certificate(ctx, cert);
-    SSL_CTX_use_PrivateKey(ctx, key);
-    X509_free(cert);
-    EVP_PKEY_free(key);
-  } else {
-    X509* ca = load(pki.ca.cert_pem, PEM_read_bio_X509);
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
-    X509_free(ca);
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-  }
+  pin_suite(ctx, suite);
+  load_test_pki(ctx, server);
+  if (!server) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   return ctx;
 }
 
@@ -224,13 +202,7 @@ class BlockingOpenSslClient final : public Client {
 class AsioClient final : public Client {
  public:
   explicit AsioClient(const Suite& suite) : ssl_context_(asio::ssl::context::tls_client) {
-    SSL_CTX* ctx = ssl_context_.native_handle();
-    int version = suite.version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-    SSL_CTX_set_min_proto_version(ctx, version);
-    SSL_CTX_set_max_proto_version(ctx, version);
-    std::string name(suite.iana);
-    if (suite.version == TlsVersion::tls1_3) SSL_CTX_set_ciphersuites(ctx, name.c_str());
-    else SSL_CTX_set_cipher_list(ctx, OPENSSL_cipher_name(name.c_str()));
+    pin_suite(ssl_context_.native_handle(), suite);
     const std::string& ca = testing::test_pki().ca.cert_pem;
     ssl_context_.add_certificate_authority(asio::buffer(ca));
     ssl_context_.set_verify_mode(asio::ssl::verify_peer);

@@ -2,13 +2,10 @@
 // objects, SSL_write_ex / SSL_read_ex. The configuration mirrors what the
 // lastbyte adapter sets (versions, suite, verification with host name,
 // tickets, no renegotiation), so the two differ only in the layer.
+#include "openssl_setup.hpp"
 #include "pipes.hpp"
 
 #include <lastbyte/testing/pki.hpp>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
 
 namespace lastbyte::bench {
 namespace {
@@ -18,43 +15,15 @@ using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
 
 constexpr std::size_t bio_pair_buffer = 80 * 1024;  // holds a 64 KiB write's records
 
-X509* read_cert(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  return cert;
-}
-
-EVP_PKEY* read_key(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  return key;
-}
-
 CtxPtr make_ctx(const Suite& suite, bool server) {
   CtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()), SSL_CTX_free);
-  int version = suite.version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-  SSL_CTX_set_min_proto_version(ctx.get(), version);
-  SSL_CTX_set_max_proto_version(ctx.get(), version);
+  pin_suite(ctx.get(), suite);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  std::string name(suite.iana);
-  if (suite.version == TlsVersion::tls1_3) SSL_CTX_set_ciphersuites(ctx.get(), name.c_str());
-  else SSL_CTX_set_cipher_list(ctx.get(), OPENSSL_cipher_name(name.c_str()));
-  const auto& pki = testing::test_pki();
+  load_test_pki(ctx.get(), server);
   if (server) {
     static constexpr unsigned char sid_context[] = "bench";
     SSL_CTX_set_session_id_context(ctx.get(), sid_context, sizeof sid_context - 1);
-    X509* cert = read_cert(pki.server.cert_pem);
-    EVP_PKEY* key = read_key(pki.server.key_pem);
-    SSL_CTX_use_certificate(ctx.get(), cert);
-    SSL_CTX_use_PrivateKey(ctx.get(), key);
-    X509_free(cert);
-    EVP_PKEY_free(key);
   } else {
-    X509* ca = read_cert(pki.ca.cert_pem);
-    X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx.get()), ca);
-    X509_free(ca);
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   }

@@ -62,7 +62,7 @@ def main(paths):
     print()
     print("| benchmark | lastbyte | baseline | baseline value | ratio |")
     print("|---|---|---|---|---|")
-    for key in sorted(k for k in index if k[2] == "lastbyte"):
+    for key in sorted(k for k in index if k[2] == "lastbyte" and k[0] != "memory_idle"):
         group, backend, _, suite, size = key
         ours = runs[index[key]]
         candidates = [(group, backend, "direct", suite, size)]
@@ -85,12 +85,24 @@ def main(paths):
             a = median(ours, key_time) * unit
             b = median(theirs, key_time) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[theirs[0].get("time_unit", "ns")]
             print(f"| {label} | {fmt_time(a)} | {base[1]} {base[2]} | {fmt_time(b)} | {a / b:.3f} |")
+    idle = sorted(k for k in index if k[0] == "memory_idle")
+    if idle:
+        kinds = ["direct", "lastbyte", "lastbyte_min_queues", "lastbyte_released"]
+        print()
+        print("| heap bytes per idle connection pair | " + " | ".join(kinds) + " |")
+        print("|---|" + "---|" * len(kinds))
+        for backend, suite in sorted({(k[1], k[3]) for k in idle}):
+            cells = []
+            for kind in kinds:
+                key = ("memory_idle", backend, kind, suite, "pair")
+                cells.append(f"{median(runs[index[key]], 'bytes_per_idle_pair'):,.0f}" if key in index else "-")
+            print(f"| {backend}/{suite} | " + " | ".join(cells) + " |")
     drains = sorted(k for k in index if k[0] == "drain")
     if drains:
         print()
         print("| drain (records buffered at EOF, read to the verdict) | bytes | median time | bytes/s |")
         print("|---|---|---|---|")
-        for key in drains:
+        for key in sorted(drains, key=lambda k: (k[1], k[3], int(k[4]))):
             entries = runs[index[key]]
             unit = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[entries[0].get("time_unit", "ns")]
             t = median(entries, "cpu_time") * unit
