@@ -367,7 +367,7 @@ void MbedTlsEngine::on_handshake_done() {
   const Config& config = context_.config();
   if (config.role != Role::client || !config.on_new_session) return;
   // Serialised straight from the live session: mbedtls_ssl_get_session()
-  // would first copy it, re-parsing the server's certificate (a third of a
+  // would first copy it, re-parsing the server's certificate (a fifth of a
   // resumed handshake's instructions, callgrind).
   const mbedtls_ssl_session* session = ssl_.session;
   std::size_t len = 0;

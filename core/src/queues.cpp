@@ -16,13 +16,13 @@ std::string hex16(unsigned v) {
   return s;
 }
 
-// Decisions taken from the header alone, so that every backend reports them
-// identically (R19, R32, R33, R34) and no library buffers an oversized record.
 bool is_empty_record(const record::Header& h, const RecordPolicy& policy) {
   return policy.empty_fragment != 0 && h.length == policy.empty_fragment &&
          h.type == static_cast<std::uint8_t>(record::ContentType::application_data);
 }
 
+// Decisions taken from the header alone, so that every backend reports them
+// identically (R15, R19, R32, R33, R34) and no library buffers an oversized record.
 std::optional<GateError> refuse(const record::Header& h, const RecordPolicy& policy, std::size_t empty_before) {
   if (!h.known_type())
     return GateError{Alert::unexpected_message,
