@@ -10,7 +10,6 @@
 #include <asio/ssl.hpp>
 #include <benchmark/benchmark.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <arpa/inet.h>
@@ -20,7 +19,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <thread>
 
 namespace lastbyte::bench {
