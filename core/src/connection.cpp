@@ -1,10 +1,11 @@
-// The decrypt-pending contract (C1–C9), written once for every backend.
+// The decrypt-pending contract (C1–C10), written once for every backend.
 #include "context_impl.hpp"
 #include "queues.hpp"
 
 #include <lastbyte/connection.hpp>
 
 #include <algorithm>
+#include <new>
 
 namespace lastbyte {
 namespace {
@@ -15,6 +16,16 @@ IoResult moved(std::size_t n) { return {n, IoStatus::ok, {}}; }
 IoResult ended() { return {0, IoStatus::end, {}}; }
 
 enum class Transport { open, eof, reset };
+
+// Room kept free in the outbound queue for records a library sends without
+// a write() to budget them: a KeyUpdate answer (27 bytes), a fatal alert
+// (TLS 1.2: 31), our close_notify (31). Application data never uses it, so
+// the queue never grows past its capacity because of them.
+constexpr std::size_t control_reserve = 128;
+
+// "out of memory" fits in std::string's small buffer: reporting an
+// allocation failure allocates nothing.
+LocalError out_of_memory() { return LocalError{"out of memory"}; }
 
 }  // namespace
 
@@ -30,13 +41,20 @@ struct Connection::Impl {
 
   Transport transport = Transport::open;
   bool handshake_done = false;
-  bool local_closed = false;
+  bool local_closed = false;     // our close_notify was handed to the engine
+  bool close_requested = false;  // close() while held plaintext waits: close_notify follows it
   bool peer_closed = false;
   bool end_reported = false;
   TlsVersion version = TlsVersion::tls1_3;
+  std::optional<record::Sealing> sealing;  // the negotiated suite's, once the handshake is done
   std::optional<Verdict> verdict;
-  std::vector<std::byte> early_plaintext;  // written before the handshake finished
+  // Plaintext write() accepted that is not sealed yet: written before the
+  // handshake finished, and sealed as the outbound queue makes room (C10).
+  std::vector<std::byte> held;
+  std::size_t held_sealed = 0;  // bytes of `held` already handed to the engine
+  // input_space() offers room until the next call that may move the queue.
   std::size_t offered_space = 0;
+  bool offer_valid = false;
 
   const Config& config() const { return context->config; }
 
@@ -44,10 +62,17 @@ struct Connection::Impl {
     if (!verdict) verdict = std::move(v);
   }
 
+  // Every call but commit_input() and the output side may move or reuse the
+  // inbound queue's free space, so an offer does not survive it.
+  void invalidate_offer() {
+    offer_valid = false;
+    offered_space = 0;
+  }
+
   // The engine consumed every complete record and wants more: either the
   // transport is still open (wait), or this is the end (C3, C4, C8).
   void on_input_exhausted() {
-    if (const auto& gate = in.gate_error()) return finish(ProtocolError{gate->alert, gate->detail});
+    if (const auto& gate = in.gate_verdict()) return finish(*gate);
     if (transport == Transport::open) return;
     std::uint64_t leftover = in.unconsumed();
     if (transport == Transport::reset) return finish(Reset{leftover, !handshake_done});
@@ -55,14 +80,15 @@ struct Connection::Impl {
   }
 
   void on_peer_close_notify() {
+    // A close_notify before the handshake finished ends a stream that never
+    // authenticated: never a clean close (C4), whatever the library thinks.
+    if (!handshake_done) return finish(PeerAlert{Alert::close_notify});
     peer_closed = true;
     finish(CloseNotify{in.unconsumed()});
     in.discard_all();
-    // RFC 5246 §7.2.1: a TLS 1.2 peer's close_notify must be answered at once.
-    if (handshake_done && version == TlsVersion::tls1_2 && !local_closed) {
-      local_closed = true;
-      engine->send_close_notify();
-    }
+    // RFC 5246 §7.2.1: a TLS 1.2 peer's close_notify must be answered at
+    // once; bytes write() already accepted go first (C10).
+    if (version == TlsVersion::tls1_2) request_close();
   }
 
   void on_engine_status(EngineStatus status) {
@@ -84,50 +110,158 @@ struct Connection::Impl {
     handshake_done = true;
     SessionInfo info = engine->session_info();
     version = info.version;
-    in.set_policy(record_policy(info));
-    if (early_plaintext.empty()) return;
-    auto result = engine->write(early_plaintext);
-    if (result.status == EngineStatus::failed) finish(engine->failure());
-    early_plaintext = {};
+    bool tls13 = version == TlsVersion::tls1_3;
+    sealing = record::sealing(tls13, info.cipher);
+    in.set_policy({.phase = tls13 ? detail::RecordPolicy::Phase::tls13 : detail::RecordPolicy::Phase::tls12,
+                   .sealing = sealing,
+                   .server = role == Role::server});
+    seal_held();
   }
 
-  detail::RecordPolicy record_policy(const SessionInfo& info) const {
-    bool tls13 = info.version == TlsVersion::tls1_3;
-    detail::RecordPolicy policy{record::aead_max_fragment(tls13, info.cipher)};
-    if (tls13) {
-      policy.empty_fragment = info.cipher.empty() ? 0 : record::tls13_aead_overhead;
-      return policy;
-    }
-    if (auto overhead = record::tls12_aead_overhead(info.cipher)) {
-      policy.alert_fragment = 2 + *overhead;
-      policy.empty_fragment = *overhead;
-    }
-    policy.refuse_handshake_records = role == Role::server;
-    return policy;
-  }
+  // ---- the write side (C10) ----
 
   std::optional<errc> write_refusal() const {
     if (peer_closed && version == TlsVersion::tls1_2) return errc::write_after_peer_close_tls12;
-    if (local_closed) return errc::write_after_close;
+    if (local_closed || close_requested) return errc::write_after_close;
+    if (transport == Transport::reset) return errc::write_after_reset;
     if (verdict && !std::holds_alternative<CloseNotify>(*verdict)) return errc::write_after_end;
     return std::nullopt;
   }
 
-  IoResult hold_early(std::span<const std::byte> plaintext) {
-    std::size_t room = config().outbound_capacity - std::min(config().outbound_capacity, early_plaintext.size());
+  bool can_seal() const { return handshake_done && !write_refusal_for_sealing(); }
+  // Held bytes were accepted before close(): they are still sealed after it.
+  bool write_refusal_for_sealing() const {
+    return local_closed || (verdict && !std::holds_alternative<CloseNotify>(*verdict)) ||
+           transport == Transport::reset;
+  }
+
+  // The most plaintext, up to `wanted`, whose records fit in the outbound
+  // queue below its capacity once sealed; 0 unless a whole record's worth
+  // (or all of `wanted`, if less) fits, so that back-pressure never makes
+  // the library cut small records.
+  std::size_t write_budget(std::size_t wanted) const {
+    std::size_t limit = out.capacity() - control_reserve;
+    if (out.size() >= limit) return 0;
+    std::size_t room = limit - out.size();
+    // Unknown suite: the largest expansion TLS allows a record.
+    std::size_t per_record = record::header_size + (sealing ? sealing->overhead() : 256);
+    std::size_t whole = room / (record::max_plaintext + per_record);
+    std::size_t rest = room % (record::max_plaintext + per_record);
+    std::size_t budget = whole * record::max_plaintext + (rest > per_record ? rest - per_record : 0);
+    budget = std::min(budget, wanted);
+    return budget < std::min(wanted, record::max_plaintext) ? 0 : budget;
+  }
+
+  // Hands `plaintext` to the engine until it took all of it or stops taking
+  // (an engine write may be partial: Mbed TLS seals one record per call).
+  std::size_t seal(std::span<const std::byte> plaintext) {
+    std::size_t done = 0;
+    while (done < plaintext.size()) {
+      EngineResult r = engine->write(plaintext.subspan(done));
+      done += r.bytes;
+      if (r.status == EngineStatus::failed) {
+        finish(engine->failure());
+        break;
+      }
+      if (r.bytes == 0) break;
+    }
+    return done;
+  }
+
+  // Seals held plaintext as far as the outbound queue has room, then sends
+  // a close_notify that was waiting for it.
+  void seal_held() {
+    while (held_sealed < held.size() && can_seal()) {
+      std::size_t n = write_budget(held.size() - held_sealed);
+      if (n == 0) break;
+      std::size_t done = seal(std::span(held).subspan(held_sealed, n));
+      held_sealed += done;
+      if (done < n) break;
+    }
+    if (held_sealed == held.size() && !held.empty()) {
+      held = {};  // frees it: only writes made before the handshake are held
+      held_sealed = 0;
+    }
+    if (held.empty() && close_requested && !local_closed && handshake_done) send_close_notify();
+  }
+
+  void request_close() {
+    close_requested = true;
+    seal_held();
+  }
+
+  void send_close_notify() {
+    local_closed = true;
+    if (engine->send_close_notify() == EngineStatus::failed) finish(engine->failure());
+  }
+
+  IoResult hold(std::span<const std::byte> plaintext) {
+    std::size_t room = config().outbound_capacity - std::min(config().outbound_capacity, held.size() - held_sealed);
     std::size_t n = std::min(room, plaintext.size());
     if (n == 0) return blocked();
-    early_plaintext.insert(early_plaintext.end(), plaintext.begin(), plaintext.begin() + n);
+    held.insert(held.end(), plaintext.begin(), plaintext.begin() + n);
     return moved(n);
   }
+
+  IoResult write(std::span<const std::byte> plaintext) {
+    if (auto refusal = write_refusal()) return refused(*refusal);
+    if (plaintext.empty()) return moved(0);  // a no-op on every backend (W04)
+    if (!handshake_done) {
+      if (!verdict) advance_handshake();
+      if (verdict) return ended();
+      if (!handshake_done) return hold(plaintext);
+    }
+    seal_held();
+    if (held_sealed < held.size()) return blocked();  // earlier bytes go first
+    std::size_t n = write_budget(plaintext.size());
+    if (n == 0) return blocked();
+    std::size_t done = seal(plaintext.first(n));
+    if (verdict && !std::holds_alternative<CloseNotify>(*verdict)) return ended();
+    return done > 0 ? moved(done) : blocked();
+  }
+
+  // ---- the read side ----
+
+  IoResult read(std::span<std::byte> plaintext) {
+    if (end_reported) return refused(errc::read_after_end);
+    if (plaintext.empty()) return refused(errc::empty_buffer);
+    if (!verdict && !handshake_done) advance_handshake();
+    while (!verdict && handshake_done) {
+      auto result = engine->read(plaintext);
+      if (result.bytes > 0) return moved(result.bytes);
+      if (result.status == EngineStatus::done) return blocked();
+      on_engine_status(result.status);
+      if (result.status == EngineStatus::want_input && !verdict) return blocked();
+    }
+    if (!verdict) return blocked();
+    end_reported = true;
+    return ended();
+  }
 };
+
+namespace {
+
+// Runs one public operation; an allocation that fails inside it (the
+// core's or a callback's) ends the connection with LocalError instead of
+// escaping as an exception.
+template <class F, class R = std::invoke_result_t<F>>
+R guarded(Connection::Impl& s, F&& operation, R if_out_of_memory) noexcept {
+  try {
+    return operation();
+  } catch (const std::bad_alloc&) {
+    s.finish(out_of_memory());
+    return if_out_of_memory;
+  }
+}
+
+}  // namespace
 
 Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::Connection(Connection&&) noexcept = default;
 Connection& Connection::operator=(Connection&&) noexcept = default;
 Connection::~Connection() = default;
 
-Expected<Connection> Connection::create(const Context& context, ConnectionOptions options) {
+Expected<Connection> Connection::create(const Context& context, ConnectionOptions options) try {
   const Config& config = context.config();
   if (options.server_name.empty()) options.server_name = config.server_name;
   if (config.role == Role::client && options.server_name.empty() &&
@@ -140,33 +274,48 @@ Expected<Connection> Connection::create(const Context& context, ConnectionOption
   if (!engine) return engine.error();
   impl->engine = std::move(*engine);
   if (config.role == Role::client) impl->advance_handshake();  // ClientHello into output()
+  if (impl->verdict) {  // the library could not even start the handshake
+    const auto* local = std::get_if<LocalError>(&*impl->verdict);
+    if (local && local->detail == out_of_memory().detail) return Error{errc::out_of_memory, {}};
+    return Error{errc::backend_failure, "the TLS library could not start the handshake: " + describe(*impl->verdict)};
+  }
   return Connection(std::move(impl));
+} catch (const std::bad_alloc&) {
+  return Error{errc::out_of_memory, {}};
 }
 
 // ---- transport side ---------------------------------------------------------
 
 IoResult Connection::feed(std::span<const std::byte> ciphertext) {
   auto& s = *impl_;
+  s.invalidate_offer();
   if (s.transport != Transport::open) return refused(errc::input_after_transport_end);
   if (s.verdict) {
     // Bytes after close_notify are ignored but counted (R10, R11).
     if (auto* closed = std::get_if<CloseNotify>(&*s.verdict)) closed->ignored_bytes += ciphertext.size();
     return moved(ciphertext.size());
   }
-  std::size_t n = s.in.append(ciphertext);
-  return n > 0 || ciphertext.empty() ? moved(n) : blocked();
+  return guarded(s, [&] {
+    std::size_t n = s.in.append(ciphertext);
+    return n > 0 || ciphertext.empty() ? moved(n) : blocked();
+  }, refused(errc::out_of_memory));
 }
 
 std::span<std::byte> Connection::input_space() {
   auto& s = *impl_;
-  auto space = s.transport == Transport::open && !s.verdict ? s.in.space() : std::span<std::byte>{};
+  s.invalidate_offer();
+  if (s.transport != Transport::open || s.verdict) return {};
+  auto space = guarded(s, [&] { return s.in.space(); }, std::span<std::byte>{});
   s.offered_space = space.size();
+  s.offer_valid = !space.empty();
   return space;
 }
 
 std::error_code Connection::commit_input(std::size_t n) {
   auto& s = *impl_;
   if (s.transport != Transport::open) return errc::input_after_transport_end;
+  if (n == 0) return {};
+  if (!s.offer_valid) return errc::input_space_stale;
   if (n > s.offered_space) return errc::input_overflow;
   s.in.commit(n);
   s.offered_space -= n;
@@ -174,12 +323,14 @@ std::error_code Connection::commit_input(std::size_t n) {
 }
 
 std::error_code Connection::feed_eof() {
+  impl_->invalidate_offer();
   if (impl_->transport != Transport::open) return errc::input_after_transport_end;
   impl_->transport = Transport::eof;
   return {};
 }
 
 std::error_code Connection::feed_reset() {
+  impl_->invalidate_offer();
   if (impl_->transport != Transport::open) return errc::input_after_transport_end;
   impl_->transport = Transport::reset;
   return {};
@@ -188,8 +339,11 @@ std::error_code Connection::feed_reset() {
 std::span<const std::byte> Connection::output() const { return impl_->out.pending(); }
 
 std::error_code Connection::consume_output(std::size_t n) {
-  if (n > impl_->out.size()) return errc::output_overflow;
-  impl_->out.consume(n);
+  auto& s = *impl_;
+  if (n > s.out.size()) return errc::output_overflow;
+  s.out.consume(n);
+  // Room was made: seal what write() accepted while the queue was full.
+  guarded(s, [&] { return (s.seal_held(), 0); }, 0);
   return {};
 }
 
@@ -197,60 +351,39 @@ std::error_code Connection::consume_output(std::size_t n) {
 
 IoResult Connection::handshake() {
   auto& s = *impl_;
-  if (!s.verdict && !s.handshake_done) s.advance_handshake();
-  if (s.handshake_done) return moved(0);
-  return s.verdict ? ended() : blocked();
+  s.invalidate_offer();
+  return guarded(s, [&] {
+    if (!s.verdict && !s.handshake_done) s.advance_handshake();
+    if (s.handshake_done) return moved(0);
+    return s.verdict ? ended() : blocked();
+  }, ended());
 }
 
 IoResult Connection::read(std::span<std::byte> plaintext) {
   auto& s = *impl_;
-  if (s.end_reported) return refused(errc::read_after_end);
-  if (plaintext.empty()) return refused(errc::empty_buffer);
-  if (!s.verdict && !s.handshake_done) s.advance_handshake();
-  while (!s.verdict && s.handshake_done) {
-    auto result = s.engine->read(plaintext);
-    if (result.bytes > 0) return moved(result.bytes);
-    if (result.status == EngineStatus::done) return blocked();
-    s.on_engine_status(result.status);
-    if (result.status == EngineStatus::want_input && !s.verdict) return blocked();
-  }
-  if (!s.verdict) return blocked();
-  s.end_reported = true;
-  return ended();
+  s.invalidate_offer();
+  return guarded(s, [&] { return s.read(plaintext); }, blocked());
 }
 
 IoResult Connection::write(std::span<const std::byte> plaintext) {
   auto& s = *impl_;
-  if (auto refusal = s.write_refusal()) return refused(*refusal);
-  if (plaintext.empty()) return refused(errc::empty_buffer);
-  if (!s.handshake_done) {
-    if (!s.verdict) s.advance_handshake();
-    if (s.verdict) return ended();
-    if (!s.handshake_done) return s.hold_early(plaintext);
-  }
-  std::size_t queued = s.out.size();
-  if (queued >= s.config().outbound_capacity) return blocked();
-  std::size_t n = std::min(plaintext.size(), s.config().outbound_capacity - queued);
-  auto result = s.engine->write(plaintext.first(n));
-  if (result.status == EngineStatus::failed) {
-    s.finish(s.engine->failure());
-    return ended();
-  }
-  return result.bytes > 0 ? moved(result.bytes) : blocked();
+  s.invalidate_offer();
+  return guarded(s, [&] { return s.write(plaintext); }, ended());
 }
 
 std::error_code Connection::close() {
   auto& s = *impl_;
-  if (s.local_closed) return {};
+  s.invalidate_offer();
+  if (s.local_closed || s.close_requested) return {};
   if (s.verdict && !std::holds_alternative<CloseNotify>(*s.verdict)) return {};  // nothing left to close
   if (!s.handshake_done) return errc::close_during_handshake;
-  s.local_closed = true;
-  if (s.engine->send_close_notify() == EngineStatus::failed) s.finish(s.engine->failure());
+  guarded(s, [&] { return (s.request_close(), 0); }, 0);
   return {};
 }
 
 bool Connection::release_buffers() {
   auto& s = *impl_;
+  s.invalidate_offer();
   if (s.in.unconsumed() != 0 || !s.out.empty()) return false;
   return s.in.release() && s.out.release();
 }
@@ -269,11 +402,13 @@ Wants Connection::wants() const {
 
 const std::optional<Verdict>& Connection::verdict() const { return impl_->verdict; }
 
-Expected<SessionInfo> Connection::info() const {
+Expected<SessionInfo> Connection::info() const try {
   if (!impl_->handshake_done) return Error{errc::handshake_not_done, "info() is known once wants().handshake_done"};
   auto info = impl_->engine->session_info();
   info.backend = impl_->context->backend->name;
   return info;
+} catch (const std::bad_alloc&) {
+  return Error{errc::out_of_memory, {}};
 }
 
 Role Connection::role() const { return impl_->role; }

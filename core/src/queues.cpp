@@ -16,36 +16,110 @@ std::string hex16(unsigned v) {
   return s;
 }
 
+std::string_view type_name(std::uint8_t type) {
+  switch (static_cast<record::ContentType>(type)) {
+    case record::ContentType::change_cipher_spec: return "ChangeCipherSpec";
+    case record::ContentType::alert: return "alert";
+    case record::ContentType::handshake: return "handshake";
+    case record::ContentType::application_data: return "application data";
+  }
+  return "unknown";
+}
+
+ProtocolError refusal(Alert alert, std::string detail) { return {alert, std::move(detail)}; }
+
+// What the gate does with the record at the front of the queue.
+struct Judgement {
+  enum class Action { pass, drop, refuse } action = Action::pass;
+  Verdict verdict;
+};
+Judgement pass() { return {}; }
+Judgement drop() { return {Judgement::Action::drop, {}}; }
+Judgement refuse(Verdict verdict) { return {Judgement::Action::refuse, std::move(verdict)}; }
+
 bool is_empty_record(const record::Header& h, const RecordPolicy& policy) {
-  return policy.empty_fragment != 0 && h.length == policy.empty_fragment &&
+  return policy.sealing && h.length == policy.sealing->overhead() &&
          h.type == static_cast<std::uint8_t>(record::ContentType::application_data);
 }
 
-// Decisions taken from the header alone, so that every backend reports them
-// identically (R15, R19, R32, R33, R34) and no library buffers an oversized record.
-std::optional<GateError> refuse(const record::Header& h, const RecordPolicy& policy, std::size_t empty_before) {
-  if (!h.known_type())
-    return GateError{Alert::unexpected_message,
-                     "record of unknown content type " + std::to_string(h.type) +
-                         (h.type >= 'A' && h.type <= 'Z' ? " (is the peer speaking plaintext?)" : "")};
-  if ((h.version >> 8) != 3)
-    return GateError{Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS"};
-  if (h.length > policy.max_fragment)
-    return GateError{Alert::record_overflow, "record header claims " + std::to_string(h.length) +
-                                                 " bytes; the limit is " + std::to_string(policy.max_fragment)};
-  if (is_empty_record(h, policy) && empty_before == max_empty_in_a_row)
-    return GateError{Alert::unexpected_message, std::to_string(max_empty_in_a_row + 1) +
-                                                    " empty records in a row (a peer wasting our CPU, or a broken one)"};
+// Before the handshake finished nothing is authenticated, and an alert
+// record too short to carry a tag is unprotected whoever sent it: the gate
+// decides it, identically on every backend, instead of each library's
+// idea of where plaintext alerts may appear (docs/decisions.md).
+Judgement judge_unprotected_alert(const record::Header& h, std::span<const std::byte> body) {
+  if (h.length != 2)
+    return refuse(refusal(Alert::decode_error, "unprotected alert record of " + std::to_string(h.length) +
+                                                   " bytes during the handshake (an alert is 2 bytes)"));
+  if (body.size() < 2) return pass();  // wait for the whole record
+  auto level = std::to_integer<unsigned>(body[0]);
+  auto code = std::to_integer<std::uint8_t>(body[1]);
+  // A close_notify before the handshake finished is no clean end: the
+  // stream never authenticated (C4).
+  if (code == 0 || level == 2) return refuse(PeerAlert{static_cast<Alert>(code)});
+  if (level == 1) return drop();  // a warning (TLS 1.2 unrecognized_name, user_canceled): every library ignores it
+  return refuse(refusal(Alert::illegal_parameter, "alert of level " + std::to_string(level)));
+}
+
+Judgement judge_in_handshake(const record::Header& h, std::span<const std::byte> body) {
+  if ((h.version & 0xff) > 3)
+    return refuse(refusal(Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS 1.0-1.2's"));
+  if (h.length > record::max_fragment_tls12)
+    return refuse(refusal(Alert::record_overflow, "record header claims " + std::to_string(h.length) +
+                                                      " bytes; the limit is " + std::to_string(record::max_fragment_tls12)));
+  if (static_cast<record::ContentType>(h.type) == record::ContentType::alert && h.length < 16)
+    return judge_unprotected_alert(h, body);
+  return pass();
+}
+
+// After the handshake every record is protected with the negotiated suite.
+Judgement judge_protected(const record::Header& h, const RecordPolicy& policy, std::size_t empty_before) {
+  bool tls13 = policy.phase == RecordPolicy::Phase::tls13;
   auto type = static_cast<record::ContentType>(h.type);
-  if (type == record::ContentType::alert && policy.alert_fragment != 0 && h.length != policy.alert_fragment)
-    return GateError{Alert::decode_error, "alert record of " + std::to_string(h.length) +
-                                              " bytes; one protected alert is exactly " +
-                                              std::to_string(policy.alert_fragment) +
-                                              " (alerts may be neither split nor coalesced)"};
-  if (type == record::ContentType::handshake && policy.refuse_handshake_records)
-    return GateError{Alert::no_renegotiation,
-                     "the client asked to renegotiate; lastbyte refuses renegotiation and ends the connection"};
-  return std::nullopt;
+  if (h.version != 0x0303)
+    return refuse(refusal(Alert::protocol_version, "record version " + hex16(h.version) +
+                                                       " after the handshake (every TLS 1.2/1.3 record says 0x0303)"));
+  std::size_t max = policy.sealing ? policy.sealing->max_fragment()
+                                   : (tls13 ? record::max_fragment_tls13 : record::max_fragment_tls12);
+  if (h.length > max)
+    return refuse(refusal(Alert::record_overflow,
+                          "record header claims " + std::to_string(h.length) + " bytes; the limit is " + std::to_string(max)));
+  if (tls13 && type != record::ContentType::application_data)
+    return refuse(refusal(Alert::unexpected_message, "unprotected " + std::string(type_name(h.type)) +
+                                                         " record after the handshake (TLS 1.3 protects every record)"));
+  if (!tls13 && type == record::ContentType::change_cipher_spec)
+    return refuse(refusal(Alert::unexpected_message, "ChangeCipherSpec after the handshake (renegotiation is refused)"));
+  if (!tls13 && type == record::ContentType::handshake && policy.server)
+    return refuse(refusal(Alert::no_renegotiation,
+                          "the client asked to renegotiate; lastbyte refuses renegotiation and ends the connection"));
+  if (policy.sealing && h.length < policy.sealing->min_fragment())
+    return refuse(refusal(Alert::bad_record_mac, std::to_string(h.length) + "-byte " + std::string(type_name(h.type)) +
+                                                     " record is shorter than the suite's nonce and tag (" +
+                                                     std::to_string(policy.sealing->min_fragment()) +
+                                                     " bytes): it cannot authenticate"));
+  if (is_empty_record(h, policy) && empty_before == max_empty_in_a_row)
+    return refuse(refusal(Alert::unexpected_message, std::to_string(max_empty_in_a_row + 1) +
+                                                         " empty records in a row (a peer wasting our CPU, or a broken one)"));
+  // TLS 1.2: one protected alert is exactly 2 bytes plus the overhead; any
+  // other length is split or coalesced alerts (R33). TLS 1.3 hides the type.
+  std::size_t alert_fragment = policy.sealing ? 2 + policy.sealing->overhead() : 0;
+  if (!tls13 && type == record::ContentType::alert && alert_fragment != 0 && h.length != alert_fragment)
+    return refuse(refusal(Alert::decode_error, "alert record of " + std::to_string(h.length) +
+                                                   " bytes; one protected alert is exactly " + std::to_string(alert_fragment) +
+                                                   " (alerts may be neither split nor coalesced)"));
+  return pass();
+}
+
+// Decisions taken without the library, so that every backend reports them
+// identically (R15, R18-R20, R32-R34, I01-I08). `body` is empty while the
+// record is incomplete; only unprotected alerts need it.
+Judgement judge(const record::Header& h, std::span<const std::byte> body, const RecordPolicy& policy,
+                std::size_t empty_before) {
+  if (!h.known_type())
+    return refuse(refusal(Alert::unexpected_message, "record of unknown content type " + std::to_string(h.type) +
+                                                         (h.type >= 'A' && h.type <= 'Z' ? " (is the peer speaking plaintext?)" : "")));
+  if ((h.version >> 8) != 3) return refuse(refusal(Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS"));
+  if (policy.phase == RecordPolicy::Phase::handshake) return judge_in_handshake(h, body);
+  return judge_protected(h, policy, empty_before);
 }
 
 }  // namespace
@@ -83,25 +157,30 @@ std::size_t InboundQueue::append(std::span<const std::byte> bytes) {
   return n;
 }
 
-std::size_t InboundQueue::complete_record_at(std::size_t pos) const {
-  auto header = record::parse_header({buf_.data() + pos, end_ - pos});
-  if (!header || end_ - pos < header->record_size()) return 0;
-  return header->record_size();
-}
-
-void InboundQueue::check_header_at(std::size_t pos) {
-  auto header = record::parse_header({buf_.data() + pos, end_ - pos});
-  if (!header) return;
-  gate_error_ = refuse(*header, policy_, empty_in_a_row_);
-  if (!gate_error_ && end_ - pos >= header->record_size())
+void InboundQueue::expose_next() {
+  while (begin_ == exposed_ && !gate_verdict_) {
+    auto header = record::parse_header({buf_.data() + begin_, end_ - begin_});
+    if (!header) return;
+    bool complete = end_ - begin_ >= header->record_size();
+    std::span<const std::byte> body;
+    if (complete) body = {buf_.data() + begin_ + record::header_size, header->length};
+    Judgement j = judge(*header, body, policy_, empty_in_a_row_);
+    if (j.action == Judgement::Action::refuse) {
+      gate_verdict_ = std::move(j.verdict);
+      return;
+    }
+    if (!complete) return;
+    if (j.action == Judgement::Action::drop) {
+      begin_ = exposed_ = begin_ + header->record_size();
+      continue;
+    }
     empty_in_a_row_ = is_empty_record(*header, policy_) ? empty_in_a_row_ + 1 : 0;
+    exposed_ += header->record_size();
+  }
 }
 
 std::size_t InboundQueue::pull(std::span<std::byte> out) {
-  if (begin_ == exposed_ && !gate_error_) {
-    check_header_at(exposed_);
-    if (!gate_error_) exposed_ += complete_record_at(exposed_);
-  }
+  expose_next();
   std::size_t n = std::min(out.size(), exposed_ - begin_);
   if (n > 0) std::memcpy(out.data(), buf_.data() + begin_, n);
   begin_ += n;
@@ -109,10 +188,19 @@ std::size_t InboundQueue::pull(std::span<std::byte> out) {
 }
 
 bool InboundQueue::record_ready() const {
-  if (gate_error_ || begin_ < exposed_) return true;
-  auto header = record::parse_header({buf_.data() + exposed_, end_ - exposed_});
-  if (!header) return false;
-  return refuse(*header, policy_, empty_in_a_row_).has_value() || end_ - exposed_ >= header->record_size();
+  if (gate_verdict_ || begin_ < exposed_) return true;
+  for (std::size_t pos = begin_;;) {
+    auto header = record::parse_header({buf_.data() + pos, end_ - pos});
+    if (!header) return false;
+    bool complete = end_ - pos >= header->record_size();
+    std::span<const std::byte> body;
+    if (complete) body = {buf_.data() + pos + record::header_size, header->length};
+    Judgement j = judge(*header, body, policy_, empty_in_a_row_);
+    if (j.action == Judgement::Action::refuse) return true;
+    if (!complete) return false;
+    if (j.action == Judgement::Action::pass) return true;
+    pos += header->record_size();  // dropped: look at the next one
+  }
 }
 
 OutboundQueue::OutboundQueue(std::size_t capacity) : capacity_(capacity), buf_(capacity) {}
@@ -131,7 +219,11 @@ void OutboundQueue::push(std::span<const std::byte> bytes) {
     end_ -= begin_;
     begin_ = 0;
   }
-  // Only a write larger than the configured capacity grows the buffer.
+  // push() must take everything the library hands over. Connection::write()
+  // budgets plaintext by its sealed size and keeps a reserve for the records
+  // a library sends unasked (a KeyUpdate answer, an alert, close_notify), so
+  // application data never grows the buffer; only a handshake flight larger
+  // than the queue (a long certificate chain) can.
   if (buf_.size() - end_ < bytes.size()) buf_.grow(end_ + bytes.size(), end_);
   std::memcpy(buf_.data() + end_, bytes.data(), bytes.size());
   end_ += bytes.size();

@@ -15,27 +15,14 @@
 
 namespace lastbyte::detail {
 
-// A record header the core refuses before the library ever sees the record.
-struct GateError {
-  Alert alert;
-  std::string detail;
-};
-
-// What the gate decides from a record header once the handshake is done, so
-// that every backend gives the same verdict (C4) and no library buffers a
-// record the contract refuses anyway.
+// What the record gate knows of the connection: whether the handshake is
+// still running, and after it the negotiated version and the suite's record
+// expansion. Every decision it takes from this is the same on every backend
+// (C4), and no library ever buffers a record the contract refuses anyway.
 struct RecordPolicy {
-  std::size_t max_fragment = record::max_fragment_tls12;  // longer: record_overflow (R19)
-  // TLS 1.2: the only length a protected alert record can have (one alert,
-  // neither split nor coalesced: R33); 0 = not checked (TLS 1.3 hides the type).
-  std::size_t alert_fragment = 0;
-  // The length of a protected record with no content (0: unknown suite).
-  // More than max_empty_in_a_row of them in a row is refused (R15): they cost
-  // a decryption each and deliver nothing.
-  std::size_t empty_fragment = 0;
-  // TLS 1.2 server: a handshake record after the handshake is a ClientHello
-  // asking to renegotiate (R32).
-  bool refuse_handshake_records = false;
+  enum class Phase { handshake, tls12, tls13 } phase = Phase::handshake;
+  std::optional<record::Sealing> sealing;  // after the handshake; nullopt: a suite lastbyte does not know
+  bool server = false;
 };
 
 // Mbed TLS 2.28 refuses the 4th empty record in a row, OpenSSL the 33rd:
@@ -94,13 +81,15 @@ class InboundQueue {
   bool release();
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
-  const std::optional<GateError>& gate_error() const { return gate_error_; }
+  // The verdict the gate reached about the record at the front, once every
+  // record before it was consumed.
+  const std::optional<Verdict>& gate_verdict() const { return gate_verdict_; }
 
  private:
-  // Refuses a header the contract decides on without the library (C4: same
-  // verdict on every backend). Returns the record size, or 0 if incomplete.
-  std::size_t complete_record_at(std::size_t pos) const;
-  void check_header_at(std::size_t pos);
+  // Judges the records at the front of the queue until one is exposed, one
+  // is refused (gate_verdict_), or more bytes are needed; skips the records
+  // the gate drops.
+  void expose_next();
   void compact();
 
   std::size_t capacity_;
@@ -108,7 +97,7 @@ class InboundQueue {
   std::size_t begin_ = 0, exposed_ = 0, end_ = 0;
   RecordPolicy policy_;
   std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
-  std::optional<GateError> gate_error_;
+  std::optional<Verdict> gate_verdict_;
 };
 
 class OutboundQueue {
@@ -119,6 +108,7 @@ class OutboundQueue {
   std::span<const std::byte> pending() const { return {buf_.data() + begin_, end_ - begin_}; }
   void consume(std::size_t n);
   std::size_t size() const { return end_ - begin_; }
+  std::size_t capacity() const { return capacity_; }
   bool empty() const { return begin_ == end_; }
   // Frees the storage while nothing is queued; push() allocates it again.
   bool release();

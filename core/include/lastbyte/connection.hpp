@@ -25,6 +25,26 @@
 //      1.3) and then close(); on TLS 1.2 the core answers close_notify at once
 //      and refuses further writes (RFC 5246 §7.2.1). close() sends
 //      close_notify; output() then holds it until sent.
+//   C10 nothing write() accepted is lost: every byte it reported as accepted
+//      (IoResult::bytes) reaches output(), in order and before our
+//      close_notify, also when it was written before the handshake finished,
+//      in one call larger than a record or than the outbound queue, under
+//      back-pressure, and across KeyUpdate and tickets. A write that cannot
+//      be taken now is accepted partially with the exact count, or returns
+//      `blocked`; what is not counted was not taken. Application data never
+//      grows the outbound queue past Config::outbound_capacity: write() budgets
+//      plaintext by its sealed size.
+//
+// Before the handshake finished nothing is authenticated: no verdict of a
+// connection whose handshake did not finish is ever CloseNotify (a
+// close_notify then is PeerAlert{close_notify}).
+//
+// Threads: a Context is immutable after create() and may be shared by
+// connections on any number of threads (the library context inside it is
+// used as each library documents for concurrent connections; Config
+// callbacks are then called from those threads, concurrently). A Connection
+// is not thread-safe: one thread at a time (moving it between threads is
+// fine). Different connections never share mutable state in lastbyte.
 #pragma once
 
 #include <lastbyte/config.hpp>
@@ -42,7 +62,7 @@
 namespace lastbyte {
 
 enum class IoStatus {
-  ok,       // `bytes` moved (bytes > 0)
+  ok,       // `bytes` moved (bytes > 0, except for an empty write() and a finished handshake())
   blocked,  // nothing now: see wants() (transport bytes needed, or output full)
   end,      // the stream has ended: verdict() is set; read() reports this once
   refused,  // API misuse or a state that forbids the call: see `error`
@@ -90,12 +110,21 @@ class Connection {
   // Copies as much of `ciphertext` as the inbound queue has room for;
   // `bytes` < size means back-pressure: feed the rest after reading.
   IoResult feed(std::span<const std::byte> ciphertext);
-  // Zero-copy alternative: receive directly into input_space(), then commit.
+  // Zero-copy alternative: receive directly into input_space(), then commit
+  // the bytes received. The space is valid until the next call on this
+  // connection other than commit_input(), output(), consume_output() and the
+  // const queries: a commit after such a call is errc::input_space_stale,
+  // one beyond what was offered errc::input_overflow. Several commits may
+  // share one offer (the space shrinks from the front). An empty span means
+  // the queue is full (read first) or the transport has ended.
   std::span<std::byte> input_space();
   std::error_code commit_input(std::size_t n);
   std::error_code feed_eof();
   std::error_code feed_reset();
 
+  // Ciphertext to send; consume_output(n) once n bytes were sent. Consuming
+  // may seal more plaintext write() accepted earlier (C10), so look at
+  // output() again afterwards.
   std::span<const std::byte> output() const;
   std::error_code consume_output(std::size_t n);
 
@@ -105,10 +134,19 @@ class Connection {
   // read() and write() drive it too; this is for callers that only flush.
   IoResult handshake();
   IoResult read(std::span<std::byte> plaintext);
-  // Before the handshake finishes, plaintext is held (up to
-  // Config::outbound_capacity) and sent as soon as it does.
+  // Accepts as much plaintext as the outbound queue can take once sealed
+  // (C10): ok with the exact count (possibly less than asked), or blocked
+  // while output() must be sent first. Before the handshake finishes,
+  // plaintext is held (up to Config::outbound_capacity) and sealed as soon
+  // as it does. An empty write is a no-op (ok, 0 bytes). Refused (errc)
+  // after close(), after feed_reset(), after a verdict other than
+  // CloseNotify, and on TLS 1.2 after the peer's close_notify; end if the
+  // handshake failed.
   IoResult write(std::span<const std::byte> plaintext);
   IoResult write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
+  // Queues close_notify after every byte write() accepted (if some still
+  // wait for room in the outbound queue, it follows them as output() is
+  // consumed). Idempotent; refused before the handshake finished.
   std::error_code close();
 
   // Frees the memory of both ciphertext queues (inbound_capacity +

@@ -8,13 +8,45 @@
 //     library never holds a partial record and never sees the transport end.
 //     pull() returning 0 means "nothing yet" (would block), never EOF: the core
 //     alone decides close_notify vs truncated vs reset (contract C3, C4).
+//     Records the record gate decides (queues.hpp) never reach the library.
 //   * EngineIo::push() always accepts everything.
+//   * The core calls write() only after handshake() returned done, never
+//     with an empty span, and never after send_close_notify(); it calls
+//     send_close_notify() at most once, after the handshake.
 // What an engine must do:
 //   * read() returns plaintext the library already holds before asking for
 //     more input, and pending_plaintext() tells how much it holds (C2).
 //   * Renegotiation is refused; TLS versions below 1.2 are never enabled.
 //   * failure() maps the library's error to one Verdict class as documented
-//     in docs/divergences.md.
+//     in docs/divergences.md; an allocation failure is LocalError.
+//   * No exception leaves a library callback (C code cannot unwind): a
+//     callback that fails makes the next call report `failed`.
+//
+// The return contract of each method (EngineResult::bytes and status):
+//   handshake()  done: the handshake is complete (and stays so on later calls);
+//                want_input: it needs records pull() cannot give yet (what it
+//                  had to send is pushed);
+//                peer_closed: the peer's close_notify arrived during the
+//                  handshake (the core reports PeerAlert{close_notify});
+//                failed: fatal, see failure().
+//   read(out)    {n > 0, done}: n plaintext bytes copied into out (n may be
+//                  less than the library holds: pending_plaintext() tells);
+//                {0, want_input}: every complete record was consumed
+//                  (post-handshake messages handled: tickets, KeyUpdate) and
+//                  no plaintext is held — the core then decides whether this
+//                  is the end (transport ended) or a wait;
+//                {0, peer_closed}: the close_notify record was consumed;
+//                  nothing after it is read;
+//                {0, failed}: fatal, see failure();
+//                {0, done} is treated as {0, want_input}.
+//   write(p)     {n, done}: the first n bytes of p (0 < n <= p.size()) were
+//                  sealed and pushed, in order, each byte once. Writes MAY BE
+//                  PARTIAL (Mbed TLS seals one record per call): the core
+//                  calls again with the rest. {0, want_input}: nothing sealed
+//                  now; the core retries later. {n, failed}: fatal after n
+//                  bytes were pushed, see failure().
+//   send_close_notify()  done: close_notify pushed (the core never waits for
+//                  the peer's); failed: see failure().
 #pragma once
 
 #include <lastbyte/config.hpp>

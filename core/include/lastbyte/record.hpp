@@ -18,27 +18,34 @@ inline constexpr std::size_t max_fragment_tls13 = max_plaintext + 256;
 inline constexpr std::size_t max_fragment_tls12 = max_plaintext + 2048;
 inline constexpr std::size_t max_record = header_size + max_fragment_tls12;
 
-// TLS 1.3: the bytes every suite lastbyte enables adds to a record's
-// content: the inner content type and a 16-byte tag (padding aside).
-inline constexpr std::size_t tls13_aead_overhead = 1 + 16;
+// What record protection adds to a record's content once a suite is
+// negotiated (every suite lastbyte enables is an AEAD with a 16-byte tag).
+struct Sealing {
+  std::size_t tag = 16;
+  std::size_t explicit_nonce = 0;  // TLS 1.2 AES-GCM: 8
+  std::size_t inner_type = 0;      // TLS 1.3: the inner content type byte
 
-// TLS 1.2: the bytes an AEAD suite adds to every record's plaintext
-// (AES-GCM: 8-byte explicit nonce + 16-byte tag; ChaCha20-Poly1305: 16-byte
-// tag); nullopt for a suite lastbyte does not enable.
-inline std::optional<std::size_t> tls12_aead_overhead(std::string_view iana_cipher) {
-  if (iana_cipher.find("_GCM_") != std::string_view::npos) return 8 + 16;
-  if (iana_cipher.find("_CHACHA20_POLY1305_") != std::string_view::npos) return 16;
+  // The fragment length of a record with no content (padding aside).
+  std::size_t overhead() const { return tag + explicit_nonce + inner_type; }
+  // Shorter fragments cannot hold the nonce and the tag: they can never
+  // authenticate, whatever they contain.
+  std::size_t min_fragment() const { return tag + explicit_nonce; }
+  // Longer fragments carry more than 2^14 bytes of content (record_overflow),
+  // whatever they decrypt to. TLS 1.3 padding is bounded the same way: the
+  // inner plaintext (content, type, padding) is at most 2^14 + 1 bytes.
+  std::size_t max_fragment() const { return max_plaintext + overhead(); }
+};
+
+// The sealing of a negotiated suite (IANA name), or nullopt for one
+// lastbyte does not enable.
+inline std::optional<Sealing> sealing(bool tls13, std::string_view iana_cipher) {
+  if (tls13) {
+    if (!iana_cipher.starts_with("TLS_AES_") && !iana_cipher.starts_with("TLS_CHACHA20_")) return std::nullopt;
+    return Sealing{.tag = 16, .explicit_nonce = 0, .inner_type = 1};
+  }
+  if (iana_cipher.find("_GCM_") != std::string_view::npos) return Sealing{.tag = 16, .explicit_nonce = 8};
+  if (iana_cipher.find("_CHACHA20_POLY1305_") != std::string_view::npos) return Sealing{.tag = 16};
   return std::nullopt;
-}
-
-// The largest fragment a peer may send once an AEAD suite is negotiated: a
-// longer one must carry more than 2^14 bytes of plaintext (record_overflow),
-// whatever it decrypts to. TLS 1.3: inner plaintext (2^14 + 1) + 16-byte tag
-// (every suite lastbyte enables). Unknown suites: the version's length limit.
-inline std::size_t aead_max_fragment(bool tls13, std::string_view iana_cipher) {
-  if (tls13) return iana_cipher.empty() ? max_fragment_tls13 : max_plaintext + tls13_aead_overhead;
-  auto overhead = tls12_aead_overhead(iana_cipher);
-  return overhead ? max_plaintext + *overhead : max_fragment_tls12;
 }
 
 enum class ContentType : std::uint8_t {
