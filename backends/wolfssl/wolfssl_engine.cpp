@@ -92,19 +92,22 @@ Alert alert_class(int error) {
   }
 }
 
-// The EC public point of a key, uncompressed (X9.63), or empty.
+// The EC public point of a DER key, uncompressed (X9.63), or empty; frees
+// `der` (allocated by wolfSSL's i2d functions) on every path.
 template <class Decode>
 std::vector<unsigned char> ec_point(unsigned char* der, int der_len, Decode decode) {
+  std::unique_ptr<unsigned char, void (*)(unsigned char*)> owned(der, [](unsigned char* p) {
+    XFREE(p, nullptr, DYNAMIC_TYPE_OPENSSL);
+  });
   std::vector<unsigned char> point;
   ecc_key key;
-  if (der_len <= 0 || wc_ecc_init(&key) != 0) return point;
+  if (der == nullptr || der_len <= 0 || wc_ecc_init(&key) != 0) return point;
   word32 index = 0, len = 133;
   point.resize(len);
   if (decode(der, &index, &key, static_cast<word32>(der_len)) != 0 || wc_ecc_export_x963(&key, point.data(), &len) != 0)
     len = 0;
   point.resize(len);
   wc_ecc_free(&key);
-  XFREE(der, nullptr, DYNAMIC_TYPE_OPENSSL);
   return point;
 }
 
@@ -115,13 +118,17 @@ bool ec_key_matches_certificate(WOLFSSL_CTX* ctx) {
   WOLFSSL_EVP_PKEY* private_key = wolfSSL_CTX_get0_privatekey(ctx);
   bool matches = true;
   if (cert_key && private_key && wolfSSL_EVP_PKEY_base_id(cert_key) == EVP_PKEY_EC) {
-    unsigned char *public_der = nullptr, *private_der = nullptr;
-    auto expected = ec_point(public_der, wolfSSL_i2d_PUBKEY(cert_key, &public_der), wc_EccPublicKeyDecode);
-    auto actual = ec_point(private_der, wolfSSL_i2d_PrivateKey(private_key, &private_der),
-                           [](const byte* der, word32* index, ecc_key* key, word32 len) {
-                             int rc = wc_EccPrivateKeyDecode(der, index, key, len);
-                             return rc != 0 ? rc : wc_ecc_make_pub(key, nullptr);
-                           });
+    // Each i2d call fills its pointer: sequenced before ec_point() reads it
+    // (an argument list would leave the order unspecified).
+    unsigned char* public_der = nullptr;
+    int public_len = wolfSSL_i2d_PUBKEY(cert_key, &public_der);
+    auto expected = ec_point(public_der, public_len, wc_EccPublicKeyDecode);
+    unsigned char* private_der = nullptr;
+    int private_len = wolfSSL_i2d_PrivateKey(private_key, &private_der);
+    auto actual = ec_point(private_der, private_len, [](const byte* der, word32* index, ecc_key* key, word32 len) {
+      int rc = wc_EccPrivateKeyDecode(der, index, key, len);
+      return rc != 0 ? rc : wc_ecc_make_pub(key, nullptr);
+    });
     matches = !expected.empty() && expected == actual;
   }
   wolfSSL_EVP_PKEY_free(cert_key);
