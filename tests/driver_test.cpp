@@ -25,14 +25,69 @@ struct SocketPair {
 
 class Driver : public ::testing::TestWithParam<const Backend*> {
  protected:
+  TlsVersion version() const {
+    return GetParam()->supports(TlsVersion::tls1_3) ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+  }
+  // Throws (failing the test) rather than handing back a pair that is not
+  // established: the tests dereference it.
   MemoryPair established() {
-    TlsVersion v = GetParam()->supports(TlsVersion::tls1_3) ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
-    auto pair = MemoryPair::create(*GetParam(), client_config(v), *GetParam(), server_config(v));
-    EXPECT_TRUE(pair);
-    EXPECT_FALSE(pair->handshake());
+    auto pair = MemoryPair::create(*GetParam(), client_config(version()), *GetParam(), server_config(version()));
+    if (!pair) throw std::runtime_error("pair: " + pair.error().message());
+    if (auto error = pair->handshake()) throw std::runtime_error("handshake: " + *error);
     return std::move(*pair);
   }
+  Connection connection(Config config) {
+    auto context = Context::create(std::move(config), *GetParam());
+    if (!context) throw std::runtime_error("context: " + context.error().message());
+    auto c = Connection::create(*context);
+    if (!c) throw std::runtime_error("connection: " + c.error().message());
+    return std::move(*c);
+  }
 };
+
+// W02 through the driver: write_all() before the handshake with more than
+// Config::outbound_capacity. write() holds what fits and is then blocked
+// until the handshake is done; the driver must drive the handshake (the
+// peer's flight) instead of only flushing, which spun past its deadline.
+TEST_P(Driver, WriteAllBeforeTheHandshakeDrivesIt) {
+  SocketPair sockets;
+  Connection client = connection(client_config(version()));
+  Connection server = connection(server_config(version()));
+  Bytes body = pattern(0, 3 * Config{}.outbound_capacity + 1234);
+  Bytes got;
+  std::thread peer([&] {
+    net::SocketDriver driver(sockets.theirs, server);
+    std::byte buf[16384];
+    for (;;) {
+      auto r = driver.read(buf, net::after(20s));
+      if (r.status != IoStatus::ok) break;
+      got.insert(got.end(), buf, buf + r.bytes);
+    }
+  });
+  net::SocketDriver driver(sockets.ours, client);
+  auto started = net::Clock::now();
+  EXPECT_FALSE(driver.write_all(body, net::after(20s)));
+  EXPECT_FALSE(driver.close(net::after(20s)));
+  peer.join();
+  EXPECT_LT(net::Clock::now() - started, 15s);
+  EXPECT_EQ(first_difference(body, got), std::nullopt) << got.size() << " of " << body.size() << " bytes arrived";
+  ASSERT_TRUE(server.verdict().has_value());
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*server.verdict())) << describe(*server.verdict());
+}
+
+// The same write against a peer that never answers: timed_out at the
+// deadline, not a spin past it.
+TEST_P(Driver, WriteAllBeforeTheHandshakeHonoursTheDeadline) {
+  SocketPair sockets;
+  Connection client = connection(client_config(version()));
+  Bytes body = pattern(0, 2 * Config{}.outbound_capacity);
+  net::SocketDriver driver(sockets.ours, client);
+  auto started = net::Clock::now();
+  EXPECT_EQ(driver.write_all(body, net::after(500ms)), errc::timed_out);
+  auto took = net::Clock::now() - started;
+  EXPECT_GE(took, 450ms);
+  EXPECT_LT(took, 2s) << "write_all ran past its deadline";
+}
 
 // The Mongoose bug: several records, close_notify and EOF arrive in one
 // receive; a 1-byte reader must still get every byte, then the verdict.

@@ -220,15 +220,38 @@ std::error_code SocketDriver::handshake(Deadline deadline) {
   }
 }
 
+// write() returned blocked: either the handshake has not finished and the
+// bytes it holds fill Config::outbound_capacity (only the peer's flight can
+// move it on), or the outbound queue is full (only sending frees it).
+// Waits for whichever it is, within the deadline: never a busy loop.
+std::error_code SocketDriver::make_room(Deadline deadline) {
+  if (auto e = transfer()) return e;
+  if (!conn_.wants().handshake_done) {
+    IoResult r = conn_.handshake();
+    if (r.status == IoStatus::end) {
+      send_output();  // our alert, if any
+      return errc::handshake_not_done;
+    }
+    if (r.status == IoStatus::ok) return {};
+    if (auto e = transfer()) return e;  // what the handshake step queued
+    Wants w = conn_.wants();
+    short events = static_cast<short>((w.transport_input ? POLLIN : 0) | (w.output && !send_failed_ ? POLLOUT : 0));
+    // No event can help (nothing to send, no room to receive): the deadline
+    // ends it, rather than a loop spinning until then.
+    return poll_for(fd_, events, deadline);
+  }
+  if (!conn_.wants().output || send_failed_) return {};
+  return poll_for(fd_, POLLOUT, deadline);
+}
+
 std::error_code SocketDriver::write_all(std::span<const std::byte> plaintext, Deadline deadline) {
   while (!plaintext.empty()) {
     IoResult r = conn_.write(plaintext);
     if (r.status == IoStatus::refused) return r.error;
     if (r.status == IoStatus::end) return errc::write_after_end;
     plaintext = plaintext.subspan(r.bytes);
-    // Blocked means the outbound queue is full: sending is what frees it.
     if (r.status == IoStatus::blocked)
-      if (auto e = flush(deadline)) return e;
+      if (auto e = make_room(deadline)) return e;
   }
   return flush(deadline);
 }

@@ -65,6 +65,9 @@ class SocketDriver {
   // Blocking conveniences built on transfer()/wait(), for tools and tests.
   IoResult read(std::span<std::byte> plaintext, Deadline deadline);
   std::error_code handshake(Deadline deadline);
+  // Writes everything, driving the handshake first if it is not done (writes
+  // made before it are held up to Config::outbound_capacity); timed_out at
+  // the deadline, never a busy wait.
   std::error_code write_all(std::span<const std::byte> plaintext, Deadline deadline);
   std::error_code flush(Deadline deadline);
   // close_notify, flushed, then shutdown(SHUT_WR).
@@ -78,6 +81,7 @@ class SocketDriver {
   std::error_code send_output();
   std::error_code receive_input();
   std::error_code step(Deadline deadline);
+  std::error_code make_room(Deadline deadline);
 
   int fd_;
   Connection& conn_;
