@@ -2,6 +2,7 @@
 // ends with the exact verdict and exit status, and a server that closes right
 // after its response never costs a byte of the body.
 #include <lastbyte/backend.hpp>
+#include <lastbyte/socket_driver.hpp>
 
 #include <gtest/gtest.h>
 
@@ -11,11 +12,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -239,6 +242,34 @@ TEST(Cli, UsageErrorsAreExplained) {
   Ran s = Child({server_bin, "--port", "0", "--close", "sometimes"}).wait(std::chrono::seconds(10));
   EXPECT_EQ(s.exit_code, 2);
   EXPECT_NE(s.err.find("--close takes"), std::string::npos) << s.err;
+}
+
+// Finding: a TCP server answering the ClientHello with the 7 plaintext
+// bytes of a close_notify alert, then closing, made the README example exit
+// 0 with an empty body: a stream that never authenticated ended "cleanly".
+TEST(Cli, InjectedCloseNotifyBeforeTheHandshakeFails) {
+  for (const std::string& program : {std::string(LASTBYTE_FETCH_BIN), client_bin}) {
+    SCOPED_TRACE(program);
+    auto listener = lastbyte::net::listen_tcp("127.0.0.1", 0);
+    ASSERT_TRUE(listener) << listener.error().message();
+    std::string port = std::to_string(*lastbyte::net::local_port(*listener));
+    std::thread impostor([&] {
+      auto socket = lastbyte::net::accept_tcp(*listener, lastbyte::net::after(std::chrono::seconds(20)));
+      if (!socket) return;
+      char hello[4096];
+      pollfd p{socket->fd(), POLLIN, 0};
+      if (::poll(&p, 1, 10000) > 0 && ::recv(socket->fd(), hello, sizeof hello, 0) > 0) {
+        const unsigned char close_notify[] = {21, 3, 3, 0, 2, 1, 0};
+        ::send(socket->fd(), close_notify, sizeof close_notify, MSG_NOSIGNAL);
+      }
+    });  // the socket closes (FIN) when the thread ends
+    Ran r = program == client_bin ? client({"--insecure", "localhost:" + port})
+                                  : Child({program, "localhost", port}).wait(std::chrono::seconds(30));
+    impostor.join();
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("peer_alert(close_notify)"), std::string::npos) << r.err;
+  }
 }
 
 TEST(Cli, ConnectionRefusedIsAnIoError) {

@@ -115,6 +115,30 @@ Alert alert_class(int sent_alert, int library_reason) {
   return static_cast<Alert>(sent_alert);
 }
 
+// The alert class of a record-layer failure, for when OpenSSL sent no alert
+// to report it by: after our close_notify it sends none (ssl3_send_alert
+// refuses once SSL_SENT_SHUTDOWN is set), yet the peer broke the protocol.
+std::optional<Alert> alert_for_reason(int library_reason) {
+  switch (library_reason) {
+    case SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC:
+    case SSL_R_DECRYPTION_FAILED: return Alert::bad_record_mac;
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_ENCRYPTED_LENGTH_TOO_LONG:
+    case SSL_R_DATA_LENGTH_TOO_LONG: return Alert::record_overflow;
+    case SSL_R_UNEXPECTED_MESSAGE:
+    case SSL_R_UNEXPECTED_RECORD:
+    case SSL_R_BAD_RECORD_TYPE: return Alert::unexpected_message;
+    case SSL_R_WRONG_VERSION_NUMBER: return Alert::protocol_version;
+    case SSL_R_INVALID_ALERT:
+    case SSL_R_BAD_LENGTH:
+    case SSL_R_LENGTH_MISMATCH:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+    case SSL_R_BAD_PACKET_LENGTH: return Alert::decode_error;
+    case SSL_R_BAD_KEY_UPDATE: return Alert::illegal_parameter;
+    default: return std::nullopt;
+  }
+}
+
 bool is_fatal_alert(int level, int code) {
   // TLS 1.3 ignores the level; only these descriptions are not errors.
   auto alert = static_cast<Alert>(code);
@@ -184,6 +208,7 @@ class OpenSslEngine final : public Engine {
       return HandshakeRejected{reject_reason_from_alert(sent_alert_.value_or(-1), library_reason_), detail_};
     }
     if (sent_alert_) return ProtocolError{alert_class(*sent_alert_, library_reason_), detail_};
+    if (auto alert = alert_for_reason(library_reason_)) return ProtocolError{*alert, detail_};
     return LocalError{detail_.empty() ? "OpenSSL failed without a reason" : detail_};
   }
 

@@ -88,6 +88,12 @@ Judgement judge_protected(const record::Header& h, const RecordPolicy& policy, s
                                                          " record after the handshake (TLS 1.3 protects every record)"));
   if (!tls13 && type == record::ContentType::change_cipher_spec)
     return refuse(refusal(Alert::unexpected_message, "ChangeCipherSpec after the handshake (renegotiation is refused)"));
+  // A TLS 1.2 alert or handshake record too short for the tag is plaintext:
+  // the same class as TLS 1.3's unprotected records above.
+  if (!tls13 && type != record::ContentType::application_data && policy.sealing &&
+      h.length < policy.sealing->min_fragment())
+    return refuse(refusal(Alert::unexpected_message, "unprotected " + std::string(type_name(h.type)) + " record of " +
+                                                         std::to_string(h.length) + " bytes after the handshake"));
   if (!tls13 && type == record::ContentType::handshake && policy.server)
     return refuse(refusal(Alert::no_renegotiation,
                           "the client asked to renegotiate; lastbyte refuses renegotiation and ends the connection"));

@@ -1,6 +1,7 @@
 #include <lastbyte/conformance/scenarios.hpp>
 
 #include "certificates.hpp"
+#include "rows.hpp"
 
 #include <random>
 #include <stdexcept>
@@ -70,6 +71,8 @@ std::vector<std::size_t> ScriptWriter::record_starts() const { return conformanc
 namespace {
 
 using W = ScriptWriter;
+using detail::bytes;
+using detail::new_session_ticket;
 constexpr auto FIN = TransportEnd::fin;
 constexpr auto RST = TransportEnd::rst;
 
@@ -84,22 +87,6 @@ std::size_t last_record_size(W& w) { return w.wire().size() - w.record_starts().
 
 bool tls13(TlsVersion v, Role) { return v == TlsVersion::tls1_3; }
 bool tls12(TlsVersion v, Role) { return v == TlsVersion::tls1_2; }
-
-Bytes bytes(std::initializer_list<int> values) {
-  Bytes out;
-  for (int v : values) out.push_back(static_cast<std::byte>(v));
-  return out;
-}
-
-// A NewSessionTicket the client cannot tell from a real one (RFC 8446 §4.6.1).
-Bytes new_session_ticket(int nonce) {
-  Bytes body = bytes({0, 0, 0x1c, 0x20, 1, 2, 3, 4, 1, nonce, 0, 32});
-  body.resize(body.size() + 32, static_cast<std::byte>(nonce));
-  body.insert(body.end(), {std::byte{0}, std::byte{0}});
-  Bytes message = bytes({4, 0, 0, static_cast<int>(body.size())});
-  message.insert(message.end(), body.begin(), body.end());
-  return message;
-}
 
 // A TLS 1.2 ClientHello as a client would send to start renegotiation
 // (RFC 5246 §7.4.1.2): one ECDHE-ECDSA-AES128-GCM suite, no extensions.
@@ -357,6 +344,8 @@ const std::vector<Scenario>& catalogue() {
     s.push_back({"R35", "1 MiB in max-size records, CN FIN", nullptr, false, true, {}, [](W& w) {
                    w.data(1 << 20), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
+    detail::add_injected_rows(s);
+    detail::add_write_rows(s);
     detail::add_certificate_rows(s);
     return s;
   }();
@@ -364,6 +353,26 @@ const std::vector<Scenario>& catalogue() {
 }
 
 }  // namespace
+
+namespace detail {
+
+Bytes bytes(std::initializer_list<int> values) {
+  Bytes out;
+  for (int v : values) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+// A NewSessionTicket the client cannot tell from a real one (RFC 8446 §4.6.1).
+Bytes new_session_ticket(int nonce) {
+  Bytes body = bytes({0, 0, 0x1c, 0x20, 1, 2, 3, 4, 1, nonce, 0, 32});
+  body.resize(body.size() + 32, static_cast<std::byte>(nonce));
+  body.insert(body.end(), {std::byte{0}, std::byte{0}});
+  Bytes message = bytes({4, 0, 0, static_cast<int>(body.size())});
+  message.insert(message.end(), body.begin(), body.end());
+  return message;
+}
+
+}  // namespace detail
 
 std::span<const Scenario> scenarios() { return catalogue(); }
 
@@ -509,6 +518,7 @@ CellResult run_cell_unchecked(const Cell& cell) {
                                 " secrets, which this library build cannot export (" +
                                 cell.peer_backend->library_version() + ")"};
   if (cell.scenario->certificate) return detail::run_certificate_cell(cell);
+  if (cell.scenario->run) return cell.scenario->run(cell);
   try {
     Config client = client_config(cell.version), server = server_config(cell.version);
     if (cell.scenario->uses_forge) (cell.victim == Role::client ? server : client).session_tickets = false;
@@ -516,15 +526,26 @@ CellResult run_cell_unchecked(const Cell& cell) {
     auto pair = MemoryPair::create(victim_client ? *cell.victim_backend : *cell.peer_backend, std::move(client),
                                    victim_client ? *cell.peer_backend : *cell.victim_backend, std::move(server));
     if (!pair) return {S::fail, "setup: " + pair.error().message()};
-    if (cell.scenario->handshake_first)
-      if (auto error = pair->handshake()) return {S::fail, "handshake: " + *error};
-    ScriptWriter writer(*pair, cell.victim, cell.version);
-    cell.scenario->build(writer);
-    Script script = writer.finish();
-    Connection& victim = pair->side(cell.victim);
+    Script script;
+    // R rows: the peer's wire is delivered to the victim. W rows: the
+    // victim's wire is delivered to the peer.
+    Role reader = cell.victim;
+    if (cell.scenario->writes) {
+      VictimWriter writer(*pair, cell.victim, cell.version);
+      cell.scenario->writes(writer);
+      script = writer.finish();
+      reader = writer.peer_role();
+    } else {
+      if (cell.scenario->handshake_first)
+        if (auto error = pair->handshake()) return {S::fail, "handshake: " + *error};
+      ScriptWriter writer(*pair, cell.victim, cell.version);
+      cell.scenario->build(writer);
+      script = writer.finish();
+    }
+    Connection& receiver = pair->side(reader);
     Outcome outcome = cell.over_tcp
-                          ? deliver_over_tcp(victim, script.wire, script.end, cell.read_size, script.plaintext.size())
-                          : deliver(victim, script.wire, script.end, cell.schedule, cell.read_size);
+                          ? deliver_over_tcp(receiver, script.wire, script.end, cell.read_size, script.plaintext.size())
+                          : deliver(receiver, script.wire, script.end, cell.schedule, cell.read_size);
     std::string diff = compare(script, outcome);
     if (script.after)
       if (auto problem = script.after(*pair, pair->side(cell.victim))) diff += *problem + "\n";

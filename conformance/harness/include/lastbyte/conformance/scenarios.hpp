@@ -65,6 +65,62 @@ class ScriptWriter {
   std::optional<Forge> forge_;
 };
 
+// Builds a Script for a write-side row (W01-W07): the victim writes, and
+// what it sends is delivered to the peer under the cell's schedule; the
+// oracle is what the victim's write() calls reported as accepted (C10).
+class VictimWriter {
+ public:
+  VictimWriter(MemoryPair& pair, Role victim, TlsVersion version);
+
+  MemoryPair& pair() { return pair_; }
+  Connection& victim() { return pair_.side(victim_); }
+  Connection& peer() { return pair_.side(peer_role()); }
+  Role peer_role() const { return victim_ == Role::client ? Role::server : Role::client; }
+  TlsVersion version() const { return version_; }
+
+  // One write() of the next n bytes of the victim's stream; what it
+  // accepts is expected at the peer.
+  IoResult write(std::size_t n);
+  // Writes n bytes, however many calls it takes; whenever write() is
+  // blocked, drains `drain_step` bytes of output() at a time (checking the
+  // outbound queue's bound after every step) and writes again.
+  void write_all(std::size_t n, std::size_t drain_step = SIZE_MAX);
+  // Runs the handshake in memory. Records are moved whole until the peer's
+  // handshake is done; from then on what the victim sends is the wire the
+  // cell delivers under its schedule (W01: data sealed with the Finished).
+  void handshake();
+  // Moves output() to the wire, `step` bytes per consume_output().
+  void drain(std::size_t step = SIZE_MAX);
+  void close();
+  // Feeds the victim what the peer (or the forge) sent, and lets it read.
+  void deliver_to_victim(std::span<const std::byte> bytes);
+  Forge& forge();  // takes over the peer's sending direction
+
+  void end(TransportEnd end) { script_.end = end; }
+  void expect(Verdict verdict) { script_.verdict = std::move(verdict); }
+  void after(decltype(Script::after) check) { script_.after = std::move(check); }
+  // A contract breach seen while building (e.g. the queue grew): fails the cell.
+  void violation(std::string what);
+  // What the victim sent after the peer's handshake finished, so far.
+  std::span<const std::byte> wire() const { return script_.wire; }
+  Script finish();
+
+ private:
+  void check_queue_bound();
+
+  MemoryPair& pair_;
+  Role victim_;
+  TlsVersion version_;
+  Script script_;
+  std::size_t written_ = 0;  // bytes of the victim's stream offered so far
+  std::uint64_t peer_records_ = 0;  // records the peer sent after the handshake
+  std::optional<Forge> forge_;
+  std::vector<std::string> violations_;
+};
+
+struct Cell;
+struct CellResult;
+
 struct Scenario {
   std::string_view id;
   std::string_view title;
@@ -79,6 +135,13 @@ struct Scenario {
   // A C row: the oracle is the client's certificate decision, with no byte
   // stream to deliver, so one cell per version and backend pair.
   bool certificate = false;
+  // A write-side row (W01-W07): replaces `build`; the victim writes and its
+  // output is delivered to the peer (handshake_first is ignored: the row
+  // calls VictimWriter::handshake() where it wants the handshake).
+  std::function<void(VictimWriter&)> writes = {};
+  // A row with its own cell runner (I01-I03 replay the handshake once per
+  // step); replaces `build`.
+  CellResult (*run)(const Cell& cell) = nullptr;
 };
 
 std::span<const Scenario> scenarios();
