@@ -58,7 +58,7 @@ Forge& ScriptWriter::forge() {
   auto info = peer().info();
   if (!info) throw std::runtime_error("forge before the handshake: " + info.error().message());
   std::uint64_t first_seq = (version_ == TlsVersion::tls1_2 ? 1 : 0) + peer_records_;  // TLS 1.2: Finished was 0
-  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog(peer_role()),
+  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog_for(peer_role()),
                              pair_.sent_by(Role::server), first_seq);
   if (!forge) throw std::runtime_error("forge: " + forge.error().message());
   return forge_.emplace(std::move(*forge));
@@ -513,9 +513,12 @@ CellResult run_cell_unchecked(const Cell& cell) {
     if (!b->supports(cell.version))
       return {S::unsupported, std::string(to_string(cell.version)) + " unsupported by this library (" +
                                   b->library_version() + ")"};
-  if (cell.scenario->uses_forge && !cell.peer_backend->exports_secrets(cell.version))
-    return {S::unsupported, "the record forge needs the peer's " + std::string(to_string(cell.version)) +
-                                " secrets, which this library build cannot export (" +
+  // The forge protects the peer's records with the peer's traffic secrets,
+  // which either side's key log carries.
+  if (cell.scenario->uses_forge && !cell.peer_backend->exports_secrets(cell.version) &&
+      !cell.victim_backend->exports_secrets(cell.version))
+    return {S::unsupported, "the record forge needs " + std::string(to_string(cell.version)) +
+                                " traffic secrets, which neither library build can export (" +
                                 cell.peer_backend->library_version() + ")"};
   if (cell.scenario->certificate) return detail::run_certificate_cell(cell);
   if (cell.scenario->run) return cell.scenario->run(cell);

@@ -135,7 +135,7 @@ Forge& VictimWriter::forge() {
   auto info = peer().info();
   if (!info) throw std::runtime_error("forge before the handshake: " + info.error().message());
   std::uint64_t first_seq = (version_ == TlsVersion::tls1_2 ? 1 : 0) + peer_records_;  // TLS 1.2: Finished was 0
-  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog(peer_role()),
+  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog_for(peer_role()),
                              pair_.sent_by(Role::server), first_seq);
   if (!forge) throw std::runtime_error("forge: " + forge.error().message());
   return forge_.emplace(std::move(*forge));

@@ -52,6 +52,13 @@ class MemoryPair {
   Bytes take_output(Role from);
 
   const std::vector<std::string>& keylog(Role role) const { return *(role == Role::client ? client_keys_ : server_keys_); }
+  // A key log holding the secrets of `sender`'s direction: its own, or else
+  // the other side's (each side logs both directions' traffic secrets, and
+  // TLS 1.2's master secret serves both). Empty if neither side can export.
+  const std::vector<std::string>& keylog_for(Role sender) const {
+    const auto& own = keylog(sender);
+    return own.empty() ? keylog(sender == Role::client ? Role::server : Role::client) : own;
+  }
   // Sessions the client surfaced through Config::on_new_session.
   int client_sessions() const { return *client_sessions_; }
 
