@@ -233,7 +233,9 @@ std::error_code SocketDriver::make_room(Deadline deadline) {
       return errc::handshake_not_done;
     }
     if (r.status == IoStatus::ok) return {};
-    if (auto e = transfer()) return e;  // what the handshake step queued
+    // Only send what the step queued: receiving now could take in the
+    // flight it waits for, and the poll below would then wait for nothing.
+    if (auto e = send_output()) return e;
     Wants w = conn_.wants();
     short events = static_cast<short>((w.transport_input ? POLLIN : 0) | (w.output && !send_failed_ ? POLLOUT : 0));
     // No event can help (nothing to send, no room to receive): the deadline
