@@ -5,7 +5,11 @@
 # Nothing but Debian packages is ever fetched.
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libssl-dev libmbedtls-dev libwolfssl-dev libgtest-dev libbenchmark-dev libasio-dev)
+cd "$(dirname "$0")/.."
+# Every backend's library (PACKAGE in backends/backends.cmake), and the tools.
+mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACKAGE \([^ ]*\).*/\1/p' backends/backends.cmake)
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config "${backend_packages[@]}" libgtest-dev libbenchmark-dev
+          libasio-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

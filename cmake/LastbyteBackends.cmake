@@ -1,42 +1,80 @@
-# Backend selection. Every backend whose library is installed is built as its
-# own static library (lastbyte::backend_<name>) so that tests and the
-# conformance runner can load them all into one process; LASTBYTE_BACKEND picks
-# the one lastbyte::lastbyte links.
+# Backend selection. backends/backends.cmake lists every backend lastbyte
+# knows; each one whose library is installed is built as its own static
+# library (lastbyte::backend_<name>) so that tests and the conformance runner
+# can load them all into one process; LASTBYTE_BACKEND picks the one
+# lastbyte::lastbyte links.
 
-set(LASTBYTE_KNOWN_BACKENDS openssl mbedtls wolfssl)
-set(LASTBYTE_DEBIAN_PACKAGE_openssl libssl-dev)
-set(LASTBYTE_DEBIAN_PACKAGE_mbedtls libmbedtls-dev)
-set(LASTBYTE_DEBIAN_PACKAGE_wolfssl libwolfssl-dev)
+# One entry of backends/backends.cmake (see the fields there). A macro: the
+# variables it sets are the top-level scope's, seen by every subdirectory.
+macro(lastbyte_known_backend name)
+  cmake_parse_arguments(_lkb "" "PACKAGE;PC;PC_LIBS;SONAMES" "FIND;TARGETS" ${ARGN})
+  if(NOT _lkb_PACKAGE OR NOT _lkb_FIND OR NOT _lkb_TARGETS OR NOT _lkb_SONAMES)
+    message(FATAL_ERROR "backends/backends.cmake: ${name} needs PACKAGE, FIND, TARGETS and SONAMES")
+  endif()
+  list(APPEND LASTBYTE_KNOWN_BACKENDS ${name})
+  set(LASTBYTE_BACKEND_${name}_PACKAGE ${_lkb_PACKAGE})
+  set(LASTBYTE_BACKEND_${name}_FIND ${_lkb_FIND})
+  set(LASTBYTE_BACKEND_${name}_TARGETS ${_lkb_TARGETS})
+  set(LASTBYTE_BACKEND_${name}_PC "${_lkb_PC}")
+  set(LASTBYTE_BACKEND_${name}_PC_LIBS "${_lkb_PC_LIBS}")
+  set(LASTBYTE_BACKEND_${name}_SONAMES "${_lkb_SONAMES}")
+endmacro()
+
+set(LASTBYTE_KNOWN_BACKENDS "")
+include(${PROJECT_SOURCE_DIR}/backends/backends.cmake)
+list(JOIN LASTBYTE_KNOWN_BACKENDS ", " LASTBYTE_KNOWN_BACKENDS_TEXT)    # for messages
+list(JOIN LASTBYTE_KNOWN_BACKENDS "|" LASTBYTE_KNOWN_BACKENDS_CHOICE)   # -DLASTBYTE_BACKEND=a|b|c
+set(LASTBYTE_KNOWN_SONAMES "")
+foreach(_name IN LISTS LASTBYTE_KNOWN_BACKENDS)
+  list(APPEND LASTBYTE_KNOWN_SONAMES "${LASTBYTE_BACKEND_${_name}_SONAMES}")
+endforeach()
+list(JOIN LASTBYTE_KNOWN_SONAMES "|" LASTBYTE_KNOWN_SONAMES)
 
 function(lastbyte_check_backend_name)
   if(NOT LASTBYTE_BACKEND IN_LIST LASTBYTE_KNOWN_BACKENDS)
-    list(JOIN LASTBYTE_KNOWN_BACKENDS ", " known)
-    message(FATAL_ERROR "Unknown LASTBYTE_BACKEND \"${LASTBYTE_BACKEND}\". Choose one of: ${known} "
-                        "(for example -DLASTBYTE_BACKEND=openssl).")
+    message(FATAL_ERROR "Unknown LASTBYTE_BACKEND \"${LASTBYTE_BACKEND}\". Choose one of: "
+                        "${LASTBYTE_KNOWN_BACKENDS_TEXT} (for example -DLASTBYTE_BACKEND=openssl).")
   endif()
 endfunction()
 
-# Called by backends/<name>/CMakeLists.txt once its library was found: the
-# static library lastbyte::backend_<name> (public header under include/) on
-# top of the core and the TLS library's imported targets.
+# Finds every known backend's library; builds the adapter of each one found
+# (backends/<name>/CMakeLists.txt), and explains each one missing.
+function(lastbyte_add_known_backends)
+  foreach(name IN LISTS LASTBYTE_KNOWN_BACKENDS)
+    set(find ${LASTBYTE_BACKEND_${name}_FIND})
+    list(GET find 0 package)
+    find_package(${find})
+    if(NOT ${package}_FOUND)
+      list(JOIN find " " what)
+      lastbyte_backend_unavailable(${name} "${what} development files not found")
+    elseif(NOT EXISTS "${PROJECT_SOURCE_DIR}/backends/${name}/CMakeLists.txt")
+      lastbyte_backend_unavailable(${name} "backends/${name}/ has no adapter")
+    else()
+      add_subdirectory(${PROJECT_SOURCE_DIR}/backends/${name} ${PROJECT_BINARY_DIR}/backends/${name})
+    endif()
+  endforeach()
+endfunction()
+
+# Called by backends/<name>/CMakeLists.txt: the static library
+# lastbyte::backend_<name> (public header under include/) on top of the core
+# and the TLS library's imported targets (TARGETS in backends/backends.cmake).
 function(lastbyte_add_backend name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "SOURCES" ${ARGN})
   set(target lastbyte_backend_${name})
   add_library(${target} STATIC ${ARG_SOURCES})
   add_library(lastbyte::backend_${name} ALIAS ${target})
   set_target_properties(${target} PROPERTIES OUTPUT_NAME lastbyte-backend-${name} EXPORT_NAME backend_${name})
   target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
                                               $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-  target_link_libraries(${target} PUBLIC lastbyte_core ${ARG_LIBRARIES})
+  target_link_libraries(${target} PUBLIC lastbyte_core ${LASTBYTE_BACKEND_${name}_TARGETS})
   lastbyte_set_warnings(${target})
   install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   set_property(GLOBAL APPEND PROPERTY LASTBYTE_BUILT_BACKENDS ${name})
 endfunction()
 
-# Called by backends/<name>/CMakeLists.txt when its library is missing: fatal
-# only if it is the selected backend.
+# A backend whose library is missing: fatal only if it is the selected one.
 function(lastbyte_backend_unavailable name why)
-  set(package ${LASTBYTE_DEBIAN_PACKAGE_${name}})
+  set(package ${LASTBYTE_BACKEND_${name}_PACKAGE})
   if(name STREQUAL LASTBYTE_BACKEND)
     message(FATAL_ERROR "LASTBYTE_BACKEND=${name}: ${why}. Install it with: apt-get install -y ${package} "
                         "(or choose another backend with -DLASTBYTE_BACKEND=...).")

@@ -2,10 +2,10 @@
 # The TLS libraries linked into one process (the test binary) must not define
 # the same global symbol: every backend lives in one process in tests and in
 # the conformance runner.
-#   symbol_clash_test.sh BINARY
+#   symbol_clash_test.sh BINARY SONAME_REGEX   (SONAMES of backends/backends.cmake, joined by |)
 set -euo pipefail
-binary=$1
-libs=$(ldd "$binary" | awk '/libssl|libcrypto|libmbed|libwolfssl/ {print $3}')
+binary=$1 sonames=$2
+libs=$(ldd "$binary" | awk -v re="$sonames" '$1 ~ re {print $3}')
 [ -n "$libs" ] || { echo "symbol_clash_test: no TLS library linked into $binary" >&2; exit 1; }
 declare -A owner
 clashes=0

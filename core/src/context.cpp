@@ -178,7 +178,7 @@ Expected<const Backend*> find_backend(std::string_view name, std::span<const Bac
   }
   return Error{errc::unknown_backend, "\"" + std::string(name) + "\"; this program has: " + names +
                                           " (the library's backend is chosen at configure time with "
-                                          "-DLASTBYTE_BACKEND=openssl|mbedtls|wolfssl)"};
+                                          "-DLASTBYTE_BACKEND=" LASTBYTE_KNOWN_BACKENDS ")"};
 }
 
 }  // namespace lastbyte

@@ -1,0 +1,21 @@
+# Every backend lastbyte knows, one entry each. Adding a backend is a folder
+# backends/<name>/ (its adapter, public header and a one-line CMakeLists.txt
+# calling lastbyte_add_backend) plus one entry here; everything else that
+# names backends reads this list: the LASTBYTE_BACKEND option and its error
+# texts, the installed package config's dependency, lastbyte.pc, the
+# symbol-clash test, the `backend` presets and .ci/deps.sh (which reads the
+# PACKAGE fields).
+#
+#   PACKAGE  the Debian package with the library's development files
+#   FIND     find_package() arguments that find it (here, and in the installed
+#            package config for consumers)
+#   TARGETS  the imported targets the adapter links
+#   PC       pkg-config modules a consumer of lastbyte.pc needs, or
+#   PC_LIBS  link flags when the library ships no .pc file
+#   SONAMES  regular expression matching its shared libraries (symbol-clash test)
+lastbyte_known_backend(openssl PACKAGE libssl-dev FIND OpenSSL 3.0 TARGETS OpenSSL::SSL OpenSSL::Crypto
+                       PC "libssl libcrypto" SONAMES "libssl|libcrypto")
+lastbyte_known_backend(mbedtls PACKAGE libmbedtls-dev FIND MbedTLS TARGETS MbedTLS::mbedtls
+                       PC_LIBS "-lmbedtls -lmbedx509 -lmbedcrypto" SONAMES "libmbed")
+lastbyte_known_backend(wolfssl PACKAGE libwolfssl-dev FIND WolfSSL TARGETS WolfSSL::wolfssl
+                       PC wolfssl SONAMES "libwolfssl")
