@@ -132,13 +132,11 @@ std::optional<std::string> check_rejected(const Handshake& h, RejectReason reaso
 
 void add_certificate_rows(std::vector<Scenario>& catalogue) {
   for (const Row& row : rows) {
-    Scenario s;
-    s.id = row.id;
-    s.title = row.title;
-    s.applies = [](TlsVersion, Role victim) { return victim == Role::client; };
-    s.memory_only = true;
-    s.certificate = true;
-    catalogue.push_back(std::move(s));
+    catalogue.push_back({.id = row.id,
+                         .title = row.title,
+                         .applies = [](TlsVersion, Role victim) { return victim == Role::client; },
+                         .memory_only = true,
+                         .certificate = true});
   }
 }
 

@@ -137,13 +137,8 @@ void between_data(W& w, const Bytes& injected, Alert alert) {
 
 void add_injected_rows(std::vector<Scenario>& s) {
   auto custom = [&](std::string_view id, std::string_view title, CellResult (*run)(const Cell&)) {
-    Scenario scenario;
-    scenario.id = id;
-    scenario.title = title;
-    scenario.handshake_first = false;
-    scenario.memory_only = true;  // replays the handshake in memory, once per step
-    scenario.run = run;
-    s.push_back(std::move(scenario));
+    // Replays the handshake in memory, once per step.
+    s.push_back({.id = id, .title = title, .handshake_first = false, .memory_only = true, .run = run});
   };
   custom("I01", "plaintext close_notify before each handshake record: PeerAlert(close_notify), never clean",
          run_injection_row<0>);
@@ -152,11 +147,7 @@ void add_injected_rows(std::vector<Scenario>& s) {
   custom("I03", "plaintext warning alert before each handshake record: ignored, the stream goes on",
          run_injection_row<2>);
   auto row = [&](std::string_view id, std::string_view title, std::function<void(W&)> build) {
-    Scenario scenario;
-    scenario.id = id;
-    scenario.title = title;
-    scenario.build = std::move(build);
-    s.push_back(std::move(scenario));
+    s.push_back({.id = id, .title = title, .build = std::move(build)});
   };
   row("I04", "plaintext ChangeCipherSpec after the handshake",
       [](W& w) { between_data(w, bytes({20, 3, 3, 0, 1, 1}), Alert::unexpected_message); });

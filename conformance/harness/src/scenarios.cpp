@@ -87,6 +87,12 @@ std::size_t last_record_size(W& w) { return w.wire().size() - w.record_starts().
 
 bool tls13(TlsVersion v, Role) { return v == TlsVersion::tls1_3; }
 bool tls12(TlsVersion v, Role) { return v == TlsVersion::tls1_2; }
+bool tls13_client(TlsVersion v, Role victim) { return v == TlsVersion::tls1_3 && victim == Role::client; }
+bool tls12_client(TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; }
+bool tls12_server(TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::server; }
+// Data can ride with the final flight only to a TLS 1.3 server (the
+// client's Finished) or a TLS 1.2 client (the server's Finished).
+bool final_flight_can_carry_data(TlsVersion v, Role victim) { return (v == TlsVersion::tls1_3) == (victim == Role::server); }
 
 // A TLS 1.2 ClientHello as a client would send to start renegotiation
 // (RFC 5246 §7.4.1.2): one ECDHE-ECDSA-AES128-GCM suite, no extensions.
@@ -161,78 +167,78 @@ void r26_final_flight_with_data(W& w) {
 const std::vector<Scenario>& catalogue() {
   static const std::vector<Scenario> all = [] {
     std::vector<Scenario> s;
-    s.push_back({"R01", "D(100) CN FIN in one read", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R01", .title = "D(100) CN FIN in one read", .build = [](W& w) {
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R02", "D(100) CN FIN, one byte per read", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R02", .title = "D(100) CN FIN, one byte per read", .build = [](W& w) {
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R03", "3xD(100) CN FIN; the verdict never overtakes data", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R03", .title = "3xD(100) CN FIN; the verdict never overtakes data", .build = [](W& w) {
                    for (int i = 0; i < 3; ++i) w.data(100);
                    w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R04", "3xD(100) FIN without close_notify", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R04", .title = "3xD(100) FIN without close_notify", .build = [](W& w) {
                    for (int i = 0; i < 3; ++i) w.data(100);
                    w.end(FIN), w.expect(Truncated{0});
                  }});
-    s.push_back({"R05", "D(100) + 3 bytes of the next header, FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R05", .title = "D(100) + 3 bytes of the next header, FIN", .build = [](W& w) {
                    w.data(100), w.data(100, true);
                    w.expect(Truncated{cut_last_record(w, 3)}), w.end(FIN);
                  }});
-    s.push_back({"R06", "D(100) + the next record cut inside its tag, FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R06", .title = "D(100) + the next record cut inside its tag, FIN", .build = [](W& w) {
                    w.data(100), w.data(100, true);
                    w.expect(Truncated{cut_last_record(w, last_record_size(w) - 8)}), w.end(FIN);
                  }});
-    s.push_back({"R07", "D(100) + half of the close_notify record, FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R07", .title = "D(100) + half of the close_notify record, FIN", .build = [](W& w) {
                    w.data(100), w.close_notify();
                    w.expect(Truncated{cut_last_record(w, last_record_size(w) / 2)}), w.end(FIN);
                  }});
-    s.push_back({"R08", "2xD(100) then RST", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R08", .title = "2xD(100) then RST", .build = [](W& w) {
                    w.data(100), w.data(100), w.end(RST), w.expect(Reset{0});
                  }});
-    s.push_back({"R09", "D(50) CN then RST", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R09", .title = "D(50) CN then RST", .build = [](W& w) {
                    w.data(50), w.close_notify(), w.end(RST), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R10", "D(50) CN + 37 random bytes, FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R10", .title = "D(50) CN + 37 random bytes, FIN", .build = [](W& w) {
                    w.data(50), w.close_notify();
                    std::mt19937 rng(37);
                    Bytes junk(37);
                    for (auto& b : junk) b = static_cast<std::byte>(rng());
                    w.raw(junk), w.end(FIN), w.expect(CloseNotify{37});
                  }});
-    s.push_back({"R11", "D(50) CN D(50) validly protected", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R11", .title = "D(50) CN D(50) validly protected", .uses_forge = true, .build = [](W& w) {
                    w.data(50), w.close_notify(), w.forge();
                    std::size_t before = w.wire().size();
                    w.data(50, true), w.end(FIN), w.expect(CloseNotify{w.wire().size() - before});
                  }});
-    s.push_back({"R12", "D(100) + fatal alert internal_error", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R12", .title = "D(100) + fatal alert internal_error", .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().alert(Alert::internal_error));
                    w.end(FIN), w.expect(PeerAlert{Alert::internal_error});
                  }});
-    s.push_back({"R13", "D1 D2 D3(tag flipped) D4", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R13", .title = "D1 D2 D3(tag flipped) D4", .build = [](W& w) {
                    w.data(100), w.data(100), w.data(100, true);
                    w.wire().back() ^= std::byte{0x01};
                    w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::bad_record_mac, {}});
                  }});
-    s.push_back({"R14", "D(10) 3xD(0) D(10) CN", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R14", .title = "D(10) 3xD(0) D(10) CN", .uses_forge = true, .build = [](W& w) {
                    w.data(10), w.forge();
                    for (int i = 0; i < 3; ++i) w.data(0);
                    w.data(10), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R15", "D(10) then 33xD(0): the 4th empty record in a row is refused", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R15", .title = "D(10) then 33xD(0): the 4th empty record in a row is refused", .uses_forge = true, .build = [](W& w) {
                    w.data(10), w.forge();
                    for (int i = 0; i < 33; ++i) w.data(0);
                    w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
                  }});
-    s.push_back({"R17", "D(16384) in TCP segments", nullptr, false, true, {1000}, [](W& w) {
+    s.push_back({.id = "R17", .title = "D(16384) in TCP segments", .extra_read_sizes = {1000}, .build = [](W& w) {
                    w.data(16384), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R18", "D(100) then a record of 16385 plaintext bytes", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R18", .title = "D(100) then a record of 16385 plaintext bytes", .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.forge();
                    w.raw(w.forge().data(w.next_plaintext(record::max_plaintext + 1, true)));
                    w.end(FIN), w.expect(ProtocolError{Alert::record_overflow, {}});
                  }});
-    s.push_back({"R19", "D(100) then a header claiming an oversized record, FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R19", .title = "D(100) then a header claiming an oversized record, FIN", .build = [](W& w) {
                    w.data(100);
                    std::size_t len = w.version() == TlsVersion::tls1_3 ? record::max_fragment_tls13 + 1
                                                                        : record::max_fragment_tls12 + 1;
@@ -240,21 +246,21 @@ const std::vector<Scenario>& catalogue() {
                                       static_cast<std::byte>(len & 0xff)};
                    w.raw(header), w.end(FIN), w.expect(ProtocolError{Alert::record_overflow, {}});
                  }});
-    s.push_back({"R20", "T13: D(8192)+8192 padding, then D(8192)+8193 padding", tls13, true, true, {}, [](W& w) {
+    s.push_back({.id = "R20", .title = "T13: D(8192)+8192 padding, then D(8192)+8193 padding", .applies = tls13, .uses_forge = true, .build = [](W& w) {
                    w.forge();
                    w.raw(w.forge().record(record::ContentType::application_data, w.next_plaintext(8192), 8192));
                    w.raw(w.forge().record(record::ContentType::application_data, w.next_plaintext(8192, true), 8193));
                    w.end(FIN), w.expect(ProtocolError{Alert::record_overflow, {}});
                  }});
-    s.push_back({"R21", "T13: a record of padding only", tls13, true, true, {}, [](W& w) {
+    s.push_back({.id = "R21", .title = "T13: a record of padding only", .applies = tls13, .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().inner(Bytes(10))), w.data(100, true);
                    w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
                  }});
-    s.push_back({"R22", "T13: D(100) KeyUpdate(update_requested) D(100)", tls13, true, true, {64}, [](W& w) {
+    s.push_back({.id = "R22", .title = "T13: D(100) KeyUpdate(update_requested) D(100)", .applies = tls13, .uses_forge = true, .extra_read_sizes = {64}, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().key_update(1)), w.data(100), w.close_notify();
                    w.end(FIN), w.expect(CloseNotify{}), w.after(answers_key_update);
                  }});
-    s.push_back({"R23", "T13: KeyUpdate and another handshake message in one record", tls13, true, true, {}, [](W& w) {
+    s.push_back({.id = "R23", .title = "T13: KeyUpdate and another handshake message in one record", .applies = tls13, .uses_forge = true, .build = [](W& w) {
                    w.data(100);
                    Bytes messages = bytes({24, 0, 0, 1, 0});
                    Bytes ticket = new_session_ticket(1);
@@ -262,13 +268,12 @@ const std::vector<Scenario>& catalogue() {
                    w.raw(w.forge().record(record::ContentType::handshake, messages)), w.data(100, true);
                    w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
                  }});
-    s.push_back({"R24", "T13: KeyUpdate with request_update=42", tls13, true, true, {}, [](W& w) {
+    s.push_back({.id = "R24", .title = "T13: KeyUpdate with request_update=42", .applies = tls13, .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().key_update(42));
                    w.end(FIN), w.expect(ProtocolError{Alert::illegal_parameter, {}});
                  }});
-    s.push_back({"R25", "T13: NST D(50) NST D(50) CN",
-                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_3 && victim == Role::client; }, true,
-                 true, {16}, [](W& w) {
+    s.push_back({.id = "R25", .title = "T13: NST D(50) NST D(50) CN", .applies = tls13_client, .uses_forge = true,
+                 .extra_read_sizes = {16}, .build = [](W& w) {
                    for (int i = 1; i <= 2; ++i) {
                      w.raw(w.forge().record(record::ContentType::handshake, new_session_ticket(i)));
                      w.data(50);
@@ -280,20 +285,15 @@ const std::vector<Scenario>& catalogue() {
                             ", expected 2";
                    });
                  }});
-    s.push_back({"R26", "final handshake flight and D(200) in one read",
-                 [](TlsVersion v, Role victim) {
-                   // Data can ride with the final flight only to a TLS 1.3
-                   // server (client Finished) or a TLS 1.2 client (server Finished).
-                   return (v == TlsVersion::tls1_3) == (victim == Role::server);
-                 },
-                 false, false, {}, r26_final_flight_with_data});
-    s.push_back({"R27", "half-close: the peer sends CN and keeps reading", tls13, false, true, {}, [](W& w) {
+    s.push_back({.id = "R26", .title = "final handshake flight and D(200) in one read",
+                 .applies = final_flight_can_carry_data, .handshake_first = false, .build = r26_final_flight_with_data});
+    s.push_back({.id = "R27", .title = "half-close: the peer sends CN and keeps reading", .applies = tls13, .build = [](W& w) {
                    w.data(100), w.close_notify(), w.expect(CloseNotify{}), w.after(half_close);
                  }});
-    s.push_back({"R28", "T12: the same script; RFC 5246 §7.2.1", tls12, false, true, {}, [](W& w) {
+    s.push_back({.id = "R28", .title = "T12: the same script; RFC 5246 §7.2.1", .applies = tls12, .build = [](W& w) {
                    w.data(100), w.close_notify(), w.expect(CloseNotify{}), w.after(half_close);
                  }});
-    s.push_back({"R29", "both sides send close_notify at once", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R29", .title = "both sides send close_notify at once", .build = [](W& w) {
                    w.pair().side(w.victim()).close();  // ours crosses the peer's on the wire
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                    w.after([](MemoryPair& pair, Connection& victim) -> std::optional<std::string> {
@@ -307,41 +307,39 @@ const std::vector<Scenario>& catalogue() {
                      return "the peer's verdict: " + (peer.verdict() ? describe(*peer.verdict()) : "none");
                    });
                  },
-                 /*memory_only=*/true});
-    s.push_back({"R30", "T13: we sent CN; the peer sends D(100) before its own CN", tls13, false, true, {}, [](W& w) {
+                 .memory_only = true});
+    s.push_back({.id = "R30", .title = "T13: we sent CN; the peer sends D(100) before its own CN", .applies = tls13, .build = [](W& w) {
                    w.pair().side(w.victim()).close();
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R31", "T12: HelloRequest between D(100) and D(100)",
-                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; }, true,
-                 true, {}, [](W& w) {
+    s.push_back({.id = "R31", .title = "T12: HelloRequest between D(100) and D(100)", .applies = tls12_client,
+                 .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.forge();
                    const Bytes hello_request{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
                    w.raw(w.forge().record(record::ContentType::handshake, hello_request));
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
-    s.push_back({"R32", "T12: the client asks to renegotiate between D(100) and D(100)",
-                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::server; }, true,
-                 true, {}, [](W& w) {
+    s.push_back({.id = "R32", .title = "T12: the client asks to renegotiate between D(100) and D(100)",
+                 .applies = tls12_server, .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().record(record::ContentType::handshake, renegotiation_client_hello()));
                    w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::no_renegotiation, {}});
                  }});
-    s.push_back({"R33a", "an alert split across two records", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R33a", .title = "an alert split across two records", .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().record(record::ContentType::alert, bytes({1})));
                    w.raw(w.forge().record(record::ContentType::alert, bytes({0})));
                    w.end(FIN), w.expect(ProtocolError{Alert::decode_error, {}});
                  }});
-    s.push_back({"R33b", "two alerts in one record", nullptr, true, true, {}, [](W& w) {
+    s.push_back({.id = "R33b", .title = "two alerts in one record", .uses_forge = true, .build = [](W& w) {
                    w.data(100), w.raw(w.forge().record(record::ContentType::alert, bytes({1, 0, 1, 0})));
                    w.end(FIN), w.expect(ProtocolError{Alert::decode_error, {}});
                  }});
-    s.push_back({"R34", "D(100) then a record of unknown content type", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R34", .title = "D(100) then a record of unknown content type", .build = [](W& w) {
                    w.data(100);
                    const Bytes odd{std::byte{99}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{4},
                                    std::byte{1}, std::byte{2}, std::byte{3}, std::byte{4}};
                    w.raw(odd), w.data(100, true), w.end(FIN), w.expect(ProtocolError{Alert::unexpected_message, {}});
                  }});
-    s.push_back({"R35", "1 MiB in max-size records, CN FIN", nullptr, false, true, {}, [](W& w) {
+    s.push_back({.id = "R35", .title = "1 MiB in max-size records, CN FIN", .build = [](W& w) {
                    w.data(1 << 20), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
     detail::add_injected_rows(s);
@@ -420,12 +418,15 @@ std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_back
     for (Role victim : {Role::client, Role::server}) {
       if (scenario.applies && !scenario.applies(version, victim)) continue;
       if (scenario.certificate) {
-        cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, Schedule{}, 512});
+        cells.push_back({.scenario = &scenario, .version = version, .victim = victim, .victim_backend = &victim_backend,
+                         .peer_backend = &peer_backend});
         continue;
       }
       for (const Schedule& schedule : all_schedules(random_seed))
         for (std::size_t size : sizes)
-          cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, schedule, size});
+          cells.push_back({.scenario = &scenario, .version = version, .victim = victim,
+                           .victim_backend = &victim_backend, .peer_backend = &peer_backend, .schedule = schedule,
+                           .read_size = size});
     }
   return cells;
 }
@@ -437,7 +438,8 @@ std::vector<Cell> tcp_cells_for(const Scenario& scenario, const Backend& victim_
     for (Role victim : {Role::client, Role::server}) {
       if (scenario.applies && !scenario.applies(version, victim)) continue;
       for (std::size_t size : {std::size_t{7}, std::size_t{16384}})
-        cells.push_back({&scenario, version, victim, &victim_backend, &peer_backend, Schedule{}, size, true});
+        cells.push_back({.scenario = &scenario, .version = version, .victim = victim, .victim_backend = &victim_backend,
+                         .peer_backend = &peer_backend, .read_size = size, .over_tcp = true});
     }
   return cells;
 }

@@ -195,13 +195,7 @@ std::vector<std::size_t> fragments(std::span<const std::byte> wire) {
 void add_write_rows(std::vector<Scenario>& s) {
   auto row = [&](std::string_view id, std::string_view title, bool (*applies)(TlsVersion, Role), bool forge,
                  std::function<void(V&)> writes) {
-    Scenario scenario;
-    scenario.id = id;
-    scenario.title = title;
-    scenario.applies = applies;
-    scenario.uses_forge = forge;
-    scenario.writes = std::move(writes);
-    s.push_back(std::move(scenario));
+    s.push_back({.id = id, .title = title, .applies = applies, .uses_forge = forge, .writes = std::move(writes)});
   };
   row("W01", "write 40,000 B before the handshake finishes, then handshake", nullptr, false, [](V& w) {
     expect_write(w, 40000, IoStatus::ok, 40000, "W01");

@@ -122,15 +122,15 @@ struct Cell;
 struct CellResult;
 
 struct Scenario {
-  std::string_view id;
-  std::string_view title;
+  std::string_view id = {};
+  std::string_view title = {};
   // Which (version, victim role) cells the row defines; nullptr: all. A cell
   // a *library* cannot run is reported as unsupported, never left out.
   bool (*applies)(TlsVersion version, Role victim) = nullptr;
   bool uses_forge = false;                 // the peer sends no tickets, so the forge knows its sequence numbers
   bool handshake_first = true;
-  std::vector<std::size_t> extra_read_sizes;  // read sizes the row pins beyond the standard set
-  std::function<void(ScriptWriter&)> build;
+  std::vector<std::size_t> extra_read_sizes = {};  // read sizes the row pins beyond the standard set
+  std::function<void(ScriptWriter&)> build = {};
   bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
   // A C row: the oracle is the client's certificate decision, with no byte
   // stream to deliver, so one cell per version and backend pair.
@@ -154,7 +154,7 @@ struct Cell {
   Role victim = Role::client;
   const Backend* victim_backend = nullptr;
   const Backend* peer_backend = nullptr;
-  Schedule schedule;
+  Schedule schedule = {};
   std::size_t read_size = 512;
   bool over_tcp = false;  // real transport mode (the schedule is then TCP's own)
 
