@@ -3,6 +3,8 @@
 // "0 means EOF" and MBEDTLS_ERR_SSL_CONN_EOF never reach the application.
 #include <lastbyte/backends/mbedtls.hpp>
 
+#include "ecp_tables.hpp"
+
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -19,6 +21,55 @@
 #include <vector>
 
 namespace lastbyte::backends {
+
+namespace mbedtls_detail {
+
+namespace {
+
+bool is_ec(const mbedtls_pk_context& pk) {
+  return mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECKEY) || mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA);
+}
+
+// Returns 1 if it computed the table, 0 if there was none to compute.
+int precompute(mbedtls_pk_context& pk, int (*f_rng)(void*, unsigned char*, std::size_t), void* p_rng) {
+  if (!is_ec(pk)) return 0;
+  mbedtls_ecp_group& grp = mbedtls_pk_ec(pk)->grp;
+  if (grp.T != nullptr) return 0;
+  mbedtls_ecp_point product;
+  mbedtls_ecp_point_init(&product);
+  mbedtls_mpi one;
+  mbedtls_mpi_init(&one);
+  int rc = mbedtls_mpi_lset(&one, 1);
+  // m = 1 is a valid scalar, and mbedtls_ecp_mul takes no shortcut for it:
+  // the comb method runs, and with P == G it keeps its table in grp->T.
+  if (rc == 0) rc = mbedtls_ecp_mul(&grp, &product, &one, &grp.G, f_rng, p_rng);
+  mbedtls_mpi_free(&one);
+  mbedtls_ecp_point_free(&product);
+  return rc == 0 ? 1 : rc;
+}
+
+}  // namespace
+
+int precompute_shared_ecp_tables(mbedtls_pk_context* key, mbedtls_x509_crt* anchors,
+                                 int (*f_rng)(void*, unsigned char*, std::size_t), void* p_rng) {
+  int computed = 0;
+  if (key) {
+    int rc = precompute(*key, f_rng, p_rng);
+    if (rc < 0) return rc;
+    computed += rc;
+  }
+  for (mbedtls_x509_crt* crt = anchors; crt && crt->raw.p; crt = crt->next) {
+    int rc = precompute(crt->pk, f_rng, p_rng);
+    if (rc < 0) return rc;
+    computed += rc;
+  }
+  return computed;
+}
+
+bool has_generator_table(const mbedtls_pk_context& pk) { return is_ec(pk) && mbedtls_pk_ec(pk)->grp.T != nullptr; }
+
+}  // namespace mbedtls_detail
+
 namespace {
 
 std::string describe_error(int rc) {
@@ -272,6 +323,10 @@ std::optional<Error> MbedTlsContext::configure() {
     mbedtls_ssl_conf_verify(&conf_, verify, this);
   }
   if (auto error = load_identity()) return error;
+  // Before any connection exists: see ecp_tables.hpp (the groups every
+  // handshake of this Context reads from several threads).
+  if ((rc = mbedtls_detail::precompute_shared_ecp_tables(&key_, &ca_, mbedtls_ctr_drbg_random, &drbg_)) < 0)
+    return library_error("cannot precompute the EC tables of the key and trust anchors", rc);
 
   if (client) {
     mbedtls_ssl_conf_session_tickets(&conf_, config_.session_tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
