@@ -39,12 +39,28 @@
 // connection whose handshake did not finish is ever CloseNotify (a
 // close_notify then is PeerAlert{close_notify}).
 //
-// Threads: a Context is immutable after create() and may be shared by
-// connections on any number of threads (the library context inside it is
-// used as each library documents for concurrent connections; Config
-// callbacks are then called from those threads, concurrently). A Connection
-// is not thread-safe: one thread at a time (moving it between threads is
-// fine). Different connections never share mutable state in lastbyte.
+// Threads (tested under ThreadSanitizer: tests/thread_test.cpp, ctest
+// threads_<backend>; docs/adversarial.md, "Threads"):
+//   * A Context is immutable after create() and may be shared by the
+//     connections of any number of threads; Connection::create() may run on
+//     several threads at once. Copies of a Context share one library context.
+//   * The Config callbacks (keylog, on_new_session) run synchronously inside
+//     the Connection call that produced the secret or session (handshake(),
+//     read(), or a write() that drives the handshake), on that call's
+//     thread, so connections of one Context call them concurrently: they must
+//     be thread-safe. They must not call into the Connection that called
+//     them.
+//   * A Connection is not thread-safe: one thread at a time. It may move
+//     between threads when the hand-over synchronises (a mutex, a queue), as
+//     for any object. Its queues, engine and verdict are its own.
+//   * What connections of one Context do share is synchronised inside
+//     lastbyte or the library: the library context (SSL_CTX, the Mbed TLS
+//     config with its DRBG and ticket keys, WOLFSSL_CTX), the OpenSSL
+//     adapter's parsed-session cache (a mutex), the SSLKEYLOGFILE stream (a
+//     mutex per Context; each line is one O_APPEND write, so Contexts
+//     sharing the file never tear a line). Backend specifics (Mbed TLS's
+//     threading build and EC tables, wolfSSL's per-thread ECC cache) are in
+//     backends/*/include/lastbyte/backends/<name>.hpp.
 #pragma once
 
 #include <lastbyte/config.hpp>
