@@ -46,6 +46,7 @@ enum class Ending {
   rst,                  // RST
   cut_data,             // a data record cut mid-way (also inside its header), then FIN or RST
   cut_close_notify,     // the close_notify record cut mid-way, then FIN or RST
+  cut_handshake,        // a handshake flight cut (also at a record boundary), then FIN or RST
 };
 
 std::string_view ending_name(Ending e) {
@@ -57,6 +58,7 @@ std::string_view ending_name(Ending e) {
     case Ending::rst: return "rst";
     case Ending::cut_data: return "mid-record cut";
     case Ending::cut_close_notify: return "close_notify cut";
+    case Ending::cut_handshake: return "handshake cut";
   }
   return "?";
 }
@@ -95,6 +97,13 @@ struct Plan {
   // (C7: they come before the first data, also cut by the schedule's reads).
   bool tickets_unread = false;
   double release_p = 0;          // chance of release_buffers() before each transport read
+  // Plaintext written before the handshake finished (C7, C10): the victim's
+  // is held and sealed when its handshake is done; the peer's rides with
+  // (or right after) its last handshake flight, before the script's bytes.
+  std::size_t victim_early = 0, peer_early = 0;
+  bool second_flight = false;    // cut_handshake: the peer's second flight instead of its first
+  double lazy_p = 0;             // chance that a transport read is not followed by reads
+  bool partial_send = false;     // the victim's output is sent a random part at a time
 };
 
 Plan draw(Rng& rng, TlsVersion version) {
@@ -106,7 +115,7 @@ Plan draw(Rng& rng, TlsVersion version) {
     p.bodies.push_back(chance(rng, 0.1) ? record::max_plaintext * uniform(rng, 1, 3) + uniform(rng, 0, 2) - 1
                                         : log_uniform(rng, 1, 100000));
   }
-  p.ending = static_cast<Ending>(std::discrete_distribution<int>({20, 12, 12, 14, 12, 18, 12})(rng));
+  p.ending = static_cast<Ending>(std::discrete_distribution<int>({20, 12, 12, 14, 12, 18, 12, 8})(rng));
   const TransportEnd after_cn_ends[] = {TransportEnd::fin, TransportEnd::rst, TransportEnd::none};
   switch (p.ending) {
     case Ending::close_notify:
@@ -115,7 +124,8 @@ Plan draw(Rng& rng, TlsVersion version) {
     case Ending::fin: p.end = TransportEnd::fin; break;
     case Ending::rst: p.end = TransportEnd::rst; break;
     case Ending::cut_data:
-    case Ending::cut_close_notify: p.end = chance(rng, 0.5) ? TransportEnd::fin : TransportEnd::rst; break;
+    case Ending::cut_close_notify:
+    case Ending::cut_handshake: p.end = chance(rng, 0.5) ? TransportEnd::fin : TransportEnd::rst; break;
   }
   p.after_cn = log_uniform(rng, 1, 40000);
   p.lost_size = log_uniform(rng, 1, record::max_plaintext);
@@ -141,6 +151,15 @@ Plan draw(Rng& rng, TlsVersion version) {
   p.peer_read_size = log_uniform(rng, 1, 65536);
   p.tickets_unread = chance(rng, 0.5);
   p.release_p = std::array{0.0, 0.0, 0.2, 1.0}[uniform(rng, 0, 3)];
+  // At most 30000 each: with the handshake they stay below the peer's
+  // 64 KiB inbound queue, which MemoryPair's handshake fills without reading.
+  if (chance(rng, 0.2)) p.victim_early = log_uniform(rng, 1, 30000);
+  if (chance(rng, 0.2)) p.peer_early = log_uniform(rng, 1, 30000);
+  p.second_flight = chance(rng, 0.5);
+  p.lazy_p = std::array{0.0, 0.0, 0.5, 0.9}[uniform(rng, 0, 3)];
+  p.partial_send = chance(rng, 0.5);
+  for (auto& write : p.writes)
+    if (chance(rng, 0.1)) write.second = log_uniform(rng, 50000, 300000);  // more than the outbound queue holds
   return p;
 }
 
@@ -150,6 +169,11 @@ std::string describe_plan(const Plan& p) {
   s += "], ending " + std::string(ending_name(p.ending)) + " then " + std::string(end_name(p.end));
   if (p.early_close) s += ", our close_notify first";
   if (p.tickets_unread) s += ", tickets unread";
+  if (p.victim_early) s += ", victim writes " + std::to_string(p.victim_early) + " early";
+  if (p.peer_early) s += ", peer writes " + std::to_string(p.peer_early) + " early";
+  if (p.ending == Ending::cut_handshake) s += p.second_flight ? ", second flight" : ", first flight";
+  if (p.lazy_p > 0) s += ", lazy reads p=" + std::to_string(p.lazy_p);
+  if (p.partial_send) s += ", partial sends";
   if (p.release_p > 0) s += ", release_buffers p=" + std::to_string(p.release_p);
   s += ", reads " + (p.fixed_read ? std::to_string(p.read_size) : std::string("random")) +
        (p.zero_copy ? ", input_space" : ", feed") + ", " + std::to_string(p.writes.size()) + " writes" +
@@ -201,29 +225,38 @@ class Victim {
   Bytes plaintext;
   std::optional<Verdict> verdict;
   int ends_reported = 0;
+  // What the last read burst saw: every complete record of the first
+  // `processed` wire bytes was read then (C2: a burst ends only when none is
+  // left), and the end if `end_processed`. The oracle's model of the
+  // victim's state (its verdict, the peer's close_notify) follows these.
+  std::size_t fed_total = 0, processed = 0;
+  bool end_fed = false, end_processed = false;
 
   // Feeds one transport read; the end with it if asked (before any read).
-  void feed(std::span<const std::byte> chunk, std::optional<TransportEnd> then_end) {
+  // `read_after`: false for a lazy loop that reads only when the inbound
+  // queue is full, leaving records unread for the next moment.
+  void feed(std::span<const std::byte> chunk, std::optional<TransportEnd> then_end, bool read_after = true) {
     int stalls = 0;
     while (!chunk.empty()) {
       std::size_t n = take(chunk);
+      fed_total += n;
       chunk = chunk.subspan(n);
       if (chunk.empty() && then_end) feed_end(*then_end);
       if (n == 0 && !burst()) {
         if (++stalls > 2) return problem("stall: the inbound queue is full and read() makes no progress");
       } else if (n > 0) {
         stalls = 0;
-        burst();
+        if (read_after) burst();
       }
       if (!problems.empty()) return;
     }
-    if (then_end && !end_fed_) feed_end(*then_end);
-    burst();
+    if (then_end && !end_fed) feed_end(*then_end);
+    if (read_after) burst();
   }
 
   void feed_end(TransportEnd end) {
-    if (end_fed_) return;
-    end_fed_ = true;
+    if (end_fed) return;
+    end_fed = true;
     std::error_code e;
     if (end == TransportEnd::fin) e = c_.feed_eof();
     if (end == TransportEnd::rst) e = c_.feed_reset();
@@ -233,6 +266,8 @@ class Victim {
   // Reads while wants().read_now; then, with read_now false, a probing
   // read() must produce nothing (C2). True if it made progress.
   bool burst() {
+    processed = fed_total;
+    end_processed = end_fed;
     bool progress = false;
     int idle = 0;
     while (ends_reported == 0 && c_.wants().read_now) {
@@ -307,7 +342,6 @@ class Victim {
   const Plan& plan_;
   Rng& rng_;
   Bytes buffer_;
-  bool end_fed_ = false;
 };
 
 Verdict expected_end(TransportEnd end, std::uint64_t leftover) {
@@ -316,6 +350,16 @@ Verdict expected_end(TransportEnd end, std::uint64_t leftover) {
 }
 
 std::string kind(const std::optional<Verdict>& v) { return v ? std::string(kind_name(*v)) : "none"; }
+
+std::string status_name(IoStatus s) {
+  switch (s) {
+    case IoStatus::ok: return "ok";
+    case IoStatus::blocked: return "blocked";
+    case IoStatus::end: return "end";
+    case IoStatus::refused: return "refused";
+  }
+  return "?";
+}
 
 }  // namespace
 
@@ -333,6 +377,7 @@ struct SoakCell::Impl {
 
   const Backend& backend(Role role) const { return role == Role::client ? *client_backend : *server_backend; }
   std::optional<std::string> run(std::uint64_t seed, SoakStats& stats);
+  std::optional<std::string> run_handshake_cut(MemoryPair& pair, const Plan& plan, Rng& rng, SoakStats& stats);
 };
 
 SoakCell::SoakCell(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -397,6 +442,11 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
     plan.ending = Ending::junk_after_cn;
   }
   bool forge = plan.ending == Ending::forged_after_cn;
+  // The forge counts the peer's records from the script's start: nothing of
+  // the peer's may precede it. A TLS 1.2 peer that saw our close_notify
+  // first writes nothing more.
+  if (forge || plan.early_close) plan.peer_early = 0;
+  if (forge) plan.victim_early = 0;
   ++stats.endings[std::string(ending_name(plan.ending)) + " then " + std::string(end_name(plan.end))];
   auto context = [&](Role role) -> const Context& {
     if (role == Role::client) return forge ? *forge_client : *client;
@@ -406,42 +456,70 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   server_keys->clear();
   auto pair = MemoryPair::create(context(Role::client), context(Role::server), {}, client_keys, server_keys);
   if (!pair) return "setup: " + pair.error().message();
-  if (auto error = plan.tickets_unread ? pair->handshake_without_reading() : pair->handshake())
-    return "handshake: " + *error;
+  if (plan.ending == Ending::cut_handshake) return run_handshake_cut(*pair, plan, rng, stats);
   Connection& victim = pair->side(plan.victim);
   Connection& peer = pair->side(peer_role);
   std::string what = " [" + describe_plan(plan) + "]";
-
-  // ---- the victim's writes and close, checked against the API's rules ----
-  Bytes accepted;          // every byte the victim's write() accepted, in order
-  Bytes victim_wire;       // the victim's output, for the peer at the end
-  bool close_effective = false;  // close() queued our close_notify
-  std::size_t fed = 0;     // wire bytes handed to the victim so far
-  bool end_fed = false;
-  std::size_t cn_end = 0;  // where the peer's complete close_notify record ends (0: none)
-  auto cn_seen = [&] { return cn_end != 0 && fed >= cn_end; };
-  auto take_victim_output = [&] {
-    auto out = victim.output();
-    victim_wire.insert(victim_wire.end(), out.begin(), out.end());
-    victim.consume_output(out.size());
+  Bytes accepted;     // every byte the victim's write() accepted, in order
+  Bytes peer_early;   // what the peer wrote before its handshake finished
+  // Before the handshake, write() holds plaintext (up to outbound_capacity):
+  // ok with the count it took.
+  auto early_write = [&](Connection& c, Bytes data, Bytes& into) -> std::optional<std::string> {
+    IoResult r = c.write(data);
+    if (r.status != IoStatus::ok || r.bytes == 0 || r.bytes > data.size())
+      return "write() before the handshake: " + status_name(r.status) + " " +
+             r.error.message();
+    into.insert(into.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+    return std::nullopt;
   };
+  if (plan.victim_early)
+    if (auto e = early_write(victim, pattern(7, plan.victim_early), accepted)) return "victim " + *e + what;
+  if (plan.peer_early)
+    if (auto e = early_write(peer, pattern(5000000, plan.peer_early), peer_early)) return "peer " + *e + what;
+  bool early = plan.victim_early || plan.peer_early;
+  // Plaintext already on its way: the handshake that reads would take it.
+  if (auto error = plan.tickets_unread || early ? pair->handshake_without_reading() : pair->handshake())
+    return "handshake: " + *error + what;
+
   std::string failure;
   auto fail = [&](std::string why) {
     if (failure.empty()) failure = std::move(why);
   };
+
+  // ---- the victim's writes and close, checked against the API's rules ----
+  Victim v(victim, plan, rng);
+  Bytes victim_wire;       // the victim's output, for the peer at the end
+  bool close_effective = false;  // close() queued our close_notify
+  std::size_t cn_end = 0;  // where the peer's complete close_notify record ends (0: none)
+  // The victim has read the peer's close_notify / reached a verdict.
+  auto cn_seen = [&] { return cn_end != 0 && v.processed >= cn_end; };
+  auto ended_badly = [&] { return v.end_processed && !cn_seen(); };
+  // Sends the victim's output (a random part of it with partial_send): a
+  // consume_output() that makes room may seal more (C10).
+  auto take_victim_output = [&](bool all = false) {
+    for (int round = 0; round < 1000; ++round) {
+      auto out = victim.output();
+      if (out.empty()) return;
+      std::size_t n = all || !plan.partial_send ? out.size() : uniform(rng, 1, out.size());
+      victim_wire.insert(victim_wire.end(), out.begin(), out.begin() + static_cast<std::ptrdiff_t>(n));
+      if (auto e = victim.consume_output(n)) return fail("consume_output refused: " + e.message());
+      if (!all) return;
+    }
+  };
   auto victim_close = [&] {
     // close() after a verdict other than CloseNotify has nothing left to close.
-    bool ended_badly = end_fed && !cn_seen();
+    bool nothing_to_close = ended_badly();
     if (auto e = victim.close()) fail("close() refused: " + e.message());
-    if (!ended_badly) close_effective = true;
+    if (!nothing_to_close) close_effective = true;
     take_victim_output();
   };
   auto victim_write = [&](std::size_t size) {
     std::vector<errc> refusals;  // every rule of write() that applies now (connection.hpp)
     if (tls12 && cn_seen()) refusals.push_back(errc::write_after_peer_close_tls12);
     if (close_effective) refusals.push_back(errc::write_after_close);
-    if (end_fed && plan.end == TransportEnd::rst) refusals.push_back(errc::write_after_reset);
-    if (end_fed && !cn_seen()) refusals.push_back(errc::write_after_end);
+    // feed_reset() refuses writes at once; the other ends once read.
+    if (v.end_fed && plan.end == TransportEnd::rst) refusals.push_back(errc::write_after_reset);
+    if (ended_badly()) refusals.push_back(errc::write_after_end);
     Bytes data = pattern(accepted.size() + 7, size);
     std::span<const std::byte> rest(data);
     for (int blocked = 0; !rest.empty();) {
@@ -451,18 +529,22 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
                                   [&](errc e) { return r.error == make_error_code(e); });
         if (r.status != IoStatus::refused || !listed)
           fail("write() of " + std::to_string(size) + " bytes should have been refused (" +
-               make_error_code(refusals.front()).message() + "), got status " + std::to_string(static_cast<int>(r.status)) +
+               make_error_code(refusals.front()).message() + "), got " + status_name(r.status) +
                " " + r.error.message());
         return;
       }
       if (r.status == IoStatus::ok) {
+        if (r.bytes == 0 || r.bytes > rest.size()) return fail("write() returned ok with " + std::to_string(r.bytes) + " bytes");
+        blocked = 0;
         accepted.insert(accepted.end(), rest.begin(), rest.begin() + static_cast<std::ptrdiff_t>(r.bytes));
         rest = rest.subspan(r.bytes);
-      } else if (r.status != IoStatus::blocked || ++blocked > 2) {
-        return fail("write() of " + std::to_string(size) + " bytes: status " + std::to_string(static_cast<int>(r.status)) +
+        take_victim_output();
+      } else if (r.status == IoStatus::blocked && victim.wants().output && ++blocked <= 2) {
+        take_victim_output(true);  // back-pressure: send, then write the rest
+      } else {
+        return fail("write() of " + std::to_string(size) + " bytes: " + status_name(r.status) +
                     " " + r.error.message() + " after " + std::to_string(size - rest.size()) + " bytes");
       }
-      take_victim_output();
     }
   };
 
@@ -504,6 +586,9 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
 
   // ---- the peer's script ----
   ScriptWriter w(*pair, plan.victim, version);
+  // The peer's early plaintext, sealed when its handshake finished, may
+  // still wait in its output: it goes first.
+  if (plan.peer_early) w.raw(pair->take_output(peer_role));
   for (std::size_t size : plan.bodies) w.data(size);
   Verdict expected = CloseNotify{};
   auto cut_last = [&](std::size_t record_size) {
@@ -547,12 +632,13 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
       w.close_notify();
       cut_last(w.wire().size() - w.record_starts().back());
       break;
+    case Ending::cut_handshake: return "harness: a handshake cut reached the script" + what;
   }
   w.end(plan.end);
   Script script = w.finish();
+  script.plaintext.insert(script.plaintext.begin(), peer_early.begin(), peer_early.end());
 
   // ---- delivery, with the victim's writes and close at their moments ----
-  Victim v(victim, plan, rng);
   auto reads = chunks(script.wire, plan, rng);
   std::size_t next_write = 0;
   auto act = [&](double now) {
@@ -571,18 +657,14 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   for (std::size_t i = 0; i < reads.size() && v.problems.empty(); ++i) {
     act(static_cast<double>(i) / static_cast<double>(reads.size()));
     bool last = i + 1 == reads.size();
-    fed += reads[i].size();
-    if (last && plan.end_with_last_chunk) end_fed = true;
-    v.feed(reads[i], last && plan.end_with_last_chunk ? std::optional(plan.end) : std::nullopt);
+    v.feed(reads[i], last && plan.end_with_last_chunk ? std::optional(plan.end) : std::nullopt,
+           !chance(rng, plan.lazy_p));
   }
-  if (!end_fed) {
-    end_fed = true;
-    v.feed_end(plan.end);
-    v.burst();
-  }
+  if (!v.end_fed) v.feed_end(plan.end);
+  v.burst();
   act(2.0);  // whatever is left happens after the end
   if (tls12 && cn_seen()) close_effective = true;  // RFC 5246 §7.2.1: the core answered it
-  take_victim_output();
+  take_victim_output(true);
 
   // ---- the victim's oracle: bytes and verdict ----
   for (const auto& p : v.problems) fail("victim: " + p);
@@ -616,6 +698,65 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   stats.bytes += static_cast<long long>(v.plaintext.size() + peer_got.size());
   if (failure.empty()) return std::nullopt;
   return failure + what;
+}
+
+// The peer's first (or second) handshake flight cut at a random offset,
+// then FIN or RST: Truncated/Reset with the incomplete record's bytes as the
+// leftover, during_handshake as the victim's handshake stood (a TLS 1.3
+// client's "second flight" is the server's tickets: cut after its handshake).
+std::optional<std::string> SoakCell::Impl::run_handshake_cut(MemoryPair& pair, const Plan& plan, Rng& rng,
+                                                             SoakStats& stats) {
+  std::string what = " [" + describe_plan(plan) + "]";
+  Role peer_role = plan.victim == Role::client ? Role::server : Role::client;
+  // Connection::create put the ClientHello in the client's output.
+  if (plan.victim == Role::client || plan.second_flight) {
+    pair.transfer(Role::client);
+    pair.server().handshake();
+  }
+  if (plan.second_flight) {
+    pair.transfer(Role::server);
+    pair.client().handshake();
+    if (plan.victim == Role::client) {
+      pair.transfer(Role::client);
+      pair.server().handshake();
+    }
+  }
+  for (Role role : {Role::client, Role::server})
+    if (const auto& v = pair.side(role).verdict()) return "handshake: " + describe(*v) + what;
+  Connection& victim = pair.side(plan.victim);
+  Bytes flight = pair.take_output(peer_role);
+  std::size_t keep = flight.size() < 2 ? 0
+                                       : std::min(flight.size() - 1,
+                                                  1 + static_cast<std::size_t>(plan.cut_at * static_cast<double>(flight.size() - 2)));
+  flight.resize(keep);
+  std::size_t leftover = keep == 0 ? 0 : keep - record_starts(flight).back();
+  if (auto starts = record_starts(flight); !starts.empty()) {
+    // A cut exactly at a record boundary leaves only complete records.
+    auto header = record::parse_header(std::span(flight).subspan(starts.back()));
+    if (header && header->record_size() == keep - starts.back()) leftover = 0;
+  }
+  bool during = !victim.wants().handshake_done;
+  Verdict expected = plan.end == TransportEnd::rst ? Verdict{Reset{leftover, during}}
+                                                   : Verdict{Truncated{leftover, during, false}};
+  Victim v(victim, plan, rng);
+  auto reads = chunks(flight, plan, rng);
+  for (std::size_t i = 0; i < reads.size() && v.problems.empty(); ++i) {
+    bool last = i + 1 == reads.size();
+    v.feed(reads[i], last && plan.end_with_last_chunk ? std::optional(plan.end) : std::nullopt);
+  }
+  v.feed_end(plan.end);
+  v.burst();
+  std::string failure;
+  for (const auto& p : v.problems) failure += "victim: " + p + "; ";
+  if (!v.plaintext.empty()) failure += "victim read " + std::to_string(v.plaintext.size()) + " bytes of a handshake; ";
+  if (v.ends_reported != 1) failure += "read() reported the end " + std::to_string(v.ends_reported) + " times; ";
+  const auto& got = victim.verdict();
+  if (!got || !same_verdict(expected, *got))
+    failure += "victim verdict: expected " + describe(expected) + (during ? " during the handshake" : "") + ", got " +
+               (got ? describe(*got) : "none") + "; ";
+  ++stats.verdicts[kind(got) + (during ? " (handshake)" : "")];
+  if (failure.empty()) return std::nullopt;
+  return failure + "flight of " + std::to_string(keep) + " bytes kept" + what;
 }
 
 }  // namespace lastbyte::conformance
