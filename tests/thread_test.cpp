@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <deque>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,6 +25,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 namespace {
@@ -137,25 +139,47 @@ std::optional<std::string> send_all(MemoryPair& pair, Role role, std::span<const
   return std::nullopt;
 }
 
-// One connection's life; a description of what went wrong, or nullopt.
-std::optional<std::string> one_connection(VersionContexts& contexts, std::mt19937_64& rng, Counters& counters) {
+// A connection pair between its two halves, possibly handed to another thread.
+struct InFlight {
+  explicit InFlight(MemoryPair p) : pair(std::move(p)) {}
+  MemoryPair pair;
+  TlsVersion version;
+  Bytes up, down, server_got, client_got;
+};
+
+// The first half of a connection's life: handshake (resuming half the time)
+// and the client's data. A description of what went wrong, or the pair.
+std::variant<std::string, std::unique_ptr<InFlight>> start_connection(VersionContexts& contexts, std::mt19937_64& rng,
+                                                                     Counters& counters) {
   ConnectionOptions options;
   bool resume = rng() % 2 == 0;
   if (resume) {
     if (auto blob = contexts.sessions->pick(rng)) options.resume_session = std::move(*blob);
     else resume = false;
   }
-  auto pair = MemoryPair::create(*contexts.client, *contexts.server, std::move(options));
-  if (!pair) return "setup: " + pair.error().message();
+  auto created = MemoryPair::create(*contexts.client, *contexts.server, std::move(options));
+  if (!created) return "setup: " + created.error().message();
+  auto flight = std::make_unique<InFlight>(std::move(*created));
+  flight->version = contexts.version;
+  MemoryPair* pair = &flight->pair;
   if (auto error = pair->handshake()) return "handshake: " + *error;
   if (resume) {
     ++counters.resumptions_tried;
     if (pair->client().info()->resumed) ++counters.resumed;
   }
   std::uniform_int_distribution<std::size_t> size(1, 40000);
-  Bytes up = pattern(rng() % 1000, size(rng)), down = pattern(rng() % 1000, size(rng));
-  Bytes server_got, client_got;
-  if (auto e = send_all(*pair, Role::client, up, server_got)) return "client " + *e;
+  flight->up = pattern(rng() % 1000, size(rng));
+  flight->down = pattern(rng() % 1000, size(rng));
+  if (auto e = send_all(*pair, Role::client, flight->up, flight->server_got)) return "client " + *e;
+  return flight;
+}
+
+// The second half, on whichever thread got the pair: the server's data, both
+// closes, and every byte and verdict checked.
+std::optional<std::string> finish_connection(InFlight& flight, Counters& counters) {
+  MemoryPair* pair = &flight.pair;
+  const Bytes &up = flight.up, &down = flight.down;
+  Bytes &server_got = flight.server_got, &client_got = flight.client_got;
   if (auto e = send_all(*pair, Role::server, down, client_got)) return "server " + *e;
   if (auto e = pair->client().close()) return "client close: " + e.message();
   pump(*pair);
@@ -244,23 +268,50 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   std::mutex report_mutex;
   std::vector<std::thread> threads;
+  // Half the pairs change threads between their two halves (connection.hpp:
+  // a Connection may move when the hand-over synchronises; here a mutex).
+  std::mutex handoff_mutex;
+  std::deque<std::unique_ptr<InFlight>> handoff;
+  auto report = [&](const std::string& where, TlsVersion version, const std::string& problem) {
+    ++counters.failures;
+    std::lock_guard lock(report_mutex);
+    std::cerr << "FAIL " << where << " (" << to_string(version) << "): " << problem
+              << "\n  reproduce: lastbyte-thread-test --backend " << options->backend << " --threads "
+              << options->threads << " --connections " << options->connections << " --seed " << options->seed << "\n";
+  };
+  auto finish = [&](std::unique_ptr<InFlight> flight, const std::string& where) {
+    if (auto problem = finish_connection(*flight, counters)) report(where, flight->version, *problem);
+    ++counters.connections;
+  };
   for (int t = 0; t < options->threads; ++t)
     threads.emplace_back([&, t] {
       std::mt19937_64 rng(options->seed + static_cast<std::uint64_t>(t));
       for (int i = 0; i < options->connections; ++i) {
         VersionContexts& vc = contexts[static_cast<std::size_t>(i) % contexts.size()];
-        auto problem = one_connection(vc, rng, counters);
-        ++counters.connections;
-        if (!problem) continue;
-        ++counters.failures;
-        std::lock_guard lock(report_mutex);
-        std::cerr << "FAIL thread " << t << " connection " << i << " (" << to_string(vc.version) << "): " << *problem
-                  << "\n  reproduce: lastbyte-thread-test --backend " << options->backend << " --threads "
-                  << options->threads << " --connections " << options->connections << " --seed " << options->seed
-                  << "\n";
+        std::string where = "thread " + std::to_string(t) + " connection " + std::to_string(i);
+        auto started_one = start_connection(vc, rng, counters);
+        if (auto* problem = std::get_if<std::string>(&started_one)) {
+          report(where, vc.version, *problem);
+          ++counters.connections;
+          continue;
+        }
+        auto flight = std::move(std::get<std::unique_ptr<InFlight>>(started_one));
+        if (rng() % 2 == 0) {
+          finish(std::move(flight), where);
+          continue;
+        }
+        std::unique_ptr<InFlight> other;
+        {
+          std::lock_guard lock(handoff_mutex);
+          handoff.push_back(std::move(flight));
+          other = std::move(handoff.front());
+          handoff.pop_front();
+        }
+        finish(std::move(other), where + " (a pair started on another thread, or its own)");
       }
     });
   for (auto& thread : threads) thread.join();
+  for (auto& flight : handoff) finish(std::move(flight), "main thread (handed over)");
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   contexts.clear();  // closes the SSLKEYLOGFILE streams
 

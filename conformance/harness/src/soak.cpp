@@ -102,6 +102,8 @@ struct Plan {
   // (or right after) its last handshake flight, before the script's bytes.
   std::size_t victim_early = 0, peer_early = 0;
   bool second_flight = false;    // cut_handshake: the peer's second flight instead of its first
+  bool small_queues = false;     // both inbound and outbound queues at their minimum (one record)
+  bool resume = false;           // the client resumes a session an earlier pair of the cell surfaced
   double lazy_p = 0;             // chance that a transport read is not followed by reads
   bool partial_send = false;     // the victim's output is sent a random part at a time
 };
@@ -150,6 +152,8 @@ Plan draw(Rng& rng, TlsVersion version) {
   if (chance(rng, 0.5)) p.close_at = when(rng);
   p.peer_read_size = log_uniform(rng, 1, 65536);
   p.tickets_unread = chance(rng, 0.5);
+  p.small_queues = chance(rng, 0.25);
+  p.resume = chance(rng, 0.3);
   p.release_p = std::array{0.0, 0.0, 0.2, 1.0}[uniform(rng, 0, 3)];
   // At most 30000 each: with the handshake they stay below the peer's
   // 64 KiB inbound queue, which MemoryPair's handshake fills without reading.
@@ -169,6 +173,8 @@ std::string describe_plan(const Plan& p) {
   s += "], ending " + std::string(ending_name(p.ending)) + " then " + std::string(end_name(p.end));
   if (p.early_close) s += ", our close_notify first";
   if (p.tickets_unread) s += ", tickets unread";
+  if (p.small_queues) s += ", minimum queues";
+  if (p.resume) s += ", resumed";
   if (p.victim_early) s += ", victim writes " + std::to_string(p.victim_early) + " early";
   if (p.peer_early) s += ", peer writes " + std::to_string(p.peer_early) + " early";
   if (p.ending == Ending::cut_handshake) s += p.second_flight ? ", second flight" : ", first flight";
@@ -372,6 +378,11 @@ struct SoakCell::Impl {
   // For scripts that forge records after close_notify: no tickets (the
   // forge must know the peer's record sequence), key log into the sinks.
   std::optional<Context> forge_client, forge_server;
+  // Both queues at the minimum Config allows (one maximum-size record):
+  // back-pressure on every large record, compaction on every read.
+  std::optional<Context> small_client, small_server;
+  // Sessions the normal client context surfaced, for later pairs to resume.
+  std::shared_ptr<std::vector<SessionBlob>> sessions = std::make_shared<std::vector<SessionBlob>>();
   std::shared_ptr<std::vector<std::string>> client_keys = std::make_shared<std::vector<std::string>>();
   std::shared_ptr<std::vector<std::string>> server_keys = std::make_shared<std::vector<std::string>>();
 
@@ -394,7 +405,12 @@ Expected<std::unique_ptr<SoakCell>> SoakCell::create(const Backend& client, cons
     into.emplace(std::move(*context));
     return std::nullopt;
   };
-  if (auto e = make(client_config(version), client, impl->client)) return *e;
+  Config normal_client = client_config(version);
+  normal_client.on_new_session = [sessions = impl->sessions](std::span<const std::byte> blob) {
+    if (sessions->size() == 8) sessions->erase(sessions->begin());
+    sessions->emplace_back(blob.begin(), blob.end());
+  };
+  if (auto e = make(std::move(normal_client), client, impl->client)) return *e;
   if (auto e = make(server_config(version), server, impl->server)) return *e;
   Config fc = client_config(version), fs = server_config(version);
   fc.session_tickets = fs.session_tickets = false;
@@ -402,6 +418,10 @@ Expected<std::unique_ptr<SoakCell>> SoakCell::create(const Backend& client, cons
   if (server.exports_secrets(version)) fs.keylog = [keys = impl->server_keys](std::string_view l) { keys->emplace_back(l); };
   if (auto e = make(std::move(fc), client, impl->forge_client)) return *e;
   if (auto e = make(std::move(fs), server, impl->forge_server)) return *e;
+  Config sc = client_config(version), ss = server_config(version);
+  sc.inbound_capacity = sc.outbound_capacity = ss.inbound_capacity = ss.outbound_capacity = record::max_record;
+  if (auto e = make(std::move(sc), client, impl->small_client)) return *e;
+  if (auto e = make(std::move(ss), server, impl->small_server)) return *e;
   return std::unique_ptr<SoakCell>(new SoakCell(std::move(impl)));
 }
 
@@ -448,14 +468,25 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   if (forge || plan.early_close) plan.peer_early = 0;
   if (forge) plan.victim_early = 0;
   ++stats.endings[std::string(ending_name(plan.ending)) + " then " + std::string(end_name(plan.end))];
+  if (forge) plan.small_queues = false;
+  // Only the normal contexts' sessions: a ticket opens with its server's key.
+  if (forge || plan.small_queues || sessions->empty()) plan.resume = false;
   auto context = [&](Role role) -> const Context& {
-    if (role == Role::client) return forge ? *forge_client : *client;
-    return forge ? *forge_server : *server;
+    if (role == Role::client) return forge ? *forge_client : plan.small_queues ? *small_client : *client;
+    return forge ? *forge_server : plan.small_queues ? *small_server : *server;
   };
+  ConnectionOptions client_options;
+  if (plan.resume) client_options.resume_session = (*sessions)[uniform(rng, 0, sessions->size() - 1)];
   client_keys->clear();
   server_keys->clear();
-  auto pair = MemoryPair::create(context(Role::client), context(Role::server), {}, client_keys, server_keys);
+  auto pair = MemoryPair::create(context(Role::client), context(Role::server), std::move(client_options), client_keys,
+                                 server_keys);
   if (!pair) return "setup: " + pair.error().message();
+  auto check_resumed = [&]() -> std::optional<std::string> {
+    auto info = pair->client().info();
+    if (plan.resume && (!info || !info->resumed)) return "the client offered a session of this cell and did not resume";
+    return std::nullopt;
+  };
   if (plan.ending == Ending::cut_handshake) return run_handshake_cut(*pair, plan, rng, stats);
   Connection& victim = pair->side(plan.victim);
   Connection& peer = pair->side(peer_role);
@@ -480,6 +511,7 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   // Plaintext already on its way: the handshake that reads would take it.
   if (auto error = plan.tickets_unread || early ? pair->handshake_without_reading() : pair->handshake())
     return "handshake: " + *error + what;
+  if (auto problem = check_resumed()) return *problem + what;
 
   std::string failure;
   auto fail = [&](std::string why) {
