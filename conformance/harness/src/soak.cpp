@@ -106,6 +106,11 @@ struct Plan {
   bool resume = false;           // the client resumes a session an earlier pair of the cell surfaced
   double lazy_p = 0;             // chance that a transport read is not followed by reads
   bool partial_send = false;     // the victim's output is sent a random part at a time
+  // The peer's bodies come from the record forge: records of random sizes
+  // with what libraries send only rarely mixed in (up to three empty
+  // records in a row; TLS 1.3: padding, KeyUpdate with and without
+  // update_requested, NewSessionTicket to a client).
+  bool forged_bodies = false;
 };
 
 Plan draw(Rng& rng, TlsVersion version) {
@@ -160,6 +165,7 @@ Plan draw(Rng& rng, TlsVersion version) {
   if (chance(rng, 0.2)) p.victim_early = log_uniform(rng, 1, 30000);
   if (chance(rng, 0.2)) p.peer_early = log_uniform(rng, 1, 30000);
   p.second_flight = chance(rng, 0.5);
+  p.forged_bodies = p.ending != Ending::cut_handshake && chance(rng, 0.25);
   p.lazy_p = std::array{0.0, 0.0, 0.5, 0.9}[uniform(rng, 0, 3)];
   p.partial_send = chance(rng, 0.5);
   for (auto& write : p.writes)
@@ -180,6 +186,7 @@ std::string describe_plan(const Plan& p) {
   if (p.ending == Ending::cut_handshake) s += p.second_flight ? ", second flight" : ", first flight";
   if (p.lazy_p > 0) s += ", lazy reads p=" + std::to_string(p.lazy_p);
   if (p.partial_send) s += ", partial sends";
+  if (p.forged_bodies) s += ", forged bodies";
   if (p.release_p > 0) s += ", release_buffers p=" + std::to_string(p.release_p);
   s += ", reads " + (p.fixed_read ? std::to_string(p.read_size) : std::string("random")) +
        (p.zero_copy ? ", input_space" : ", feed") + ", " + std::to_string(p.writes.size()) + " writes" +
@@ -355,6 +362,18 @@ Verdict expected_end(TransportEnd end, std::uint64_t leftover) {
   return Truncated{leftover, false, false};
 }
 
+// A NewSessionTicket a client cannot tell from a real one (RFC 8446 §4.6.1),
+// as in the catalogue's R25.
+Bytes new_session_ticket(int nonce) {
+  Bytes body{std::byte{0}, std::byte{0}, std::byte{0x1c}, std::byte{0x20}, std::byte{1}, std::byte{2}, std::byte{3},
+             std::byte{4}, std::byte{1}, static_cast<std::byte>(nonce), std::byte{0}, std::byte{32}};
+  body.resize(body.size() + 32, static_cast<std::byte>(nonce));
+  body.insert(body.end(), {std::byte{0}, std::byte{0}});
+  Bytes message{std::byte{4}, std::byte{0}, std::byte{0}, static_cast<std::byte>(body.size())};
+  message.insert(message.end(), body.begin(), body.end());
+  return message;
+}
+
 std::string kind(const std::optional<Verdict>& v) { return v ? std::string(kind_name(*v)) : "none"; }
 
 std::string status_name(IoStatus s) {
@@ -461,7 +480,12 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
                         " cannot export " + std::string(to_string(version)) + " secrets (junk sent instead)"];
     plan.ending = Ending::junk_after_cn;
   }
-  bool forge = plan.ending == Ending::forged_after_cn;
+  if (plan.forged_bodies && !backend(peer_role).exports_secrets(version)) {
+    ++stats.unsupported["forged bodies: " + std::string(backend(peer_role).name) + " cannot export " +
+                        std::string(to_string(version)) + " secrets (real records sent instead)"];
+    plan.forged_bodies = false;
+  }
+  bool forge = plan.ending == Ending::forged_after_cn || plan.forged_bodies;
   // The forge counts the peer's records from the script's start: nothing of
   // the peer's may precede it. A TLS 1.2 peer that saw our close_notify
   // first writes nothing more.
@@ -621,7 +645,29 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   // The peer's early plaintext, sealed when its handshake finished, may
   // still wait in its output: it goes first.
   if (plan.peer_early) w.raw(pair->take_output(peer_role));
-  for (std::size_t size : plan.bodies) w.data(size);
+  if (plan.forged_bodies) {
+    Forge& f = w.forge();
+    int empty_in_a_row = 0, tickets = 0;
+    for (std::size_t size : plan.bodies)
+      for (std::size_t left = size; left > 0;) {
+        // What rides between two records.
+        if (empty_in_a_row < 3 && chance(rng, 0.05)) {
+          w.raw(f.data({}));
+          ++empty_in_a_row;
+          continue;
+        }
+        if (!tls12 && chance(rng, 0.03)) w.raw(f.key_update(chance(rng, 0.5) ? 1 : 0));
+        if (!tls12 && plan.victim == Role::client && chance(rng, 0.03))
+          w.raw(f.record(record::ContentType::handshake, new_session_ticket(++tickets)));
+        std::size_t n = std::min(left, log_uniform(rng, 1, record::max_plaintext));
+        std::size_t padding = !tls12 && chance(rng, 0.2) ? uniform(rng, 0, record::max_plaintext - n) : 0;
+        w.raw(f.record(record::ContentType::application_data, w.next_plaintext(n), padding));
+        empty_in_a_row = 0;
+        left -= n;
+      }
+  } else {
+    for (std::size_t size : plan.bodies) w.data(size);
+  }
   Verdict expected = CloseNotify{};
   auto cut_last = [&](std::size_t record_size) {
     std::size_t keep = 1 + static_cast<std::size_t>(plan.cut_at * static_cast<double>(record_size - 2));

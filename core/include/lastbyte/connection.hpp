@@ -24,7 +24,10 @@
 //   C9 after the peer's close_notify the application may still write (TLS
 //      1.3) and then close(); on TLS 1.2 the core answers close_notify at once
 //      and refuses further writes (RFC 5246 §7.2.1). close() sends
-//      close_notify; output() then holds it until sent.
+//      close_notify; output() then holds it until sent. Nothing follows our
+//      close_notify on the wire (RFC 8446 §6.1): what a library would still
+//      send after it (OpenSSL and wolfSSL answer a KeyUpdate they read
+//      later) is dropped.
 //   C10 nothing write() accepted is lost: every byte it reported as accepted
 //      (IoResult::bytes) reaches output(), in order and before our
 //      close_notify, also when it was written before the handshake finished,
