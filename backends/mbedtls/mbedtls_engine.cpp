@@ -137,10 +137,19 @@ class MbedTlsEngine final : public Engine {
 
   EngineResult read(std::span<std::byte> out) override {
     int rc;
-    // 0 is an empty record (our bio never reports EOF): read on; the core's
-    // record gate bounds how many come in a row (R14, R15).
-    while ((rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size())) == 0) {
-    }
+    std::size_t before;
+    // Read on while Mbed TLS consumes records without returning plaintext:
+    // 0 is an empty record (our bio never reports EOF; the core's record gate
+    // bounds how many come in a row, R14, R15), and WANT_READ after pulling
+    // a record is a warning alert it passed up and ignored (2.28 returns
+    // WANT_READ for a TLS 1.2 no_renegotiation warning). Only a WANT_READ
+    // that pulled nothing means every complete record was consumed: taken
+    // for that, the core reported Truncated with complete records and the
+    // peer's close_notify still queued.
+    do {
+      before = pulled_;
+      rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    } while (rc == 0 || (rc == MBEDTLS_ERR_SSL_WANT_READ && pulled_ != before));
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(rc)};
   }
@@ -195,7 +204,9 @@ class MbedTlsEngine final : public Engine {
   }
 
   static int receive(void* ctx, unsigned char* data, std::size_t len) {
-    std::size_t n = static_cast<MbedTlsEngine*>(ctx)->io_.pull(std::as_writable_bytes(std::span(data, len)));
+    auto* self = static_cast<MbedTlsEngine*>(ctx);
+    std::size_t n = self->io_.pull(std::as_writable_bytes(std::span(data, len)));
+    self->pulled_ += n;
     return n > 0 ? static_cast<int>(n) : MBEDTLS_ERR_SSL_WANT_READ;  // never EOF: the core decides
   }
 
@@ -214,6 +225,7 @@ class MbedTlsEngine final : public Engine {
   const MbedTlsContext& context_;
   mbedtls_ssl_context ssl_;
   int error_ = 0;
+  std::size_t pulled_ = 0;  // ciphertext bytes Mbed TLS took from the core's queue
   bool handshake_done_ = false;
   bool resumed_ = false;
   std::optional<int> handshake_alert_sent_;

@@ -164,6 +164,7 @@ int main(int argc, char** argv) {
   std::printf("victim verdicts: %s\n", counts(total.verdicts).c_str());
   std::printf("peer verdicts: %s\n", counts(total.peer_verdicts).c_str());
   for (const auto& [why, n] : total.unsupported) std::printf("unsupported: %ld x %s\n", n, why.c_str());
+  for (const auto& [what, n] : total.questions) std::printf("contract question: %ld x %s\n", n, what.c_str());
   std::printf("soak: %ld passed, %ld failed\n", total.pairs - total.failures, total.failures + setup_failures);
   return total.failures + setup_failures == 0 ? 0 : 1;
 }

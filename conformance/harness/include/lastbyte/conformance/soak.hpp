@@ -28,6 +28,7 @@ struct SoakStats {
   std::map<std::string, long> peer_verdicts;
   std::map<std::string, long> endings;      // the close races the scripts drew
   std::map<std::string, long> unsupported;  // a race a library cannot produce here, with why
+  std::map<std::string, long> questions;    // outcomes the contract leaves open, allowed and counted
   long failures = 0;
 
   void add(const SoakStats& other);

@@ -53,6 +53,59 @@ TEST_P(NothingAfterOurCloseNotify, NoKeyUpdateAnswerFollowsOurCloseNotify) {
   }
 }
 
+// A warning alert (level 1) between two data records, then close_notify:
+// the victim's bytes and verdict. The forge protects the records with the
+// openssl peer's secrets.
+Outcome warning_between_records(const Backend& victim_backend, Role victim_role, TlsVersion version, Alert alert) {
+  auto peer_backend = find_backend("openssl", installed_backends());
+  if (!peer_backend) return {};
+  Config client = client_config(version), server = server_config(version);
+  client.session_tickets = server.session_tickets = false;
+  bool victim_client = victim_role == Role::client;
+  auto pair = MemoryPair::create(victim_client ? victim_backend : **peer_backend, client,
+                                 victim_client ? **peer_backend : victim_backend, server);
+  if (!pair || pair->handshake()) return {};
+  ScriptWriter w(*pair, victim_role, version);
+  w.data(100);
+  const Bytes warning{std::byte{1}, static_cast<std::byte>(alert)};
+  w.raw(w.forge().record(record::ContentType::alert, warning));
+  w.data(100);
+  w.close_notify();
+  return deliver(pair->side(victim_role), w.wire(), TransportEnd::fin, Schedule{}, 512);
+}
+
+// Mbed TLS 2.28 passes an unsolicited TLS 1.2 no_renegotiation warning up to
+// mbedtls_ssl_read(), which ignores it and returns WANT_READ. The adapter took
+// that for "every record consumed", and the core reported Truncated{160}
+// with the next data record and the peer's close_notify still queued.
+TEST(WarningAlerts, MbedTlsReadsOnAfterAnUnsolicitedNoRenegotiationWarning) {
+  auto mbedtls = find_backend("mbedtls", installed_backends());
+  if (!mbedtls) GTEST_SKIP() << "mbedtls is not installed: " << mbedtls.error().message();
+  for (Role role : {Role::client, Role::server}) {
+    SCOPED_TRACE(role == Role::client ? "victim: client" : "victim: server");
+    Outcome o = warning_between_records(**mbedtls, role, TlsVersion::tls1_2, Alert::no_renegotiation);
+    ASSERT_TRUE(o.verdict);
+    EXPECT_TRUE(same_verdict(CloseNotify{}, *o.verdict)) << describe(*o.verdict);
+    EXPECT_EQ(o.plaintext.size(), 200u);
+    EXPECT_TRUE(o.violations.empty()) << o.violations.front();
+  }
+}
+
+// RFC 8446 §6: in TLS 1.3 every alert but close_notify and user_canceled is
+// an error whatever its level; no_renegotiation is reserved there. OpenSSL
+// fails on it, and the adapter reported LocalError (nothing failed locally).
+TEST(WarningAlerts, OpenSslReportsATls13NoRenegotiationAlertAsThePeers) {
+  auto openssl = find_backend("openssl", installed_backends());
+  ASSERT_TRUE(openssl);
+  for (Role role : {Role::client, Role::server}) {
+    SCOPED_TRACE(role == Role::client ? "victim: client" : "victim: server");
+    Outcome o = warning_between_records(**openssl, role, TlsVersion::tls1_3, Alert::no_renegotiation);
+    ASSERT_TRUE(o.verdict);
+    EXPECT_TRUE(same_verdict(PeerAlert{Alert::no_renegotiation}, *o.verdict)) << describe(*o.verdict);
+    EXPECT_EQ(o.plaintext.size(), 100u);
+  }
+}
+
 std::string backend_name(const ::testing::TestParamInfo<const Backend*>& p) { return std::string(p.param->name); }
 
 // The same KeyUpdate(update_requested), read before we close: whatever the
