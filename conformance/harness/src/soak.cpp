@@ -631,8 +631,12 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
       IoResult r = peer.feed(std::span(victim_wire).subspan(peer_fed, piece));
       if (r.status == IoStatus::refused) return fail("peer feed() refused: " + r.error.message());
       peer_fed += r.bytes;
+      std::size_t got = peer_got.size();
+      bool was_ended = peer_ended;
       peer_drain();
-      if (r.bytes == 0 && !peer.wants().read_now) return fail("peer stalls: its inbound queue is full");
+      // A full queue that reading does not empty is a stall (C2/C3), not a wait.
+      if (r.bytes == 0 && peer_got.size() == got && peer_ended == was_ended)
+        return fail("peer stalls: its inbound queue is full and read() makes no progress");
     }
   };
 
