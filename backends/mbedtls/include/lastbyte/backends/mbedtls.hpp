@@ -17,7 +17,11 @@ namespace lastbyte::backends {
 // multiple threads": the first generator multiplication stores a table in
 // the group), so a Context computes the tables of its key's group and of
 // every trust anchor's when it is created, before any connection can share
-// them; with the system store that is one multiplication per EC root.
+// them: one multiplication per EC group, about 1-3 ms each. With the system
+// store that is every EC root as /etc/ssl/certs holds it (105 groups on
+// Debian 12, the roots being there under their names and their hash links):
+// 0.27 s per Context measured on a loaded 2-core machine, against 35 ms for
+// parsing the store.
 const Backend& mbedtls();
 
 }  // namespace lastbyte::backends
