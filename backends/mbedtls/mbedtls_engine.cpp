@@ -3,6 +3,8 @@
 // "0 means EOF" and MBEDTLS_ERR_SSL_CONN_EOF never reach the application.
 #include <lastbyte/backends/mbedtls.hpp>
 
+#include "ecp_tables.hpp"
+
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -19,6 +21,55 @@
 #include <vector>
 
 namespace lastbyte::backends {
+
+namespace mbedtls_detail {
+
+namespace {
+
+bool is_ec(const mbedtls_pk_context& pk) {
+  return mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECKEY) || mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA);
+}
+
+// Returns 1 if it computed the table, 0 if there was none to compute.
+int precompute(mbedtls_pk_context& pk, int (*f_rng)(void*, unsigned char*, std::size_t), void* p_rng) {
+  if (!is_ec(pk)) return 0;
+  mbedtls_ecp_group& grp = mbedtls_pk_ec(pk)->grp;
+  if (grp.T != nullptr) return 0;
+  mbedtls_ecp_point product;
+  mbedtls_ecp_point_init(&product);
+  mbedtls_mpi one;
+  mbedtls_mpi_init(&one);
+  int rc = mbedtls_mpi_lset(&one, 1);
+  // m = 1 is a valid scalar, and mbedtls_ecp_mul takes no shortcut for it:
+  // the comb method runs, and with P == G it keeps its table in grp->T.
+  if (rc == 0) rc = mbedtls_ecp_mul(&grp, &product, &one, &grp.G, f_rng, p_rng);
+  mbedtls_mpi_free(&one);
+  mbedtls_ecp_point_free(&product);
+  return rc == 0 ? 1 : rc;
+}
+
+}  // namespace
+
+int precompute_shared_ecp_tables(mbedtls_pk_context* key, mbedtls_x509_crt* anchors,
+                                 int (*f_rng)(void*, unsigned char*, std::size_t), void* p_rng) {
+  int computed = 0;
+  if (key) {
+    int rc = precompute(*key, f_rng, p_rng);
+    if (rc < 0) return rc;
+    computed += rc;
+  }
+  for (mbedtls_x509_crt* crt = anchors; crt && crt->raw.p; crt = crt->next) {
+    int rc = precompute(crt->pk, f_rng, p_rng);
+    if (rc < 0) return rc;
+    computed += rc;
+  }
+  return computed;
+}
+
+bool has_generator_table(const mbedtls_pk_context& pk) { return is_ec(pk) && mbedtls_pk_ec(pk)->grp.T != nullptr; }
+
+}  // namespace mbedtls_detail
+
 namespace {
 
 std::string describe_error(int rc) {
@@ -86,10 +137,19 @@ class MbedTlsEngine final : public Engine {
 
   EngineResult read(std::span<std::byte> out) override {
     int rc;
-    // 0 is an empty record (our bio never reports EOF): read on; the core's
-    // record gate bounds how many come in a row (R14, R15).
-    while ((rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size())) == 0) {
-    }
+    std::size_t before;
+    // Read on while Mbed TLS consumes records without returning plaintext:
+    // 0 is an empty record (our bio never reports EOF; the core's record gate
+    // bounds how many come in a row, R14, R15), and WANT_READ after pulling
+    // a record is a warning alert it passed up and ignored (2.28 returns
+    // WANT_READ for a TLS 1.2 no_renegotiation warning). Only a WANT_READ
+    // that pulled nothing means every complete record was consumed: taken
+    // for that, the core reported Truncated with complete records and the
+    // peer's close_notify still queued.
+    do {
+      before = pulled_;
+      rc = mbedtls_ssl_read(&ssl_, reinterpret_cast<unsigned char*>(out.data()), out.size());
+    } while (rc == 0 || (rc == MBEDTLS_ERR_SSL_WANT_READ && pulled_ != before));
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(rc)};
   }
@@ -144,7 +204,9 @@ class MbedTlsEngine final : public Engine {
   }
 
   static int receive(void* ctx, unsigned char* data, std::size_t len) {
-    std::size_t n = static_cast<MbedTlsEngine*>(ctx)->io_.pull(std::as_writable_bytes(std::span(data, len)));
+    auto* self = static_cast<MbedTlsEngine*>(ctx);
+    std::size_t n = self->io_.pull(std::as_writable_bytes(std::span(data, len)));
+    self->pulled_ += n;
     return n > 0 ? static_cast<int>(n) : MBEDTLS_ERR_SSL_WANT_READ;  // never EOF: the core decides
   }
 
@@ -163,6 +225,7 @@ class MbedTlsEngine final : public Engine {
   const MbedTlsContext& context_;
   mbedtls_ssl_context ssl_;
   int error_ = 0;
+  std::size_t pulled_ = 0;  // ciphertext bytes Mbed TLS took from the core's queue
   bool handshake_done_ = false;
   bool resumed_ = false;
   std::optional<int> handshake_alert_sent_;
@@ -272,6 +335,10 @@ std::optional<Error> MbedTlsContext::configure() {
     mbedtls_ssl_conf_verify(&conf_, verify, this);
   }
   if (auto error = load_identity()) return error;
+  // Before any connection exists: see ecp_tables.hpp (the groups every
+  // handshake of this Context reads from several threads).
+  if ((rc = mbedtls_detail::precompute_shared_ecp_tables(&key_, &ca_, mbedtls_ctr_drbg_random, &drbg_)) < 0)
+    return library_error("cannot precompute the EC tables of the key and trust anchors", rc);
 
   if (client) {
     mbedtls_ssl_conf_session_tickets(&conf_, config_.session_tickets ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED

@@ -139,9 +139,13 @@ std::optional<Alert> alert_for_reason(int library_reason) {
   }
 }
 
-bool is_fatal_alert(int level, int code) {
-  // TLS 1.3 ignores the level; only these descriptions are not errors.
+bool is_fatal_alert(int level, int code, bool tls13) {
   auto alert = static_cast<Alert>(code);
+  // RFC 8446 §6: TLS 1.3 ignores the level, and every alert but close_notify
+  // and user_canceled is an error, no_renegotiation (reserved there) too:
+  // OpenSSL fails on it, and without it recorded here the verdict was
+  // LocalError instead of PeerAlert{no_renegotiation}.
+  if (tls13) return alert != Alert::close_notify && alert != Alert::user_canceled;
   return level == SSL3_AL_FATAL ||
          (alert != Alert::close_notify && alert != Alert::user_canceled && alert != Alert::no_renegotiation);
 }
@@ -214,7 +218,7 @@ class OpenSslEngine final : public Engine {
 
   void on_alert(int where, int ret) {
     int level = ret >> 8, code = ret & 0xff;
-    if (!is_fatal_alert(level, code)) return;
+    if (!is_fatal_alert(level, code, SSL_version(ssl_) == TLS1_3_VERSION)) return;
     auto& slot = (where & SSL_CB_READ) ? received_alert_ : sent_alert_;
     if (!slot) slot = code;
   }

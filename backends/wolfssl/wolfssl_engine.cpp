@@ -135,10 +135,12 @@ bool ec_key_matches_certificate(WOLFSSL_CTX* ctx) {
   return matches;
 }
 
-// Debian's wolfSSL is built with FP_ECC: each thread that does ECC keeps a
-// fixed-point cache that must be released with wc_ecc_fp_free() before the
-// thread ends, or it leaks. Every thread that drives a handshake registers
-// this once.
+// Debian's wolfSSL is built with FP_ECC and HAVE_THREAD_LS: each thread that
+// does ECC keeps its own fixed-point cache (no sharing, no lock), which must
+// be released with wc_ecc_fp_free() before the thread ends, or it leaks
+// (about 800 KiB per cached base point). Every thread that does ECC through
+// the adapter registers this once: threads that drive a handshake, and
+// threads that create a Context (the EC key check multiplies).
 void release_ecc_cache_at_thread_exit() {
   struct Releaser {
     ~Releaser() { wc_ecc_fp_free(); }
@@ -262,6 +264,7 @@ class WolfSslContext final : public EngineContext {
 
   static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
     init_library();
+    release_ecc_cache_at_thread_exit();  // ec_key_matches_certificate() fills this thread's cache
     auto context = std::make_unique<WolfSslContext>(config);
     if (auto error = context->configure()) return *error;
     return std::unique_ptr<EngineContext>(std::move(context));

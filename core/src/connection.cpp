@@ -192,7 +192,10 @@ struct Connection::Impl {
 
   void send_close_notify() {
     local_closed = true;
-    if (engine->send_close_notify() == EngineStatus::failed) finish(engine->failure());
+    EngineStatus status = engine->send_close_notify();
+    // Whatever the library still sends after it is dropped (queues.hpp).
+    out.end_stream();
+    if (status == EngineStatus::failed) finish(engine->failure());
   }
 
   IoResult hold(std::span<const std::byte> plaintext) {

@@ -219,6 +219,7 @@ bool OutboundQueue::release() {
 }
 
 void OutboundQueue::push(std::span<const std::byte> bytes) {
+  if (ended_) return;
   if (buf_.empty()) buf_.allocate(capacity_);  // after release(): once, not per record
   if (buf_.size() - end_ < bytes.size() && begin_ > 0) {
     std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);

@@ -112,8 +112,13 @@ class OutboundQueue {
   bool empty() const { return begin_ == end_; }
   // Frees the storage while nothing is queued; push() allocates it again.
   bool release();
+  // Our close_notify was pushed: nothing may follow it on the wire (RFC 8446
+  // §6.1, RFC 5246 §7.2.1), so later pushes are dropped. OpenSSL and wolfSSL
+  // answer a KeyUpdate(update_requested) they read after our close_notify.
+  void end_stream() { ended_ = true; }
 
  private:
+  bool ended_ = false;
   std::size_t capacity_;
   Storage buf_;  // at least capacity_ bytes, or none while released
   std::size_t begin_ = 0, end_ = 0;

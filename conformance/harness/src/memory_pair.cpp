@@ -67,6 +67,21 @@ Expected<MemoryPair> MemoryPair::create(const Backend& client_backend, Config cl
   return pair;
 }
 
+Expected<MemoryPair> MemoryPair::create(const Context& client, const Context& server, ConnectionOptions client_options,
+                                        std::shared_ptr<std::vector<std::string>> client_keys,
+                                        std::shared_ptr<std::vector<std::string>> server_keys) {
+  MemoryPair pair;
+  pair.client_keys_ = client_keys ? std::move(client_keys) : std::make_shared<std::vector<std::string>>();
+  pair.server_keys_ = server_keys ? std::move(server_keys) : std::make_shared<std::vector<std::string>>();
+  auto client_connection = Connection::create(client, std::move(client_options));
+  if (!client_connection) return client_connection.error();
+  auto server_connection = Connection::create(server);
+  if (!server_connection) return server_connection.error();
+  pair.client_.emplace(std::move(*client_connection));
+  pair.server_.emplace(std::move(*server_connection));
+  return pair;
+}
+
 Bytes MemoryPair::take_output(Role from) {
   Connection& c = side(from);
   auto out = c.output();

@@ -65,12 +65,19 @@ struct Config {
   bool session_tickets = true;
   // Client: called with every new resumable session (TLS 1.3 tickets arrive
   // after the handshake, possibly several); pass one back in
-  // ConnectionOptions::resume_session.
+  // ConnectionOptions::resume_session, on any connection of a Context of the
+  // same backend, on any thread. Like keylog: called inside the Connection
+  // call that received the session, concurrently from every thread that
+  // drives connections of this Context, so it must be thread-safe
+  // (connection.hpp, "Threads").
   std::function<void(std::span<const std::byte> session)> on_new_session;
 
   // NSS key log lines ("CLIENT_RANDOM ...", "SERVER_TRAFFIC_SECRET_0 ..."),
-  // without the newline. SSLKEYLOGFILE, when set in the environment, is
-  // appended to as well unless honour_sslkeylogfile is false.
+  // without the newline; called concurrently from the threads driving this
+  // Context's connections (thread-safe, like on_new_session). SSLKEYLOGFILE,
+  // when set in the environment when the Context is created, is appended to
+  // as well unless honour_sslkeylogfile is false (whole lines, also from
+  // several threads and Contexts).
   std::function<void(std::string_view line)> keylog;
   bool honour_sslkeylogfile = true;
 

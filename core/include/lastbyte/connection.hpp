@@ -24,7 +24,10 @@
 //   C9 after the peer's close_notify the application may still write (TLS
 //      1.3) and then close(); on TLS 1.2 the core answers close_notify at once
 //      and refuses further writes (RFC 5246 §7.2.1). close() sends
-//      close_notify; output() then holds it until sent.
+//      close_notify; output() then holds it until sent. Nothing follows our
+//      close_notify on the wire (RFC 8446 §6.1): what a library would still
+//      send after it (OpenSSL and wolfSSL answer a KeyUpdate they read
+//      later) is dropped.
 //   C10 nothing write() accepted is lost: every byte it reported as accepted
 //      (IoResult::bytes) reaches output(), in order and before our
 //      close_notify, also when it was written before the handshake finished,
@@ -39,12 +42,28 @@
 // connection whose handshake did not finish is ever CloseNotify (a
 // close_notify then is PeerAlert{close_notify}).
 //
-// Threads: a Context is immutable after create() and may be shared by
-// connections on any number of threads (the library context inside it is
-// used as each library documents for concurrent connections; Config
-// callbacks are then called from those threads, concurrently). A Connection
-// is not thread-safe: one thread at a time (moving it between threads is
-// fine). Different connections never share mutable state in lastbyte.
+// Threads (tested under ThreadSanitizer: tests/thread_test.cpp, ctest
+// threads_<backend>; docs/adversarial.md, "Threads"):
+//   * A Context is immutable after create() and may be shared by the
+//     connections of any number of threads; Connection::create() may run on
+//     several threads at once. Copies of a Context share one library context.
+//   * The Config callbacks (keylog, on_new_session) run synchronously inside
+//     the Connection call that produced the secret or session (handshake(),
+//     read(), or a write() that drives the handshake), on that call's
+//     thread, so connections of one Context call them concurrently: they must
+//     be thread-safe. They must not call into the Connection that called
+//     them.
+//   * A Connection is not thread-safe: one thread at a time. It may move
+//     between threads when the hand-over synchronises (a mutex, a queue), as
+//     for any object. Its queues, engine and verdict are its own.
+//   * What connections of one Context do share is synchronised inside
+//     lastbyte or the library: the library context (SSL_CTX, the Mbed TLS
+//     config with its DRBG and ticket keys, WOLFSSL_CTX), the OpenSSL
+//     adapter's parsed-session cache (a mutex), the SSLKEYLOGFILE stream (a
+//     mutex per Context; each line is one O_APPEND write, so Contexts
+//     sharing the file never tear a line). Backend specifics (Mbed TLS's
+//     threading build and EC tables, wolfSSL's per-thread ECC cache) are in
+//     backends/*/include/lastbyte/backends/<name>.hpp.
 #pragma once
 
 #include <lastbyte/config.hpp>

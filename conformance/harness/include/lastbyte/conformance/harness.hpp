@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +33,16 @@ class MemoryPair {
  public:
   static Expected<MemoryPair> create(const Backend& client_backend, Config client, const Backend& server_backend,
                                      Config server);
+  // Two connections made from Contexts that outlive the pair and are shared
+  // by many pairs (soaks, threads): nothing is created per pair but the
+  // connections. The contexts' keylog callbacks are the caller's; it hands
+  // over where they put this pair's lines (the forge reads keylog(role)),
+  // or null for none. client_sessions() stays 0: count in the context's
+  // own on_new_session.
+  static Expected<MemoryPair> create(const Context& client, const Context& server,
+                                     ConnectionOptions client_options = {},
+                                     std::shared_ptr<std::vector<std::string>> client_keys = nullptr,
+                                     std::shared_ptr<std::vector<std::string>> server_keys = nullptr);
 
   Connection& client() { return *client_; }
   Connection& server() { return *server_; }
