@@ -257,6 +257,57 @@ TEST_P(ConnectionTest, W01_WritesBeforeTheHandshakeAreNeverDropped) {
   EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.server().verdict())) << describe(*p.server().verdict());
 }
 
+// C10: what write() accepted but could not seal yet is counted by unsent();
+// after a Truncated verdict (the peer's FIN ends only its direction) it is
+// still sealed, after a reset it never can be, and the count says exactly
+// what was not sent.
+TEST_P(ConnectionTest, C10_UnsentCountsWhatIsNotSentYet) {
+  const std::size_t capacity = Config{}.outbound_capacity;
+  for (bool reset : {false, true}) {
+    SCOPED_TRACE(reset ? "reset" : "truncated");
+    auto p = pair(client_config(version()), server_config(version()));
+    Connection &client = p.client(), &server = p.server();
+    Bytes body = pattern(0, capacity);
+    ASSERT_EQ(client.write(body).bytes, capacity);
+    EXPECT_EQ(client.unsent(), capacity) << "held while the handshake runs";
+    for (int round = 0; round < 8 && !client.wants().handshake_done; ++round) {
+      server.feed(p.take_output(Role::client)), server.handshake();
+      client.feed(p.take_output(Role::server)), client.handshake();
+    }
+    ASSERT_TRUE(client.wants().handshake_done);
+    std::size_t waiting = client.unsent();
+    EXPECT_GT(waiting, 0u) << "sealed, the whole capacity does not fit in the outbound queue";
+    EXPECT_LT(waiting, capacity);
+    // The server's direction ends before all of the client's bytes are out.
+    reset ? client.feed_reset() : client.feed_eof();
+    std::byte buf[64];
+    while (client.read(buf).status == IoStatus::ok) {
+    }
+    ASSERT_TRUE(client.verdict().has_value());
+    EXPECT_EQ(std::holds_alternative<Reset>(*client.verdict()), reset) << describe(*client.verdict());
+    // Every byte of output() reaches the server, which reads whenever its
+    // queue is full; consuming output seals what is still held, if it can.
+    Bytes got;
+    for (int stuck = 0; !client.output().empty() && stuck < 4;) {
+      auto fed = server.feed(client.output());
+      client.consume_output(fed.bytes);
+      std::string chunk = drain(server);
+      got.insert(got.end(), reinterpret_cast<const std::byte*>(chunk.data()),
+                 reinterpret_cast<const std::byte*>(chunk.data()) + chunk.size());
+      stuck = fed.bytes == 0 && chunk.empty() ? stuck + 1 : 0;
+    }
+    EXPECT_TRUE(client.output().empty());
+    if (reset) {
+      EXPECT_EQ(client.unsent(), waiting) << "nothing can be sealed after a reset";
+      EXPECT_EQ(got.size() + client.unsent(), capacity) << "the count is exactly what did not reach output()";
+    } else {
+      EXPECT_EQ(client.unsent(), 0u) << "after Truncated the accepted bytes are still sealed";
+      EXPECT_EQ(got.size(), capacity);
+    }
+    EXPECT_EQ(first_difference(std::span(body).first(got.size()), got), std::nullopt);
+  }
+}
+
 // Finding: after writes of 60,000 + 5,448 bytes output() held 65,558 bytes
 // against a 65,536 capacity: write() budgeted plaintext, not ciphertext, and
 // the queue grew. Application data never grows it now.

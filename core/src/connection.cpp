@@ -128,11 +128,13 @@ struct Connection::Impl {
     return std::nullopt;
   }
 
-  bool can_seal() const { return handshake_done && !write_refusal_for_sealing(); }
-  // Held bytes were accepted before close(): they are still sealed after it.
-  bool write_refusal_for_sealing() const {
-    return local_closed || (verdict && !std::holds_alternative<CloseNotify>(*verdict)) ||
-           transport == Transport::reset;
+  // Whether held bytes (accepted earlier) can still be sealed: also after
+  // close() (close_notify follows them) and after Truncated, whose FIN ends
+  // only the peer's direction; not once our close_notify is out, the
+  // transport is reset or the session failed (then unsent() counts them).
+  bool can_seal() const {
+    if (!handshake_done || local_closed || transport == Transport::reset) return false;
+    return !verdict || std::holds_alternative<CloseNotify>(*verdict) || std::holds_alternative<Truncated>(*verdict);
   }
 
   // The most plaintext, up to `wanted`, whose records fit in the outbound
@@ -415,5 +417,7 @@ Expected<SessionInfo> Connection::info() const try {
 }
 
 Role Connection::role() const { return impl_->role; }
+
+std::size_t Connection::unsent() const { return impl_->held.size() - impl_->held_sealed; }
 
 }  // namespace lastbyte

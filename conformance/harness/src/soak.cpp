@@ -778,14 +778,18 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
     peer_drain();
   }
   auto at = first_difference(accepted, peer_got);
-  // Open contract question (docs/adversarial.md, "Soak"): plaintext written
-  // before the handshake finished and still held when the stream ends
-  // without close_notify (or is reset) is never sealed. Allowed here only
-  // then, only as a missing tail, and counted.
-  bool held_tail_dropped = at && *at == peer_got.size() && plan.victim_early > 0 &&
-                           (ended_badly() || plan.end == TransportEnd::rst);
+  // C10 (docs/decisions.md, "The write side"): plaintext write() accepted
+  // that could never be sealed (the transport was reset, the session failed
+  // or its handshake never finished) is missing only as a tail, and exactly
+  // as much as Connection::unsent() says.
+  const auto& ended_with = victim.verdict();
+  bool cannot_send = plan.end == TransportEnd::rst || !victim.wants().handshake_done ||
+                     (ended_with && !std::holds_alternative<CloseNotify>(*ended_with) &&
+                      !std::holds_alternative<Truncated>(*ended_with));
+  bool held_tail_dropped = at && *at == peer_got.size() && cannot_send &&
+                           accepted.size() - peer_got.size() == victim.unsent();
   if (held_tail_dropped)
-    ++stats.questions["bytes write() accepted before the handshake, unsent when the stream ended badly: dropped"];
+    ++stats.questions["bytes write() accepted, never sealed because the connection could no longer send (counted by unsent())"];
   else if (at)
     fail("peer bytes: the victim's write() accepted " + std::to_string(accepted.size()) + ", the peer got " +
          std::to_string(peer_got.size()) + ", first difference at offset " + std::to_string(*at));

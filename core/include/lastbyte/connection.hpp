@@ -177,6 +177,13 @@ class Connection {
   bool release_buffers();
 
   Wants wants() const;
+  // Plaintext write() accepted that is not in output() yet: held while the
+  // handshake runs, or waiting for room in the outbound queue (C10). It
+  // reaches output() as the handshake and consume_output() allow, also after
+  // close() and after a Truncated verdict. Once the connection can no longer
+  // send (transport reset, a fatal verdict, a handshake that never finished)
+  // it never will: this is then the exact count that was not sent.
+  std::size_t unsent() const;
   // Set once the stream has ended; reported by read() as IoStatus::end.
   const std::optional<Verdict>& verdict() const;
   Expected<SessionInfo> info() const;
