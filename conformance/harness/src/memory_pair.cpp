@@ -1,6 +1,8 @@
 #include <lastbyte/conformance/harness.hpp>
 #include <lastbyte/testing/pki.hpp>
 
+#include <stdexcept>
+
 namespace lastbyte::conformance {
 
 Config client_config(TlsVersion version) {
@@ -98,7 +100,11 @@ Bytes MemoryPair::transfer(Role from) {
   std::span<const std::byte> rest(bytes);
   while (!rest.empty()) {
     auto r = to.feed(rest);
-    if (r.bytes == 0) break;  // back-pressure: the handshake never fills 64 KiB
+    // Never a silent drop: a test that moves more than the receiver's queue
+    // holds must read in between (or deliver() the bytes).
+    if (r.bytes == 0 && r.status != IoStatus::ok)
+      throw std::runtime_error("transfer: the receiver's inbound queue is full (" + std::to_string(rest.size()) +
+                               " bytes left): read it first");
     rest = rest.subspan(r.bytes);
   }
   return bytes;

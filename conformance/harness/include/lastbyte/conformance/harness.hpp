@@ -58,6 +58,7 @@ class MemoryPair {
   // Everything `role` has sent so far (the whole wire in that direction).
   const Bytes& sent_by(Role role) const { return role == Role::client ? client_wire_ : server_wire_; }
   // Moves `from`'s pending output to the other side; returns the bytes moved.
+  // Throws if the receiver's inbound queue cannot take them all (read first).
   Bytes transfer(Role from);
   // Takes `from`'s pending output without delivering it.
   Bytes take_output(Role from);
