@@ -1,0 +1,770 @@
+// GnuTLS 3.7 adapter. I/O goes through the push and pull functions onto the
+// core's queues; the pull function says EAGAIN when no record is exposed,
+// never EOF, so GNUTLS_E_PREMATURE_TERMINATION (and a 0 from
+// gnutls_record_recv for a bare EOF) never reach the application.
+#include <lastbyte/backends/gnutls.hpp>
+#include <lastbyte/policy.hpp>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <optional>
+
+namespace lastbyte::backends {
+namespace {
+
+std::string describe_error(int code) {
+  return std::string(gnutls_strerror(code)) + " (GnuTLS error " + std::to_string(code) + ")";
+}
+
+Error library_error(const std::string& what, int code) {
+  return {errc::backend_failure, what + " (" + describe_error(code) + ")"};
+}
+
+gnutls_datum_t datum(const std::string& s) {
+  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
+}
+
+// A datum GnuTLS allocated (gnutls_load_file, gnutls_session_get_data2).
+struct OwnedDatum {
+  gnutls_datum_t d{nullptr, 0};
+  OwnedDatum() = default;
+  OwnedDatum(const OwnedDatum&) = delete;
+  OwnedDatum& operator=(const OwnedDatum&) = delete;
+  ~OwnedDatum() { gnutls_free(d.data); }
+};
+
+// The suites lastbyte allows, as GnuTLS priority strings build them: a
+// cipher, and for TLS 1.2 a key exchange (the MAC is always AEAD).
+struct Suite {
+  std::string_view iana;
+  unsigned char id[2];
+  std::string_view cipher, kx;  // kx empty: TLS 1.3
+};
+constexpr Suite suites[] = {
+    {"TLS_AES_128_GCM_SHA256", {0x13, 0x01}, "AES-128-GCM", {}},
+    {"TLS_AES_256_GCM_SHA384", {0x13, 0x02}, "AES-256-GCM", {}},
+    {"TLS_CHACHA20_POLY1305_SHA256", {0x13, 0x03}, "CHACHA20-POLY1305", {}},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", {0xc0, 0x2b}, "AES-128-GCM", "ECDHE-ECDSA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", {0xc0, 0x2c}, "AES-256-GCM", "ECDHE-ECDSA"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", {0xcc, 0xa9}, "CHACHA20-POLY1305", "ECDHE-ECDSA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", {0xc0, 0x2f}, "AES-128-GCM", "ECDHE-RSA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", {0xc0, 0x30}, "AES-256-GCM", "ECDHE-RSA"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", {0xcc, 0xa8}, "CHACHA20-POLY1305", "ECDHE-RSA"},
+};
+
+// ECDHE groups in OpenSSL's order of preference, with their TLS ids.
+struct Group {
+  unsigned char id[2];
+  std::string_view token;
+};
+constexpr Group groups[] = {
+    {{0x00, 0x1d}, "GROUP-X25519"}, {{0x00, 0x17}, "GROUP-SECP256R1"}, {{0x00, 0x1e}, "GROUP-X448"},
+    {{0x00, 0x19}, "GROUP-SECP521R1"}, {{0x00, 0x18}, "GROUP-SECP384R1"},
+};
+constexpr std::size_t group_count = std::size(groups);
+
+const Suite* find_suite(std::string_view iana) {
+  for (const Suite& s : suites)
+    if (s.iana == iana) return &s;
+  return nullptr;
+}
+
+// ---- error classes ----------------------------------------------------------
+
+// After the handshake: GnuTLS error codes to one alert class. GnuTLS's own
+// table (gnutls_error_to_alert) agrees with the others for these.
+Alert alert_class(int error) {
+  int level = 0;
+  return static_cast<Alert>(gnutls_error_to_alert(error, &level));
+}
+
+RejectReason reject_reason_from_error(int error) {
+  switch (error) {
+    case GNUTLS_E_NO_CERTIFICATE_FOUND:
+    case GNUTLS_E_CERTIFICATE_REQUIRED: return RejectReason::certificate_required;
+    case GNUTLS_E_NO_CIPHER_SUITES:
+    case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
+    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
+    case GNUTLS_E_NO_COMMON_KEY_SHARE: return RejectReason::no_shared_cipher;
+    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET: return RejectReason::protocol_version;
+    case GNUTLS_E_NO_APPLICATION_PROTOCOL: return RejectReason::no_application_protocol;
+    default: return reject_reason_for_alert(alert_class(error));
+  }
+}
+
+// The alert a client sends for a certificate it rejects, as OpenSSL sends it.
+gnutls_alert_description_t alert_for(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::expired: return GNUTLS_A_CERTIFICATE_EXPIRED;
+    case RejectReason::untrusted: return GNUTLS_A_UNKNOWN_CA;
+    case RejectReason::usage: return GNUTLS_A_UNSUPPORTED_CERTIFICATE;
+    case RejectReason::certificate_required: return GNUTLS_A_CERTIFICATE_REQUIRED;
+    default: return GNUTLS_A_BAD_CERTIFICATE;
+  }
+}
+
+// Chain verification status bits to faults; the host name is ours (SANs only).
+policy::CertificateFaults faults_from_status(unsigned status) {
+  using F = policy::CertificateFault;
+  policy::CertificateFaults faults = 0;
+  if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA)) faults |= static_cast<unsigned>(F::untrusted);
+  if (status & GNUTLS_CERT_PURPOSE_MISMATCH) faults |= static_cast<unsigned>(F::usage);
+  if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) faults |= static_cast<unsigned>(F::expired);
+  unsigned known = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA |
+                   GNUTLS_CERT_PURPOSE_MISMATCH | GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED;
+  if ((status & ~known) != 0 || (status != 0 && faults == 0)) faults |= static_cast<unsigned>(F::bad_certificate);
+  return faults;
+}
+
+// The subjectAltNames of a DER certificate (RFC 6125: the CN is never used).
+policy::SubjectAltNames subject_alt_names(const gnutls_datum_t& der) {
+  policy::SubjectAltNames names;
+  gnutls_x509_crt_t crt = nullptr;
+  if (gnutls_x509_crt_init(&crt) < 0) throw std::bad_alloc();
+  std::unique_ptr<gnutls_x509_crt_int, void (*)(gnutls_x509_crt_t)> owned(crt, gnutls_x509_crt_deinit);
+  if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) < 0) return names;
+  std::vector<unsigned char> buf(256);
+  for (unsigned seq = 0;;) {
+    size_t size = buf.size();
+    int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+    if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+      buf.resize(size + 1);
+      continue;
+    }
+    if (type == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
+    if (type < 0) return names;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: the end of the list
+    if (type == GNUTLS_SAN_DNSNAME) names.dns.emplace_back(reinterpret_cast<const char*>(buf.data()), size);
+    if (type == GNUTLS_SAN_IPADDRESS) names.ip.emplace_back(buf.begin(), buf.begin() + static_cast<long>(size));
+    ++seq;
+  }
+}
+
+class GnuTlsContext;
+ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len);
+ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len);
+int pull_timeout_hook(gnutls_transport_ptr_t, unsigned);
+int verify_hook(gnutls_session_t session);
+int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret);
+int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
+                   const gnutls_datum_t* message);
+
+// The record GnuTLS pulled last, kept while it is small enough to be an
+// alert or a padding-only record: TLS 1.3 hides the content type inside,
+// and GnuTLS reports neither a malformed alert nor a record without a
+// content type as what it is (inner_verdict()). Framing only otherwise.
+struct LastRecord {
+  static constexpr std::size_t max_body = 64;
+  unsigned char bytes[5 + max_body];
+  std::size_t size = 0, length = 0;  // bytes of it pulled so far; its body length
+
+  void take(const unsigned char* data, std::size_t n) {
+    while (n > 0) {
+      if (size >= 5 && size == 5 + length) size = 0;  // the next record
+      std::size_t k = std::min(n, size < 5 ? 5 - size : 5 + length - size);
+      if (size + k <= sizeof bytes) std::memcpy(bytes + size, data, k);
+      size += k, data += k, n -= k;
+      if (size == 5) length = static_cast<std::size_t>(bytes[3] << 8 | bytes[4]);
+    }
+  }
+  bool kept() const { return size >= 5 && size == 5 + length && length <= max_body; }
+};
+
+class GnuTlsEngine final : public Engine {
+ public:
+  GnuTlsEngine(EngineIo io, const GnuTlsContext& context) : io_(io), context_(context) {}
+  ~GnuTlsEngine() override { gnutls_deinit(session_); }
+
+  std::optional<Error> setup(const ConnectionOptions& options);
+
+  EngineStatus handshake() override {
+    if (handshake_done_) return EngineStatus::done;
+    int rc;
+    do {  // a warning alert interrupts the handshake without ending it
+      starved_ = false;
+      rc = gnutls_handshake(session_);
+    } while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_INTERRUPTED || (rc == GNUTLS_E_AGAIN && !starved_));
+    if (rc != GNUTLS_E_SUCCESS || local_error_) return status_after(rc);
+    on_handshake_done();
+    return local_error_ ? status_after(GNUTLS_E_INTERNAL_ERROR) : EngineStatus::done;
+  }
+
+  EngineResult read(std::span<std::byte> out) override {
+    for (;;) {
+      starved_ = false;
+      ssize_t rc = gnutls_record_recv(session_, out.data(), out.size());
+      if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
+      if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+      if (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
+          rc == GNUTLS_E_DECRYPTION_FAILED)
+        if ((decided_ = inner_verdict())) return {0, status_after(static_cast<int>(rc))};
+      if (rc == 0) return {0, EngineStatus::peer_closed};  // only a close_notify: the pull never says EOF
+      // A TLS 1.2 warning alert is not an end; a HelloRequest (TLS 1.2
+      // client) is ignored, which refuses renegotiation (R31).
+      if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_REHANDSHAKE || rc == GNUTLS_E_INTERRUPTED) continue;
+      // GnuTLS says EAGAIN after a record without plaintext (a TLS 1.3
+      // ticket, KeyUpdate or empty record) even when the next one is
+      // there: only a pull that found nothing means "wait".
+      if (rc == GNUTLS_E_AGAIN && !starved_) continue;
+      return {0, status_after(static_cast<int>(rc))};
+    }
+  }
+
+  EngineResult write(std::span<const std::byte> plaintext) override {
+    // One record per call at most: the core loops over partial writes.
+    ssize_t rc = gnutls_record_send(session_, plaintext.data(), plaintext.size());
+    if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
+    if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
+    return {0, status_after(static_cast<int>(rc))};
+  }
+
+  EngineStatus send_close_notify() override {
+    int rc = gnutls_bye(session_, GNUTLS_SHUT_WR);  // sends ours, never waits for the peer's
+    return rc == GNUTLS_E_SUCCESS && !local_error_ ? EngineStatus::done : status_after(rc);
+  }
+
+  std::size_t pending_plaintext() const override { return gnutls_record_check_pending(session_); }
+
+  SessionInfo session_info() const override {
+    SessionInfo info;
+    info.version = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3 ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
+    if (const char* name = gnutls_ciphersuite_get(session_)) info.cipher = name;
+    gnutls_datum_t alpn{};
+    if (gnutls_alpn_get_selected_protocol(session_, &alpn) == GNUTLS_E_SUCCESS)
+      info.alpn.assign(reinterpret_cast<const char*>(alpn.data), alpn.size);
+    info.resumed = gnutls_session_is_resumed(session_) != 0;
+    return info;
+  }
+
+  Verdict failure() const override {
+    if (local_error_) return LocalError{local_error_};
+    if (decided_) return *decided_;
+    if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED) return PeerAlert{static_cast<Alert>(gnutls_alert_get(session_))};
+    std::string detail = describe_error(error_);
+    if (error_ == GNUTLS_E_MEMORY_ERROR || error_ == GNUTLS_E_INTERNAL_ERROR) return LocalError{detail};
+    if (!handshake_done_) {
+      if (auto reason = policy::reason_for(faults_)) return HandshakeRejected{*reason, detail + certificate_detail()};
+      return HandshakeRejected{reject_reason_from_error(error_), detail};
+    }
+    return ProtocolError{alert_class(error_), detail};
+  }
+
+  // ---- the library's callbacks (no exception leaves them) ----
+
+  ssize_t send(const void* data, size_t len) noexcept {
+    try {
+      io_.push(std::as_bytes(std::span(static_cast<const char*>(data), len)));
+      return static_cast<ssize_t>(len);
+    } catch (const std::bad_alloc&) {
+      return fail_in_callback("out of memory", ENOMEM);
+    }
+  }
+
+  ssize_t receive(void* data, size_t len) noexcept {
+    std::size_t n = 0;
+    try {
+      n = io_.pull(std::as_writable_bytes(std::span(static_cast<char*>(data), len)));
+    } catch (const std::bad_alloc&) {
+      return fail_in_callback("out of memory", ENOMEM);
+    }
+    if (n == 0) {
+      starved_ = true;
+      gnutls_transport_set_errno(session_, EAGAIN);  // "nothing yet", never EOF: the core decides
+      return -1;
+    }
+    ++pulls_;
+    if (tls13_) last_.take(static_cast<const unsigned char*>(data), n);
+    return static_cast<ssize_t>(n);
+  }
+
+  int verify() noexcept;
+  int on_secret(const char* label, const gnutls_datum_t& secret) noexcept;
+  int on_handshake_message(unsigned type, unsigned when, bool incoming, const gnutls_datum_t& message) noexcept;
+
+ private:
+  // Fatal: remembers why, and sends the alert GnuTLS leaves to the application.
+  EngineStatus status_after(int rc) {
+    if (rc == GNUTLS_E_AGAIN && !local_error_) return EngineStatus::want_input;
+    error_ = rc;
+    auto reason = handshake_done_ ? std::nullopt : policy::reason_for(faults_);
+    if (const auto* decided = decided_ ? std::get_if<ProtocolError>(&*decided_) : nullptr)
+      gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(decided->alert));
+    else if (reason)
+      gnutls_alert_send(session_, GNUTLS_AL_FATAL, alert_for(*reason));
+    else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)  // GnuTLS would say decode_error
+      gnutls_alert_send(session_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
+    else
+      gnutls_alert_send_appropriate(session_, rc);
+    return EngineStatus::failed;
+  }
+
+  // A static string: reporting a failure inside a callback allocates nothing.
+  ssize_t fail_in_callback(const char* why, int errno_value) noexcept {
+    if (!local_error_) local_error_ = why;
+    gnutls_transport_set_errno(session_, errno_value);
+    return -1;
+  }
+
+  policy::CertificateFaults peer_faults();
+  std::string certificate_detail() const;
+  std::optional<Verdict> inner_verdict() const;
+  int on_client_hello(const gnutls_datum_t& client_hello);
+  int check_suite(const gnutls_datum_t& server_hello);
+  void surface_session();
+  void on_handshake_done();
+
+  EngineIo io_;
+  const GnuTlsContext& context_;
+  gnutls_session_t session_ = nullptr;
+  policy::ServerName server_name_;
+  int error_ = 0;
+  policy::CertificateFaults faults_ = 0;
+  unsigned verify_status_ = 0;
+  std::optional<Verdict> decided_;  // a failure the adapter classified itself
+  const char* local_error_ = nullptr;  // a callback failed (allocation, the application's callback)
+  bool handshake_done_ = false;
+  bool tls13_ = false;   // after the handshake
+  bool starved_ = false;  // the pull function found no record during the current call
+  std::uint64_t pulls_ = 0, key_update_pulls_ = ~std::uint64_t{0};
+  LastRecord last_;
+};
+
+class GnuTlsContext final : public EngineContext {
+ public:
+  explicit GnuTlsContext(const Config& config) : config_(config) {}
+  ~GnuTlsContext() override {
+    for (gnutls_priority_t priority : priorities_) gnutls_priority_deinit(priority);
+    if (credentials_) gnutls_certificate_free_credentials(credentials_);
+    if (ticket_key_.data) {
+      gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
+      gnutls_free(ticket_key_.data);
+    }
+  }
+
+  static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
+    auto context = std::make_unique<GnuTlsContext>(config);
+    if (auto error = context->configure()) return *error;
+    return std::unique_ptr<EngineContext>(std::move(context));
+  }
+
+  Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override {
+    auto engine = std::make_unique<GnuTlsEngine>(io, *this);
+    if (auto error = engine->setup(options)) return *error;
+    return std::unique_ptr<Engine>(std::move(engine));
+  }
+
+  const Config& config() const { return config_; }
+  gnutls_certificate_credentials_t credentials() const { return credentials_; }
+  // The priorities with groups[first] as the preferred group.
+  gnutls_priority_t priority(std::size_t first = 0) const { return priorities_[first]; }
+  std::size_t priorities() const { return priorities_.size(); }
+  const gnutls_datum_t* ticket_key() const { return ticket_key_.data ? &ticket_key_ : nullptr; }
+  const std::vector<gnutls_datum_t>& alpn() const { return alpn_; }
+  bool allows(const unsigned char id[2]) const {
+    return std::any_of(allowed_.begin(), allowed_.end(), [&](const Suite* s) { return s->id[0] == id[0] && s->id[1] == id[1]; });
+  }
+
+ private:
+  std::optional<Error> configure();
+  std::optional<Error> set_priority();
+  std::optional<Error> load_trust();
+  std::optional<Error> load_identity();
+
+  Config config_;
+  gnutls_certificate_credentials_t credentials_ = nullptr;
+  std::vector<gnutls_priority_t> priorities_;
+  gnutls_datum_t ticket_key_{nullptr, 0};
+  std::vector<gnutls_datum_t> alpn_;  // pointing into config_.alpn
+  std::vector<const Suite*> allowed_;
+};
+
+std::optional<Error> GnuTlsContext::configure() {
+  int rc = gnutls_certificate_allocate_credentials(&credentials_);
+  if (rc < 0) return library_error("gnutls_certificate_allocate_credentials failed", rc);
+  if (auto error = set_priority()) return error;
+  if (policy::verify_mode(config_) != policy::Verify::none) {
+    if (auto error = load_trust()) return error;
+    gnutls_certificate_set_verify_function(credentials_, verify_hook);
+  }
+  if (auto error = load_identity()) return error;
+  if (config_.role == Role::server && config_.session_tickets &&
+      (rc = gnutls_session_ticket_key_generate(&ticket_key_)) < 0)
+    return library_error("cannot generate the session ticket key", rc);
+  for (const auto& protocol : config_.alpn) alpn_.push_back(datum(protocol));
+  return std::nullopt;
+}
+
+// A priority string names ciphers and key exchanges, and allows every suite
+// they combine to: the union of the configured suites' parts. When that is
+// more than Config::cipher_suites (TLS 1.3 AES-128-GCM but not the TLS 1.2
+// ECDHE suites with it, say), the hook refuses a negotiated suite outside
+// the set at the ServerHello (docs/divergences.md).
+std::optional<Error> GnuTlsContext::set_priority() {
+  std::string ciphers, kx;
+  auto add = [](std::string& list, std::string_view token) {
+    std::string item = ":+" + std::string(token);
+    if (!token.empty() && list.find(item) == std::string::npos) list += item;
+  };
+  for (const auto& name : config_.cipher_suites) {
+    const Suite* suite = find_suite(name);
+    if (!suite) return Error{errc::unsupported_by_backend, "cipher suite " + name + " is not known to the gnutls backend"};
+    allowed_.push_back(suite);
+    add(ciphers, suite->cipher);
+    add(kx, suite->kx);
+  }
+  std::string versions = config_.max_version == TlsVersion::tls1_3 ? ":+VERS-TLS1.3" : "";
+  if (config_.min_version == TlsVersion::tls1_2) versions += ":+VERS-TLS1.2";
+  // NORMAL's signature algorithms; ECDHE groups only. A GnuTLS server with
+  // %SERVER_PRECEDENCE insists on its first group even when the client sent
+  // a key share for another (a HelloRetryRequest: OpenSSL clients send
+  // X25519 only, wolfSSL clients P-256 only), which the others avoid: a
+  // TLS 1.3 server has one priority per first group, and the ClientHello
+  // hook picks the one the client sent a share for.
+  bool tls13_server = config_.role == Role::server && config_.max_version == TlsVersion::tls1_3;
+  for (std::size_t first = 0; first < (tls13_server ? group_count : 1); ++first) {
+    std::string group_list = ":-GROUP-ALL:+" + std::string(groups[first].token);
+    for (std::size_t i = 0; i < group_count; ++i)
+      if (i != first) group_list += ":+" + std::string(groups[i].token);
+    std::string priority = "NORMAL:-VERS-ALL" + versions + ":-CIPHER-ALL" + ciphers + ":-MAC-ALL:+AEAD:-KX-ALL" + kx +
+                           group_list + ":%SERVER_PRECEDENCE";
+    const char* error_at = nullptr;
+    gnutls_priority_t made = nullptr;
+    if (int rc = gnutls_priority_init(&made, priority.c_str(), &error_at); rc < 0)
+      return library_error("cannot use the priority string " + priority + " (at " + (error_at ? error_at : "?") + ")", rc);
+    priorities_.push_back(made);
+  }
+  return std::nullopt;
+}
+
+std::optional<Error> GnuTlsContext::load_trust() {
+  if (config_.ca_file.empty() && config_.ca_dir.empty() && config_.ca_pem.empty()) {
+    // An empty or missing system store leaves no anchor: every chain is then untrusted.
+    gnutls_certificate_set_x509_system_trust(credentials_);
+    return std::nullopt;
+  }
+  int rc = 0;
+  if (!config_.ca_file.empty() &&
+      (rc = gnutls_certificate_set_x509_trust_file(credentials_, config_.ca_file.c_str(), GNUTLS_X509_FMT_PEM)) <= 0)
+    return library_error("cannot load trust anchors from ca_file \"" + config_.ca_file + "\"", rc);
+  if (!config_.ca_dir.empty() &&
+      (rc = gnutls_certificate_set_x509_trust_dir(credentials_, config_.ca_dir.c_str(), GNUTLS_X509_FMT_PEM)) < 0)
+    return library_error("cannot load trust anchors from ca_dir \"" + config_.ca_dir + "\"", rc);
+  gnutls_datum_t pem = datum(config_.ca_pem);
+  if (!config_.ca_pem.empty() &&
+      (rc = gnutls_certificate_set_x509_trust_mem(credentials_, &pem, GNUTLS_X509_FMT_PEM)) <= 0)
+    return library_error("ca_pem holds no usable PEM certificate", rc);
+  return std::nullopt;
+}
+
+std::optional<Error> GnuTlsContext::load_identity() {
+  if (config_.cert_chain_file.empty() && config_.cert_chain_pem.empty()) return std::nullopt;
+  // Files are read here so that every mix of file and PEM text takes one path.
+  OwnedDatum chain_file, key_file;
+  gnutls_datum_t chain = datum(config_.cert_chain_pem), key = datum(config_.private_key_pem);
+  int rc = 0;
+  if (!config_.cert_chain_file.empty()) {
+    if ((rc = gnutls_load_file(config_.cert_chain_file.c_str(), &chain_file.d)) < 0)
+      return library_error("cannot load cert_chain_file \"" + config_.cert_chain_file + "\"", rc);
+    chain = chain_file.d;
+  }
+  if (!config_.private_key_file.empty()) {
+    if ((rc = gnutls_load_file(config_.private_key_file.c_str(), &key_file.d)) < 0)
+      return library_error("cannot load private_key_file \"" + config_.private_key_file + "\"", rc);
+    key = key_file.d;
+  }
+  rc = gnutls_certificate_set_x509_key_mem2(credentials_, &chain, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+  if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) return library_error("the private key does not match the certificate", rc);
+  if (rc < 0) return library_error("the certificate chain and private key are not usable PEM", rc);
+  return std::nullopt;
+}
+
+// ---- hooks: GnuTLS's C callbacks into the engine ----------------------------
+
+GnuTlsEngine& engine_of(gnutls_session_t session) { return *static_cast<GnuTlsEngine*>(gnutls_session_get_ptr(session)); }
+
+ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len) {
+  return static_cast<GnuTlsEngine*>(self)->send(data, len);
+}
+ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len) {
+  return static_cast<GnuTlsEngine*>(self)->receive(data, len);
+}
+// Unused with GNUTLS_NONBLOCK, but GnuTLS asks for one beside a custom pull
+// function: "maybe", and the pull function then says EAGAIN (a 0 here would
+// be a timeout, which is fatal).
+int pull_timeout_hook(gnutls_transport_ptr_t, unsigned) { return 1; }
+int verify_hook(gnutls_session_t session) { return engine_of(session).verify(); }
+int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret) {
+  return engine_of(session).on_secret(label, *secret);
+}
+int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
+                   const gnutls_datum_t* message) {
+  return engine_of(session).on_handshake_message(type, when, incoming != 0, *message);
+}
+
+// ---- the engine's policies ----------------------------------------------------
+
+policy::CertificateFaults GnuTlsEngine::peer_faults() {
+  const Config& config = context_.config();
+  unsigned count = 0;
+  const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
+  if (!chain || count == 0)  // only a server gets here without one (ClientAuth::optional)
+    return policy::verify_mode(config) == policy::Verify::required
+               ? static_cast<unsigned>(policy::CertificateFault::missing)
+               : 0;
+  bool client = config.role == Role::client;
+  gnutls_typed_vdata_st purpose{GNUTLS_DT_KEY_PURPOSE_OID,
+                                reinterpret_cast<unsigned char*>(const_cast<char*>(
+                                    client ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT)),
+                                0};
+  int rc = gnutls_certificate_verify_peers(session_, &purpose, 1, &verify_status_);
+  if (rc == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
+  policy::CertificateFaults faults =
+      rc < 0 ? static_cast<unsigned>(policy::CertificateFault::bad_certificate) : faults_from_status(verify_status_);
+  // GnuTLS's own name check falls back to the CN: names come from the SANs only.
+  if (client && !policy::names_match(server_name_, subject_alt_names(chain[0])))
+    faults |= static_cast<unsigned>(policy::CertificateFault::hostname);
+  return faults;
+}
+
+std::string GnuTlsEngine::certificate_detail() const {
+  gnutls_datum_t text{};
+  if (verify_status_ == 0 ||
+      gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text, 0) < 0)
+    return {};
+  std::string detail = "; certificate: " + std::string(reinterpret_cast<const char*>(text.data), text.size);
+  gnutls_free(text.data);
+  return detail;
+}
+
+int GnuTlsEngine::verify() noexcept {
+  try {
+    faults_ = peer_faults();
+  } catch (const std::bad_alloc&) {
+    fail_in_callback("out of memory", ENOMEM);
+    return GNUTLS_E_MEMORY_ERROR;
+  }
+  return faults_ == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+int GnuTlsEngine::on_secret(const char* label, const gnutls_datum_t& secret) noexcept {
+  const Config& config = context_.config();
+  if (!config.keylog) return 0;  // set anyway: GnuTLS would write SSLKEYLOGFILE itself
+  gnutls_datum_t client_random{}, server_random{};
+  gnutls_session_get_random(session_, &client_random, &server_random);
+  try {
+    config.keylog(nss_keylog_line(label, std::span(client_random.data, client_random.size),
+                                  std::span(secret.data, secret.size)));
+  } catch (const std::bad_alloc&) {
+    fail_in_callback("out of memory", ENOMEM);
+  } catch (...) {
+    fail_in_callback("the keylog callback threw", EIO);
+  }
+  return 0;
+}
+
+int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incoming,
+                                       const gnutls_datum_t& message) noexcept {
+  try {
+    bool server = context_.config().role == Role::server;
+    if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && server)
+      return on_client_hello(message);
+    // The suite is checked as the server sends it and as the client receives it.
+    if (type == GNUTLS_HANDSHAKE_SERVER_HELLO && when == GNUTLS_HOOK_PRE) return check_suite(message);
+    // RFC 8446 §5.1: a KeyUpdate ends its record, yet GnuTLS 3.7 reads on
+    // under the new keys (R23). A message that needed no pull since came
+    // from the same record.
+    if (incoming && handshake_done_ && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
+      decided_ = ProtocolError{Alert::unexpected_message, "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
+      return GNUTLS_E_UNEXPECTED_PACKET;
+    }
+    if (type == GNUTLS_HANDSHAKE_KEY_UPDATE && incoming && when == GNUTLS_HOOK_POST) key_update_pulls_ = pulls_;
+    // TLS 1.3 tickets arrive after the handshake, possibly several.
+    if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming && when == GNUTLS_HOOK_POST && handshake_done_)
+      surface_session();
+  } catch (const std::bad_alloc&) {
+    fail_in_callback("out of memory", ENOMEM);
+    return GNUTLS_E_MEMORY_ERROR;
+  }
+  return 0;
+}
+
+// What the last record held, decrypted again with GnuTLS's read keys when
+// GnuTLS ended the stream on it: a record of padding only (GnuTLS says
+// bad_record_mac) and an alert record holding more or less than one alert
+// (GnuTLS takes the first, or says unexpected_message for a short one).
+// Only kept records (LastRecord::max_body) are judged.
+std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
+  gnutls_datum_t iv{}, key{};
+  unsigned char seq[8];
+  if (!tls13_ || !last_.kept() || last_.length <= 16 ||
+      gnutls_record_get_state(session_, 1, nullptr, &iv, &key, seq) < 0 || iv.size != 12)
+    return std::nullopt;
+  gnutls_aead_cipher_hd_t aead = nullptr;
+  if (gnutls_aead_cipher_init(&aead, gnutls_cipher_get(session_), &key) < 0) return std::nullopt;
+  unsigned char plain[LastRecord::max_body];
+  std::size_t size = 0;
+  bool opened = false;
+  // Its sequence number: the current one if GnuTLS could not open it, the
+  // one before if it did; the tag tells which.
+  for (std::uint64_t back = 0; back < 2 && !opened; ++back) {
+    std::uint64_t n = 0;
+    for (unsigned char b : seq) n = n << 8 | b;
+    n -= back;
+    unsigned char nonce[12];
+    std::memcpy(nonce, iv.data, 12);
+    for (int i = 11; i >= 4; --i, n >>= 8) nonce[i] ^= static_cast<unsigned char>(n & 0xff);
+    size = sizeof plain;
+    opened = gnutls_aead_cipher_decrypt(aead, nonce, 12, last_.bytes, 5, 16, last_.bytes + 5, last_.length, plain,
+                                        &size) == 0;
+  }
+  gnutls_aead_cipher_deinit(aead);
+  if (!opened) return std::nullopt;  // a bad tag: GnuTLS's bad_record_mac stands
+  while (size > 0 && plain[size - 1] == 0) --size;
+  if (size == 0)
+    return ProtocolError{Alert::unexpected_message, "a TLS 1.3 record of padding only, without a content type"};
+  if (plain[size - 1] == 21 && size - 1 != 2)
+    return ProtocolError{Alert::decode_error, "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
+  return std::nullopt;
+}
+
+// The server's choices GnuTLS would make otherwise: the ALPN protocol in
+// the server's order (policy::select_alpn; no overlap is fatal, RFC 7301
+// §3.2), and a group the client sent a key share for (see set_priority).
+int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
+  struct Offered {
+    std::span<const unsigned char> alpn, key_shares;
+    bool has_alpn = false;
+  } offered;
+  gnutls_ext_raw_parse(
+      &offered,
+      [](void* ctx, unsigned id, const unsigned char* data, unsigned size) {
+        auto& o = *static_cast<Offered*>(ctx);
+        if (size < 2) return 0;
+        if (id == 16) o.alpn = std::span(data + 2, size - 2), o.has_alpn = true;  // after the lists' lengths
+        if (id == 51) o.key_shares = std::span(data + 2, size - 2);
+        return 0;
+      },
+      &client_hello, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+  std::size_t first = group_count;
+  // KeyShareClientHello: entries of group (2), key length (2), key.
+  for (auto shares = offered.key_shares; shares.size() >= 4;) {
+    for (std::size_t i = 0; i < std::min(first, context_.priorities()); ++i)
+      if (shares[0] == groups[i].id[0] && shares[1] == groups[i].id[1]) first = i;
+    shares = shares.subspan(std::min<std::size_t>(shares.size(), 4 + (shares[2] << 8 | shares[3])));
+  }
+  int rc = 0;
+  if (first < context_.priorities() && (rc = gnutls_priority_set(session_, context_.priority(first))) < 0) return rc;
+  const auto& ours = context_.config().alpn;
+  if (ours.empty() || !offered.has_alpn) return 0;  // ALPN not used
+  auto chosen = policy::select_alpn(ours, offered.alpn);
+  if (!chosen) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+  gnutls_datum_t protocol{const_cast<unsigned char*>(chosen->data()), static_cast<unsigned>(chosen->size())};
+  return gnutls_alpn_set_protocols(session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
+}
+
+int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
+  // ServerHello: version (2), random (32), session id (1 + n), cipher suite (2).
+  if (server_hello.size < 35) return 0;  // GnuTLS refuses it itself
+  std::size_t at = 35 + server_hello.data[34];
+  if (server_hello.size < at + 2 || context_.allows(server_hello.data + at)) return 0;
+  std::string name = "an unknown cipher suite";
+  for (const Suite& suite : suites)
+    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = std::string(suite.iana);
+  decided_ = HandshakeRejected{RejectReason::no_shared_cipher,
+                               name + " was negotiated, which Config::cipher_suites does not allow (a GnuTLS priority "
+                                      "string allows every combination of the suites' ciphers and key exchanges)"};
+  return GNUTLS_E_UNKNOWN_CIPHER_SUITE;
+}
+
+void GnuTlsEngine::surface_session() {
+  const Config& config = context_.config();
+  if (config.role != Role::client || !config.on_new_session) return;
+  OwnedDatum data;
+  int rc = gnutls_session_get_data2(session_, &data.d);
+  if (rc == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
+  if (rc < 0) return;
+  SessionBlob blob(reinterpret_cast<const std::byte*>(data.d.data),
+                   reinterpret_cast<const std::byte*>(data.d.data) + data.d.size);
+  try {
+    config.on_new_session(blob);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (...) {
+    fail_in_callback("the on_new_session callback threw", EIO);
+  }
+}
+
+void GnuTlsEngine::on_handshake_done() {
+  handshake_done_ = true;
+  tls13_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3;
+  // TLS 1.2 tickets come within the handshake; TLS 1.3 ones after it (the hook).
+  if (gnutls_protocol_get_version(session_) != GNUTLS_TLS1_2) return;
+  try {
+    surface_session();
+  } catch (const std::bad_alloc&) {
+    fail_in_callback("out of memory", ENOMEM);
+  }
+}
+
+std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
+  const Config& config = context_.config();
+  bool client = config.role == Role::client;
+  unsigned flags = (client ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_NONBLOCK;
+  if (!config.session_tickets) flags |= GNUTLS_NO_TICKETS;
+  // Like the others, a client sends its certificate whatever CAs the server names.
+  if (client && (!config.cert_chain_file.empty() || !config.cert_chain_pem.empty())) flags |= GNUTLS_FORCE_CLIENT_CERT;
+  int rc = gnutls_init(&session_, flags);
+  if (rc < 0) return library_error("gnutls_init failed", rc);
+  gnutls_session_set_ptr(session_, this);
+  if ((rc = gnutls_priority_set(session_, context_.priority())) < 0 ||
+      (rc = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, context_.credentials())) < 0)
+    return library_error("cannot configure the GnuTLS session", rc);
+  gnutls_transport_set_ptr(session_, this);
+  gnutls_transport_set_push_function(session_, push_hook);
+  gnutls_transport_set_pull_function(session_, pull_hook);
+  gnutls_transport_set_pull_timeout_function(session_, pull_timeout_hook);
+  gnutls_session_set_keylog_function(session_, keylog_hook);
+  gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, handshake_hook);
+  if (!client) {
+    // Required: GnuTLS refuses a missing certificate itself; optional: the
+    // verify hook judges one if it is sent.
+    if (config.client_auth != ClientAuth::none)
+      gnutls_certificate_server_set_request(
+          session_, config.client_auth == ClientAuth::required ? GNUTLS_CERT_REQUIRE : GNUTLS_CERT_REQUEST);
+    if (context_.ticket_key() && (rc = gnutls_session_ticket_enable_server(session_, context_.ticket_key())) < 0)
+      return library_error("cannot enable session tickets", rc);
+    return std::nullopt;
+  }
+  const auto& alpn = context_.alpn();
+  if (!alpn.empty() &&
+      (rc = gnutls_alpn_set_protocols(session_, alpn.data(), static_cast<unsigned>(alpn.size()), 0)) < 0)
+    return library_error("cannot set ALPN protocols", rc);
+  server_name_ = policy::classify_server_name(options.server_name);
+  if (server_name_.sends_sni() &&
+      (rc = gnutls_server_name_set(session_, GNUTLS_NAME_DNS, server_name_.text.data(), server_name_.text.size())) < 0)
+    return library_error("cannot use \"" + server_name_.text + "\" as SNI server name", rc);
+  if (options.resume_session.empty()) return std::nullopt;
+  if (gnutls_session_set_data(session_, options.resume_session.data(), options.resume_session.size()) < 0)
+    return Error{errc::invalid_config, "resume_session is not a session saved by the gnutls backend"};
+  return std::nullopt;
+}
+
+}  // namespace
+
+const Backend& gnutls() {
+  static const Backend backend{
+      .name = "gnutls",
+      .library_version = [] { return "GnuTLS " + std::string(gnutls_check_version(nullptr)); },
+      .supports = [](TlsVersion) { return true; },
+      .exports_secrets = [](TlsVersion) { return true; },  // gnutls_session_set_keylog_function, 1.2 and 1.3
+      .create_context = &GnuTlsContext::create,
+  };
+  return backend;
+}
+
+}  // namespace lastbyte::backends
