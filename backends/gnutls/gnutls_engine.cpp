@@ -30,17 +30,16 @@ gnutls_datum_t datum(const std::string& s) {
   return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
 }
 
-// A datum GnuTLS allocated (gnutls_load_file, gnutls_session_get_data2).
+// A datum GnuTLS allocated (gnutls_load_file, gnutls_session_get_data2, ...).
 struct OwnedDatum {
   gnutls_datum_t d{nullptr, 0};
   OwnedDatum() = default;
   OwnedDatum(const OwnedDatum&) = delete;
-  OwnedDatum& operator=(const OwnedDatum&) = delete;
   ~OwnedDatum() { gnutls_free(d.data); }
 };
 
-// The suites lastbyte allows, as GnuTLS priority strings build them: a
-// cipher, and for TLS 1.2 a key exchange (the MAC is always AEAD).
+// The suites lastbyte allows, by the parts a priority string names them
+// with: a cipher, and for TLS 1.2 a key exchange (the MAC is always AEAD).
 struct Suite {
   std::string_view iana;
   unsigned char id[2];
@@ -61,24 +60,30 @@ constexpr Suite suites[] = {
 // ECDHE groups in OpenSSL's order of preference, with their TLS ids.
 struct Group {
   unsigned char id[2];
-  std::string_view token;
+  std::string_view name;
 };
-constexpr Group groups[] = {
-    {{0x00, 0x1d}, "GROUP-X25519"}, {{0x00, 0x17}, "GROUP-SECP256R1"}, {{0x00, 0x1e}, "GROUP-X448"},
-    {{0x00, 0x19}, "GROUP-SECP521R1"}, {{0x00, 0x18}, "GROUP-SECP384R1"},
-};
-constexpr std::size_t group_count = std::size(groups);
-
-const Suite* find_suite(std::string_view iana) {
-  for (const Suite& s : suites)
-    if (s.iana == iana) return &s;
-  return nullptr;
-}
+constexpr Group groups[] = {{{0, 0x1d}, "X25519"}, {{0, 0x17}, "SECP256R1"}, {{0, 0x1e}, "X448"},
+                            {{0, 0x19}, "SECP521R1"}, {{0, 0x18}, "SECP384R1"}};
 
 // ---- error classes ----------------------------------------------------------
 
-// After the handshake: GnuTLS error codes to one alert class. GnuTLS's own
-// table (gnutls_error_to_alert) agrees with the others for these.
+using Fault = policy::CertificateFault;
+constexpr unsigned fault(Fault f) { return static_cast<unsigned>(f); }
+
+// Chain verification status bits to faults (the host name is checked apart).
+policy::CertificateFaults faults_from_status(unsigned status) {
+  policy::CertificateFaults faults = 0;
+  if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA)) faults |= fault(Fault::untrusted);
+  if (status & GNUTLS_CERT_PURPOSE_MISMATCH) faults |= fault(Fault::usage);
+  if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) faults |= fault(Fault::expired);
+  unsigned known = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA |
+                   GNUTLS_CERT_PURPOSE_MISMATCH | GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED;
+  if ((status & ~known) != 0 || (status != 0 && faults == 0)) faults |= fault(Fault::bad_certificate);
+  return faults;
+}
+
+// GnuTLS error codes to one alert class: GnuTLS's own table
+// (gnutls_error_to_alert) gives the classes the others report.
 Alert alert_class(int error) {
   int level = 0;
   return static_cast<Alert>(gnutls_error_to_alert(error, &level));
@@ -98,7 +103,8 @@ RejectReason reject_reason_from_error(int error) {
   }
 }
 
-// The alert a client sends for a certificate it rejects, as OpenSSL sends it.
+// The alert for a certificate we reject, as OpenSSL sends it (GnuTLS
+// leaves sending alerts to the application).
 gnutls_alert_description_t alert_for(RejectReason reason) {
   switch (reason) {
     case RejectReason::expired: return GNUTLS_A_CERTIFICATE_EXPIRED;
@@ -108,51 +114,6 @@ gnutls_alert_description_t alert_for(RejectReason reason) {
     default: return GNUTLS_A_BAD_CERTIFICATE;
   }
 }
-
-// Chain verification status bits to faults; the host name is ours (SANs only).
-policy::CertificateFaults faults_from_status(unsigned status) {
-  using F = policy::CertificateFault;
-  policy::CertificateFaults faults = 0;
-  if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA)) faults |= static_cast<unsigned>(F::untrusted);
-  if (status & GNUTLS_CERT_PURPOSE_MISMATCH) faults |= static_cast<unsigned>(F::usage);
-  if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) faults |= static_cast<unsigned>(F::expired);
-  unsigned known = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND | GNUTLS_CERT_SIGNER_NOT_CA |
-                   GNUTLS_CERT_PURPOSE_MISMATCH | GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED;
-  if ((status & ~known) != 0 || (status != 0 && faults == 0)) faults |= static_cast<unsigned>(F::bad_certificate);
-  return faults;
-}
-
-// The subjectAltNames of a DER certificate (RFC 6125: the CN is never used).
-policy::SubjectAltNames subject_alt_names(const gnutls_datum_t& der) {
-  policy::SubjectAltNames names;
-  gnutls_x509_crt_t crt = nullptr;
-  if (gnutls_x509_crt_init(&crt) < 0) throw std::bad_alloc();
-  std::unique_ptr<gnutls_x509_crt_int, void (*)(gnutls_x509_crt_t)> owned(crt, gnutls_x509_crt_deinit);
-  if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) < 0) return names;
-  std::vector<unsigned char> buf(256);
-  for (unsigned seq = 0;;) {
-    size_t size = buf.size();
-    int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
-    if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
-      buf.resize(size + 1);
-      continue;
-    }
-    if (type == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
-    if (type < 0) return names;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: the end of the list
-    if (type == GNUTLS_SAN_DNSNAME) names.dns.emplace_back(reinterpret_cast<const char*>(buf.data()), size);
-    if (type == GNUTLS_SAN_IPADDRESS) names.ip.emplace_back(buf.begin(), buf.begin() + static_cast<long>(size));
-    ++seq;
-  }
-}
-
-class GnuTlsContext;
-ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len);
-ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len);
-int pull_timeout_hook(gnutls_transport_ptr_t, unsigned);
-int verify_hook(gnutls_session_t session);
-int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret);
-int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
-                   const gnutls_datum_t* message);
 
 // The record GnuTLS pulled last, kept while it is small enough to be an
 // alert or a padding-only record: TLS 1.3 hides the content type inside,
@@ -174,6 +135,15 @@ struct LastRecord {
   }
   bool kept() const { return size >= 5 && size == 5 + length && length <= max_body; }
 };
+
+class GnuTlsContext;
+ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len);
+ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len);
+int pull_timeout_hook(gnutls_transport_ptr_t, unsigned);
+int verify_hook(gnutls_session_t session);
+int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret);
+int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
+                   const gnutls_datum_t* message);
 
 class GnuTlsEngine final : public Engine {
  public:
@@ -203,7 +173,7 @@ class GnuTlsEngine final : public Engine {
       if (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
           rc == GNUTLS_E_DECRYPTION_FAILED)
         if ((decided_ = inner_verdict())) return {0, status_after(static_cast<int>(rc))};
-      if (rc == 0) return {0, EngineStatus::peer_closed};  // only a close_notify: the pull never says EOF
+      if (rc == 0) return {0, EngineStatus::peer_closed};  // a close_notify: the pull never says EOF
       // A TLS 1.2 warning alert is not an end; a HelloRequest (TLS 1.2
       // client) is ignored, which refuses renegotiation (R31).
       if (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_REHANDSHAKE || rc == GNUTLS_E_INTERRUPTED) continue;
@@ -216,7 +186,7 @@ class GnuTlsEngine final : public Engine {
   }
 
   EngineResult write(std::span<const std::byte> plaintext) override {
-    // One record per call at most: the core loops over partial writes.
+    // At most one record per call: the core loops over partial writes.
     ssize_t rc = gnutls_record_send(session_, plaintext.data(), plaintext.size());
     if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
@@ -233,7 +203,7 @@ class GnuTlsEngine final : public Engine {
   SessionInfo session_info() const override {
     SessionInfo info;
     info.version = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3 ? TlsVersion::tls1_3 : TlsVersion::tls1_2;
-    if (const char* name = gnutls_ciphersuite_get(session_)) info.cipher = name;
+    if (const char* name = gnutls_ciphersuite_get(session_)) info.cipher = name;  // IANA names
     gnutls_datum_t alpn{};
     if (gnutls_alpn_get_selected_protocol(session_, &alpn) == GNUTLS_E_SUCCESS)
       info.alpn.assign(reinterpret_cast<const char*>(alpn.data), alpn.size);
@@ -254,40 +224,36 @@ class GnuTlsEngine final : public Engine {
     return ProtocolError{alert_class(error_), detail};
   }
 
-  // ---- the library's callbacks (no exception leaves them) ----
+  // ---- GnuTLS's callbacks: no exception leaves them (C cannot unwind) ----
+
+  int verify() noexcept {
+    return guarded([&] { return (faults_ = peer_faults()) == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR; });
+  }
 
   ssize_t send(const void* data, size_t len) noexcept {
-    try {
-      io_.push(std::as_bytes(std::span(static_cast<const char*>(data), len)));
-      return static_cast<ssize_t>(len);
-    } catch (const std::bad_alloc&) {
-      return fail_in_callback("out of memory", ENOMEM);
-    }
+    if (guarded([&] { return io_.push(std::as_bytes(std::span(static_cast<const char*>(data), len))), 0; }) < 0)
+      return transport_error(ENOMEM);
+    return static_cast<ssize_t>(len);
   }
 
   ssize_t receive(void* data, size_t len) noexcept {
     std::size_t n = 0;
-    try {
-      n = io_.pull(std::as_writable_bytes(std::span(static_cast<char*>(data), len)));
-    } catch (const std::bad_alloc&) {
-      return fail_in_callback("out of memory", ENOMEM);
-    }
+    if (guarded([&] { return n = io_.pull(std::as_writable_bytes(std::span(static_cast<char*>(data), len))), 0; }) < 0)
+      return transport_error(ENOMEM);
     if (n == 0) {
       starved_ = true;
-      gnutls_transport_set_errno(session_, EAGAIN);  // "nothing yet", never EOF: the core decides
-      return -1;
+      return transport_error(EAGAIN);  // "nothing yet", never EOF: the core decides
     }
     ++pulls_;
     if (tls13_) last_.take(static_cast<const unsigned char*>(data), n);
     return static_cast<ssize_t>(n);
   }
 
-  int verify() noexcept;
   int on_secret(const char* label, const gnutls_datum_t& secret) noexcept;
   int on_handshake_message(unsigned type, unsigned when, bool incoming, const gnutls_datum_t& message) noexcept;
 
  private:
-  // Fatal: remembers why, and sends the alert GnuTLS leaves to the application.
+  // Fatal: remembers why, and sends the alert (GnuTLS leaves that to us).
   EngineStatus status_after(int rc) {
     if (rc == GNUTLS_E_AGAIN && !local_error_) return EngineStatus::want_input;
     error_ = rc;
@@ -296,16 +262,28 @@ class GnuTlsEngine final : public Engine {
       gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(decided->alert));
     else if (reason)
       gnutls_alert_send(session_, GNUTLS_AL_FATAL, alert_for(*reason));
-    else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)  // GnuTLS would say decode_error
+    else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)  // GnuTLS's table says decode_error
       gnutls_alert_send(session_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
     else
       gnutls_alert_send_appropriate(session_, rc);
     return EngineStatus::failed;
   }
 
-  // A static string: reporting a failure inside a callback allocates nothing.
-  ssize_t fail_in_callback(const char* why, int errno_value) noexcept {
-    if (!local_error_) local_error_ = why;
+  // Runs a callback's work; a failure makes the next call report `failed`
+  // with a static string (reporting it allocates nothing).
+  template <class Work>
+  int guarded(Work work) noexcept {
+    try {
+      return work();
+    } catch (const std::bad_alloc&) {
+      if (!local_error_) local_error_ = "out of memory";
+    } catch (...) {
+      if (!local_error_) local_error_ = "an application callback threw";
+    }
+    return GNUTLS_E_MEMORY_ERROR;
+  }
+
+  ssize_t transport_error(int errno_value) {
     gnutls_transport_set_errno(session_, errno_value);
     return -1;
   }
@@ -325,10 +303,10 @@ class GnuTlsEngine final : public Engine {
   int error_ = 0;
   policy::CertificateFaults faults_ = 0;
   unsigned verify_status_ = 0;
-  std::optional<Verdict> decided_;  // a failure the adapter classified itself
+  std::optional<Verdict> decided_;     // a failure the adapter classified itself
   const char* local_error_ = nullptr;  // a callback failed (allocation, the application's callback)
   bool handshake_done_ = false;
-  bool tls13_ = false;   // after the handshake
+  bool tls13_ = false;    // negotiated, once the handshake is done
   bool starved_ = false;  // the pull function found no record during the current call
   std::uint64_t pulls_ = 0, key_update_pulls_ = ~std::uint64_t{0};
   LastRecord last_;
@@ -340,10 +318,8 @@ class GnuTlsContext final : public EngineContext {
   ~GnuTlsContext() override {
     for (gnutls_priority_t priority : priorities_) gnutls_priority_deinit(priority);
     if (credentials_) gnutls_certificate_free_credentials(credentials_);
-    if (ticket_key_.data) {
-      gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
-      gnutls_free(ticket_key_.data);
-    }
+    if (ticket_key_.data) gnutls_memset(ticket_key_.data, 0, ticket_key_.size);
+    gnutls_free(ticket_key_.data);
   }
 
   static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
@@ -360,7 +336,7 @@ class GnuTlsContext final : public EngineContext {
 
   const Config& config() const { return config_; }
   gnutls_certificate_credentials_t credentials() const { return credentials_; }
-  // The priorities with groups[first] as the preferred group.
+  // The priority preferring groups[first]; a TLS 1.3 server has one per group.
   gnutls_priority_t priority(std::size_t first = 0) const { return priorities_[first]; }
   std::size_t priorities() const { return priorities_.size(); }
   const gnutls_datum_t* ticket_key() const { return ticket_key_.data ? &ticket_key_ : nullptr; }
@@ -371,7 +347,7 @@ class GnuTlsContext final : public EngineContext {
 
  private:
   std::optional<Error> configure();
-  std::optional<Error> set_priority();
+  std::optional<Error> set_priorities();
   std::optional<Error> load_trust();
   std::optional<Error> load_identity();
 
@@ -386,7 +362,7 @@ class GnuTlsContext final : public EngineContext {
 std::optional<Error> GnuTlsContext::configure() {
   int rc = gnutls_certificate_allocate_credentials(&credentials_);
   if (rc < 0) return library_error("gnutls_certificate_allocate_credentials failed", rc);
-  if (auto error = set_priority()) return error;
+  if (auto error = set_priorities()) return error;
   if (policy::verify_mode(config_) != policy::Verify::none) {
     if (auto error = load_trust()) return error;
     gnutls_certificate_set_verify_function(credentials_, verify_hook);
@@ -399,37 +375,37 @@ std::optional<Error> GnuTlsContext::configure() {
   return std::nullopt;
 }
 
-// A priority string names ciphers and key exchanges, and allows every suite
-// they combine to: the union of the configured suites' parts. When that is
-// more than Config::cipher_suites (TLS 1.3 AES-128-GCM but not the TLS 1.2
-// ECDHE suites with it, say), the hook refuses a negotiated suite outside
-// the set at the ServerHello (docs/divergences.md).
-std::optional<Error> GnuTlsContext::set_priority() {
+// A priority string allows every suite its ciphers and key exchanges
+// combine to: the union of the configured suites' parts. Where that is more
+// than Config::cipher_suites (TLS 1.3 AES-128-GCM but no TLS 1.2 suite with
+// it, say), check_suite() refuses the extra suites at the ServerHello.
+// Groups: a GnuTLS server with %SERVER_PRECEDENCE insists on its first
+// group even when the client sent a key share for another, a
+// HelloRetryRequest the others avoid (OpenSSL clients send X25519 only,
+// wolfSSL clients P-256 only), so a TLS 1.3 server has one priority per
+// first group and on_client_hello() takes the one the client sent a share for.
+std::optional<Error> GnuTlsContext::set_priorities() {
   std::string ciphers, kx;
   auto add = [](std::string& list, std::string_view token) {
     std::string item = ":+" + std::string(token);
     if (!token.empty() && list.find(item) == std::string::npos) list += item;
   };
   for (const auto& name : config_.cipher_suites) {
-    const Suite* suite = find_suite(name);
-    if (!suite) return Error{errc::unsupported_by_backend, "cipher suite " + name + " is not known to the gnutls backend"};
+    auto suite = std::find_if(std::begin(suites), std::end(suites), [&](const Suite& s) { return s.iana == name; });
+    if (suite == std::end(suites)) return Error{errc::unsupported_by_backend, "cipher suite " + name + " is unknown to GnuTLS"};
     allowed_.push_back(suite);
     add(ciphers, suite->cipher);
     add(kx, suite->kx);
   }
   std::string versions = config_.max_version == TlsVersion::tls1_3 ? ":+VERS-TLS1.3" : "";
   if (config_.min_version == TlsVersion::tls1_2) versions += ":+VERS-TLS1.2";
-  // NORMAL's signature algorithms; ECDHE groups only. A GnuTLS server with
-  // %SERVER_PRECEDENCE insists on its first group even when the client sent
-  // a key share for another (a HelloRetryRequest: OpenSSL clients send
-  // X25519 only, wolfSSL clients P-256 only), which the others avoid: a
-  // TLS 1.3 server has one priority per first group, and the ClientHello
-  // hook picks the one the client sent a share for.
   bool tls13_server = config_.role == Role::server && config_.max_version == TlsVersion::tls1_3;
-  for (std::size_t first = 0; first < (tls13_server ? group_count : 1); ++first) {
-    std::string group_list = ":-GROUP-ALL:+" + std::string(groups[first].token);
-    for (std::size_t i = 0; i < group_count; ++i)
-      if (i != first) group_list += ":+" + std::string(groups[i].token);
+  priorities_.reserve(std::size(groups));
+  for (std::size_t first = 0; first < (tls13_server ? std::size(groups) : 1); ++first) {
+    std::string group_list = ":-GROUP-ALL:+GROUP-" + std::string(groups[first].name);
+    for (std::size_t i = 0; i < std::size(groups); ++i)
+      if (i != first) group_list += ":+GROUP-" + std::string(groups[i].name);
+    // NORMAL's signature algorithms; ECDHE groups only; the server's order wins.
     std::string priority = "NORMAL:-VERS-ALL" + versions + ":-CIPHER-ALL" + ciphers + ":-MAC-ALL:+AEAD:-KX-ALL" + kx +
                            group_list + ":%SERVER_PRECEDENCE";
     const char* error_at = nullptr;
@@ -455,15 +431,14 @@ std::optional<Error> GnuTlsContext::load_trust() {
       (rc = gnutls_certificate_set_x509_trust_dir(credentials_, config_.ca_dir.c_str(), GNUTLS_X509_FMT_PEM)) < 0)
     return library_error("cannot load trust anchors from ca_dir \"" + config_.ca_dir + "\"", rc);
   gnutls_datum_t pem = datum(config_.ca_pem);
-  if (!config_.ca_pem.empty() &&
-      (rc = gnutls_certificate_set_x509_trust_mem(credentials_, &pem, GNUTLS_X509_FMT_PEM)) <= 0)
+  if (!config_.ca_pem.empty() && (rc = gnutls_certificate_set_x509_trust_mem(credentials_, &pem, GNUTLS_X509_FMT_PEM)) <= 0)
     return library_error("ca_pem holds no usable PEM certificate", rc);
   return std::nullopt;
 }
 
 std::optional<Error> GnuTlsContext::load_identity() {
   if (config_.cert_chain_file.empty() && config_.cert_chain_pem.empty()) return std::nullopt;
-  // Files are read here so that every mix of file and PEM text takes one path.
+  // Files are read here, so that every mix of files and PEM text takes one path.
   OwnedDatum chain_file, key_file;
   gnutls_datum_t chain = datum(config_.cert_chain_pem), key = datum(config_.private_key_pem);
   int rc = 0;
@@ -493,9 +468,8 @@ ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len) {
 ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len) {
   return static_cast<GnuTlsEngine*>(self)->receive(data, len);
 }
-// Unused with GNUTLS_NONBLOCK, but GnuTLS asks for one beside a custom pull
-// function: "maybe", and the pull function then says EAGAIN (a 0 here would
-// be a timeout, which is fatal).
+// Unused with GNUTLS_NONBLOCK, but GnuTLS wants one beside a custom pull
+// function: "maybe" (0 would be a fatal timeout); the pull function then tells.
 int pull_timeout_hook(gnutls_transport_ptr_t, unsigned) { return 1; }
 int verify_hook(gnutls_session_t session) { return engine_of(session).verify(); }
 int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret) {
@@ -506,78 +480,80 @@ int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsig
   return engine_of(session).on_handshake_message(type, when, incoming != 0, *message);
 }
 
-// ---- the engine's policies ----------------------------------------------------
+// ---- the name policy (RFC 6125) and the rest of the engine --------------------
 
+// The subjectAltNames of a DER certificate; GnuTLS's own name check would
+// fall back to the CN.
+policy::SubjectAltNames subject_alt_names(const gnutls_datum_t& der) {
+  policy::SubjectAltNames names;
+  gnutls_x509_crt_t crt = nullptr;
+  if (gnutls_x509_crt_init(&crt) < 0) throw std::bad_alloc();
+  std::unique_ptr<gnutls_x509_crt_int, void (*)(gnutls_x509_crt_t)> owned(crt, gnutls_x509_crt_deinit);
+  if (gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER) < 0) return names;
+  std::vector<unsigned char> buf(256);
+  for (unsigned seq = 0;;) {
+    size_t size = buf.size();
+    int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf.data(), &size, nullptr);
+    if (type == GNUTLS_E_SHORT_MEMORY_BUFFER) {
+      buf.resize(size + 1);
+      continue;
+    }
+    if (type == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
+    if (type < 0) return names;  // GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE: the end of the list
+    if (type == GNUTLS_SAN_DNSNAME) names.dns.emplace_back(reinterpret_cast<const char*>(buf.data()), size);
+    if (type == GNUTLS_SAN_IPADDRESS) names.ip.emplace_back(buf.begin(), buf.begin() + static_cast<long>(size));
+    ++seq;
+  }
+}
+
+// Chain, purpose (serverAuth / clientAuth) and, on a client, the host name.
 policy::CertificateFaults GnuTlsEngine::peer_faults() {
   const Config& config = context_.config();
   unsigned count = 0;
   const gnutls_datum_t* chain = gnutls_certificate_get_peers(session_, &count);
-  if (!chain || count == 0)  // only a server gets here without one (ClientAuth::optional)
-    return policy::verify_mode(config) == policy::Verify::required
-               ? static_cast<unsigned>(policy::CertificateFault::missing)
-               : 0;
+  if (!chain || count == 0)  // a server with ClientAuth::optional or required
+    return policy::verify_mode(config) == policy::Verify::required ? fault(Fault::missing) : 0;
   bool client = config.role == Role::client;
+  const char* purpose_oid = client ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
   gnutls_typed_vdata_st purpose{GNUTLS_DT_KEY_PURPOSE_OID,
-                                reinterpret_cast<unsigned char*>(const_cast<char*>(
-                                    client ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT)),
-                                0};
+                                reinterpret_cast<unsigned char*>(const_cast<char*>(purpose_oid)), 0};
   int rc = gnutls_certificate_verify_peers(session_, &purpose, 1, &verify_status_);
   if (rc == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
-  policy::CertificateFaults faults =
-      rc < 0 ? static_cast<unsigned>(policy::CertificateFault::bad_certificate) : faults_from_status(verify_status_);
-  // GnuTLS's own name check falls back to the CN: names come from the SANs only.
-  if (client && !policy::names_match(server_name_, subject_alt_names(chain[0])))
-    faults |= static_cast<unsigned>(policy::CertificateFault::hostname);
+  policy::CertificateFaults faults = rc < 0 ? fault(Fault::bad_certificate) : faults_from_status(verify_status_);
+  if (client && !policy::names_match(server_name_, subject_alt_names(chain[0]))) faults |= fault(Fault::hostname);
   return faults;
 }
 
 std::string GnuTlsEngine::certificate_detail() const {
-  gnutls_datum_t text{};
-  if (verify_status_ == 0 ||
-      gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text, 0) < 0)
+  OwnedDatum text;
+  if (verify_status_ == 0 || gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text.d, 0) < 0)
     return {};
-  std::string detail = "; certificate: " + std::string(reinterpret_cast<const char*>(text.data), text.size);
-  gnutls_free(text.data);
-  return detail;
-}
-
-int GnuTlsEngine::verify() noexcept {
-  try {
-    faults_ = peer_faults();
-  } catch (const std::bad_alloc&) {
-    fail_in_callback("out of memory", ENOMEM);
-    return GNUTLS_E_MEMORY_ERROR;
-  }
-  return faults_ == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR;
+  return "; certificate: " + std::string(reinterpret_cast<const char*>(text.d.data), text.d.size);
 }
 
 int GnuTlsEngine::on_secret(const char* label, const gnutls_datum_t& secret) noexcept {
   const Config& config = context_.config();
-  if (!config.keylog) return 0;  // set anyway: GnuTLS would write SSLKEYLOGFILE itself
+  if (!config.keylog) return 0;  // installed anyway: GnuTLS would write SSLKEYLOGFILE itself
   gnutls_datum_t client_random{}, server_random{};
   gnutls_session_get_random(session_, &client_random, &server_random);
-  try {
+  return guarded([&] {
     config.keylog(nss_keylog_line(label, std::span(client_random.data, client_random.size),
                                   std::span(secret.data, secret.size)));
-  } catch (const std::bad_alloc&) {
-    fail_in_callback("out of memory", ENOMEM);
-  } catch (...) {
-    fail_in_callback("the keylog callback threw", EIO);
-  }
-  return 0;
+    return 0;
+  });
 }
 
 int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incoming,
                                        const gnutls_datum_t& message) noexcept {
-  try {
+  return guarded([&] {
     bool server = context_.config().role == Role::server;
     if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && server)
       return on_client_hello(message);
     // The suite is checked as the server sends it and as the client receives it.
     if (type == GNUTLS_HANDSHAKE_SERVER_HELLO && when == GNUTLS_HOOK_PRE) return check_suite(message);
     // RFC 8446 §5.1: a KeyUpdate ends its record, yet GnuTLS 3.7 reads on
-    // under the new keys (R23). A message that needed no pull since came
-    // from the same record.
+    // under the new keys (R23). A message that needed no pull since the
+    // KeyUpdate came from the same record.
     if (incoming && handshake_done_ && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
       decided_ = ProtocolError{Alert::unexpected_message, "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
       return GNUTLS_E_UNEXPECTED_PACKET;
@@ -586,18 +562,14 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
     // TLS 1.3 tickets arrive after the handshake, possibly several.
     if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming && when == GNUTLS_HOOK_POST && handshake_done_)
       surface_session();
-  } catch (const std::bad_alloc&) {
-    fail_in_callback("out of memory", ENOMEM);
-    return GNUTLS_E_MEMORY_ERROR;
-  }
-  return 0;
+    return 0;
+  });
 }
 
-// What the last record held, decrypted again with GnuTLS's read keys when
+// What the last record held, decrypted again with GnuTLS's read keys, when
 // GnuTLS ended the stream on it: a record of padding only (GnuTLS says
-// bad_record_mac) and an alert record holding more or less than one alert
+// bad_record_mac) or an alert record holding more or less than one alert
 // (GnuTLS takes the first, or says unexpected_message for a short one).
-// Only kept records (LastRecord::max_body) are judged.
 std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
   gnutls_datum_t iv{}, key{};
   unsigned char seq[8];
@@ -609,8 +581,8 @@ std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
   unsigned char plain[LastRecord::max_body];
   std::size_t size = 0;
   bool opened = false;
-  // Its sequence number: the current one if GnuTLS could not open it, the
-  // one before if it did; the tag tells which.
+  // Its sequence number is the current one if GnuTLS could not open it, the
+  // one before if it did: the tag tells which.
   for (std::uint64_t back = 0; back < 2 && !opened; ++back) {
     std::uint64_t n = 0;
     for (unsigned char b : seq) n = n << 8 | b;
@@ -625,16 +597,15 @@ std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
   gnutls_aead_cipher_deinit(aead);
   if (!opened) return std::nullopt;  // a bad tag: GnuTLS's bad_record_mac stands
   while (size > 0 && plain[size - 1] == 0) --size;
-  if (size == 0)
-    return ProtocolError{Alert::unexpected_message, "a TLS 1.3 record of padding only, without a content type"};
+  if (size == 0) return ProtocolError{Alert::unexpected_message, "a TLS 1.3 record of padding only, without a content type"};
   if (plain[size - 1] == 21 && size - 1 != 2)
     return ProtocolError{Alert::decode_error, "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
   return std::nullopt;
 }
 
-// The server's choices GnuTLS would make otherwise: the ALPN protocol in
-// the server's order (policy::select_alpn; no overlap is fatal, RFC 7301
-// §3.2), and a group the client sent a key share for (see set_priority).
+// A server's choices, where GnuTLS would choose otherwise: the ALPN
+// protocol in the server's order (policy::select_alpn; no overlap is fatal,
+// RFC 7301 §3.2), and a group the client sent a key share for.
 int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
   struct Offered {
     std::span<const unsigned char> alpn, key_shares;
@@ -650,10 +621,10 @@ int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
         return 0;
       },
       &client_hello, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
-  std::size_t first = group_count;
-  // KeyShareClientHello: entries of group (2), key length (2), key.
+  std::size_t first = context_.priorities();
+  // KeyShareClientHello entries: group (2), key length (2), key.
   for (auto shares = offered.key_shares; shares.size() >= 4;) {
-    for (std::size_t i = 0; i < std::min(first, context_.priorities()); ++i)
+    for (std::size_t i = 0; i < first; ++i)
       if (shares[0] == groups[i].id[0] && shares[1] == groups[i].id[1]) first = i;
     shares = shares.subspan(std::min<std::size_t>(shares.size(), 4 + (shares[2] << 8 | shares[3])));
   }
@@ -672,12 +643,12 @@ int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
   if (server_hello.size < 35) return 0;  // GnuTLS refuses it itself
   std::size_t at = 35 + server_hello.data[34];
   if (server_hello.size < at + 2 || context_.allows(server_hello.data + at)) return 0;
-  std::string name = "an unknown cipher suite";
+  std::string name = "a suite lastbyte does not allow";
   for (const Suite& suite : suites)
-    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = std::string(suite.iana);
+    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = suite.iana;
   decided_ = HandshakeRejected{RejectReason::no_shared_cipher,
-                               name + " was negotiated, which Config::cipher_suites does not allow (a GnuTLS priority "
-                                      "string allows every combination of the suites' ciphers and key exchanges)"};
+                               name + " was negotiated, outside Config::cipher_suites (a GnuTLS priority string "
+                                      "allows every combination of the suites' ciphers and key exchanges)"};
   return GNUTLS_E_UNKNOWN_CIPHER_SUITE;
 }
 
@@ -688,27 +659,8 @@ void GnuTlsEngine::surface_session() {
   int rc = gnutls_session_get_data2(session_, &data.d);
   if (rc == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
   if (rc < 0) return;
-  SessionBlob blob(reinterpret_cast<const std::byte*>(data.d.data),
-                   reinterpret_cast<const std::byte*>(data.d.data) + data.d.size);
-  try {
-    config.on_new_session(blob);
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (...) {
-    fail_in_callback("the on_new_session callback threw", EIO);
-  }
-}
-
-void GnuTlsEngine::on_handshake_done() {
-  handshake_done_ = true;
-  tls13_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3;
-  // TLS 1.2 tickets come within the handshake; TLS 1.3 ones after it (the hook).
-  if (gnutls_protocol_get_version(session_) != GNUTLS_TLS1_2) return;
-  try {
-    surface_session();
-  } catch (const std::bad_alloc&) {
-    fail_in_callback("out of memory", ENOMEM);
-  }
+  auto* bytes = reinterpret_cast<const std::byte*>(data.d.data);
+  config.on_new_session(SessionBlob(bytes, bytes + data.d.size));
 }
 
 std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
@@ -741,17 +693,24 @@ std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
     return std::nullopt;
   }
   const auto& alpn = context_.alpn();
-  if (!alpn.empty() &&
-      (rc = gnutls_alpn_set_protocols(session_, alpn.data(), static_cast<unsigned>(alpn.size()), 0)) < 0)
+  if (!alpn.empty() && (rc = gnutls_alpn_set_protocols(session_, alpn.data(), static_cast<unsigned>(alpn.size()), 0)) < 0)
     return library_error("cannot set ALPN protocols", rc);
   server_name_ = policy::classify_server_name(options.server_name);
   if (server_name_.sends_sni() &&
       (rc = gnutls_server_name_set(session_, GNUTLS_NAME_DNS, server_name_.text.data(), server_name_.text.size())) < 0)
     return library_error("cannot use \"" + server_name_.text + "\" as SNI server name", rc);
-  if (options.resume_session.empty()) return std::nullopt;
-  if (gnutls_session_set_data(session_, options.resume_session.data(), options.resume_session.size()) < 0)
+  if (!options.resume_session.empty() &&
+      gnutls_session_set_data(session_, options.resume_session.data(), options.resume_session.size()) < 0)
     return Error{errc::invalid_config, "resume_session is not a session saved by the gnutls backend"};
   return std::nullopt;
+}
+
+void GnuTlsEngine::on_handshake_done() {
+  handshake_done_ = true;
+  tls13_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3;
+  // A TLS 1.2 ticket comes within the handshake; TLS 1.3 ones after it
+  // (on_handshake_message).
+  if (!tls13_) guarded([&] { return surface_session(), 0; });
 }
 
 }  // namespace
