@@ -159,6 +159,9 @@ class GnuTlsEngine final : public Engine {
       starved_ = false;
       rc = gnutls_handshake(session_);
     } while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_INTERRUPTED || (rc == GNUTLS_E_AGAIN && !starved_));
+    // A close_notify GnuTLS decrypted during the handshake (the record gate
+    // decides unprotected ones): GNUTLS_E_SESSION_EOF, not an error.
+    if (rc == GNUTLS_E_SESSION_EOF && !local_error_) return EngineStatus::peer_closed;
     if (rc != GNUTLS_E_SUCCESS || local_error_) return status_after(rc);
     on_handshake_done();
     return local_error_ ? status_after(GNUTLS_E_INTERNAL_ERROR) : EngineStatus::done;
