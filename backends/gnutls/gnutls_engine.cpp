@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 namespace lastbyte::backends {
@@ -27,12 +28,13 @@ Error library_error(const std::string& what, int code) {
 }
 
 gnutls_datum_t datum(const std::string& s) {
-  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
+  return {.data = reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())),
+          .size = static_cast<unsigned>(s.size())};
 }
 
 // A datum GnuTLS allocated (gnutls_load_file, gnutls_session_get_data2, ...).
 struct OwnedDatum {
-  gnutls_datum_t d{nullptr, 0};
+  gnutls_datum_t d{.data = nullptr, .size = 0};
   OwnedDatum() = default;
   OwnedDatum(const OwnedDatum&) = delete;
   ~OwnedDatum() { gnutls_free(d.data); }
@@ -43,27 +45,32 @@ struct OwnedDatum {
 struct Suite {
   std::string_view iana;
   unsigned char id[2];
-  std::string_view cipher, kx;  // kx empty: TLS 1.3
+  std::string_view cipher;
+  std::string_view kx = {};  // TLS 1.3: none
 };
+// clang-format off
 constexpr Suite suites[] = {
-    {"TLS_AES_128_GCM_SHA256", {0x13, 0x01}, "AES-128-GCM", {}},
-    {"TLS_AES_256_GCM_SHA384", {0x13, 0x02}, "AES-256-GCM", {}},
-    {"TLS_CHACHA20_POLY1305_SHA256", {0x13, 0x03}, "CHACHA20-POLY1305", {}},
-    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", {0xc0, 0x2b}, "AES-128-GCM", "ECDHE-ECDSA"},
-    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", {0xc0, 0x2c}, "AES-256-GCM", "ECDHE-ECDSA"},
-    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", {0xcc, 0xa9}, "CHACHA20-POLY1305", "ECDHE-ECDSA"},
-    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", {0xc0, 0x2f}, "AES-128-GCM", "ECDHE-RSA"},
-    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", {0xc0, 0x30}, "AES-256-GCM", "ECDHE-RSA"},
-    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", {0xcc, 0xa8}, "CHACHA20-POLY1305", "ECDHE-RSA"},
+    {.iana = "TLS_AES_128_GCM_SHA256", .id = {0x13, 0x01}, .cipher = "AES-128-GCM"},
+    {.iana = "TLS_AES_256_GCM_SHA384", .id = {0x13, 0x02}, .cipher = "AES-256-GCM"},
+    {.iana = "TLS_CHACHA20_POLY1305_SHA256", .id = {0x13, 0x03}, .cipher = "CHACHA20-POLY1305"},
+    {.iana = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", .id = {0xc0, 0x2b}, .cipher = "AES-128-GCM", .kx = "ECDHE-ECDSA"},
+    {.iana = "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", .id = {0xc0, 0x2c}, .cipher = "AES-256-GCM", .kx = "ECDHE-ECDSA"},
+    {.iana = "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", .id = {0xcc, 0xa9}, .cipher = "CHACHA20-POLY1305", .kx = "ECDHE-ECDSA"},
+    {.iana = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", .id = {0xc0, 0x2f}, .cipher = "AES-128-GCM", .kx = "ECDHE-RSA"},
+    {.iana = "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", .id = {0xc0, 0x30}, .cipher = "AES-256-GCM", .kx = "ECDHE-RSA"},
+    {.iana = "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", .id = {0xcc, 0xa8}, .cipher = "CHACHA20-POLY1305", .kx = "ECDHE-RSA"},
 };
+// clang-format on
 
 // ECDHE groups in OpenSSL's order of preference, with their TLS ids.
 struct Group {
   unsigned char id[2];
   std::string_view name;
 };
-constexpr Group groups[] = {{{0, 0x1d}, "X25519"}, {{0, 0x17}, "SECP256R1"}, {{0, 0x1e}, "X448"},
-                            {{0, 0x19}, "SECP521R1"}, {{0, 0x18}, "SECP384R1"}};
+constexpr Group groups[] = {
+    {.id = {0, 0x1d}, .name = "X25519"},    {.id = {0, 0x17}, .name = "SECP256R1"}, {.id = {0, 0x1e}, .name = "X448"},
+    {.id = {0, 0x19}, .name = "SECP521R1"}, {.id = {0, 0x18}, .name = "SECP384R1"},
+};
 
 // ---- error classes ----------------------------------------------------------
 
@@ -158,7 +165,8 @@ class GnuTlsEngine final : public Engine {
     do {  // a warning alert interrupts the handshake without ending it
       starved_ = false;
       rc = gnutls_handshake(session_);
-    } while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_INTERRUPTED || (rc == GNUTLS_E_AGAIN && !starved_));
+    } while (rc == GNUTLS_E_WARNING_ALERT_RECEIVED || rc == GNUTLS_E_INTERRUPTED ||
+             (rc == GNUTLS_E_AGAIN && !starved_));
     // A close_notify GnuTLS decrypted during the handshake (the record gate
     // decides unprotected ones): GNUTLS_E_SESSION_EOF, not an error.
     if (rc == GNUTLS_E_SESSION_EOF && !local_error_) return EngineStatus::peer_closed;
@@ -173,8 +181,8 @@ class GnuTlsEngine final : public Engine {
       ssize_t rc = gnutls_record_recv(session_, out.data(), out.size());
       if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
       if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
-      if (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
-          rc == GNUTLS_E_DECRYPTION_FAILED)
+      if (!decided_ && (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
+                        rc == GNUTLS_E_DECRYPTION_FAILED))
         if ((decided_ = inner_verdict())) return {0, status_after(static_cast<int>(rc))};
       if (rc == 0) return {0, EngineStatus::peer_closed};  // a close_notify: the pull never says EOF
       // A TLS 1.2 warning alert is not an end; a HelloRequest (TLS 1.2
@@ -215,16 +223,18 @@ class GnuTlsEngine final : public Engine {
   }
 
   Verdict failure() const override {
-    if (local_error_) return LocalError{local_error_};
+    if (local_error_) return LocalError{.detail = local_error_};
     if (decided_) return *decided_;
-    if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED) return PeerAlert{static_cast<Alert>(gnutls_alert_get(session_))};
+    if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED)
+      return PeerAlert{.alert = static_cast<Alert>(gnutls_alert_get(session_))};
     std::string detail = describe_error(error_);
-    if (error_ == GNUTLS_E_MEMORY_ERROR || error_ == GNUTLS_E_INTERNAL_ERROR) return LocalError{detail};
+    if (error_ == GNUTLS_E_MEMORY_ERROR || error_ == GNUTLS_E_INTERNAL_ERROR) return LocalError{.detail = detail};
     if (!handshake_done_) {
-      if (auto reason = policy::reason_for(faults_)) return HandshakeRejected{*reason, detail + certificate_detail()};
-      return HandshakeRejected{reject_reason_from_error(error_), detail};
+      if (auto reason = policy::reason_for(faults_))
+        return HandshakeRejected{.reason = *reason, .detail = detail + certificate_detail()};
+      return HandshakeRejected{.reason = reject_reason_from_error(error_), .detail = detail};
     }
-    return ProtocolError{alert_class(error_), detail};
+    return ProtocolError{.alert = alert_class(error_), .detail = detail};
   }
 
   // ---- GnuTLS's callbacks: no exception leaves them (C cannot unwind) ----
@@ -344,8 +354,10 @@ class GnuTlsContext final : public EngineContext {
   std::size_t priorities() const { return priorities_.size(); }
   const gnutls_datum_t* ticket_key() const { return ticket_key_.data ? &ticket_key_ : nullptr; }
   const std::vector<gnutls_datum_t>& alpn() const { return alpn_; }
+  policy::SubjectAltNames names_of(const gnutls_datum_t& leaf) const;
   bool allows(const unsigned char id[2]) const {
-    return std::any_of(allowed_.begin(), allowed_.end(), [&](const Suite* s) { return s->id[0] == id[0] && s->id[1] == id[1]; });
+    return std::any_of(allowed_.begin(), allowed_.end(),
+                       [&](const Suite* s) { return s->id[0] == id[0] && s->id[1] == id[1]; });
   }
 
  private:
@@ -357,9 +369,12 @@ class GnuTlsContext final : public EngineContext {
   Config config_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
   std::vector<gnutls_priority_t> priorities_;
-  gnutls_datum_t ticket_key_{nullptr, 0};
+  gnutls_datum_t ticket_key_{.data = nullptr, .size = 0};
   std::vector<gnutls_datum_t> alpn_;  // pointing into config_.alpn
   std::vector<const Suite*> allowed_;
+  mutable std::mutex names_mutex_;  // the last leaf names_of() parsed, and its names
+  mutable std::vector<unsigned char> names_der_;
+  mutable policy::SubjectAltNames names_;
 };
 
 std::optional<Error> GnuTlsContext::configure() {
@@ -395,7 +410,8 @@ std::optional<Error> GnuTlsContext::set_priorities() {
   };
   for (const auto& name : config_.cipher_suites) {
     auto suite = std::find_if(std::begin(suites), std::end(suites), [&](const Suite& s) { return s.iana == name; });
-    if (suite == std::end(suites)) return Error{errc::unsupported_by_backend, "cipher suite " + name + " is unknown to GnuTLS"};
+    if (suite == std::end(suites))
+      return Error{errc::unsupported_by_backend, "cipher suite " + name + " is unknown to GnuTLS"};
     allowed_.push_back(suite);
     add(ciphers, suite->cipher);
     add(kx, suite->kx);
@@ -414,7 +430,8 @@ std::optional<Error> GnuTlsContext::set_priorities() {
     const char* error_at = nullptr;
     gnutls_priority_t made = nullptr;
     if (int rc = gnutls_priority_init(&made, priority.c_str(), &error_at); rc < 0)
-      return library_error("cannot use the priority string " + priority + " (at " + (error_at ? error_at : "?") + ")", rc);
+      return library_error("cannot use the priority string " + priority + " (at " + (error_at ? error_at : "?") + ")",
+                           rc);
     priorities_.push_back(made);
   }
   return std::nullopt;
@@ -434,7 +451,8 @@ std::optional<Error> GnuTlsContext::load_trust() {
       (rc = gnutls_certificate_set_x509_trust_dir(credentials_, config_.ca_dir.c_str(), GNUTLS_X509_FMT_PEM)) < 0)
     return library_error("cannot load trust anchors from ca_dir \"" + config_.ca_dir + "\"", rc);
   gnutls_datum_t pem = datum(config_.ca_pem);
-  if (!config_.ca_pem.empty() && (rc = gnutls_certificate_set_x509_trust_mem(credentials_, &pem, GNUTLS_X509_FMT_PEM)) <= 0)
+  if (!config_.ca_pem.empty() &&
+      (rc = gnutls_certificate_set_x509_trust_mem(credentials_, &pem, GNUTLS_X509_FMT_PEM)) <= 0)
     return library_error("ca_pem holds no usable PEM certificate", rc);
   return std::nullopt;
 }
@@ -456,14 +474,17 @@ std::optional<Error> GnuTlsContext::load_identity() {
     key = key_file.d;
   }
   rc = gnutls_certificate_set_x509_key_mem2(credentials_, &chain, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
-  if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH) return library_error("the private key does not match the certificate", rc);
+  if (rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH)
+    return library_error("the private key does not match the certificate", rc);
   if (rc < 0) return library_error("the certificate chain and private key are not usable PEM", rc);
   return std::nullopt;
 }
 
 // ---- hooks: GnuTLS's C callbacks into the engine ----------------------------
 
-GnuTlsEngine& engine_of(gnutls_session_t session) { return *static_cast<GnuTlsEngine*>(gnutls_session_get_ptr(session)); }
+GnuTlsEngine& engine_of(gnutls_session_t session) {
+  return *static_cast<GnuTlsEngine*>(gnutls_session_get_ptr(session));
+}
 
 ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len) {
   return static_cast<GnuTlsEngine*>(self)->send(data, len);
@@ -509,6 +530,23 @@ policy::SubjectAltNames subject_alt_names(const gnutls_datum_t& der) {
   }
 }
 
+// Extracting the names parses the leaf again (gnutls_certificate_verify_peers
+// keeps its parse to itself): a quarter of a million instructions, 2.5 % of
+// a full handshake (callgrind). A client mostly meets the same leaf again,
+// so the context keeps the last one's names, keyed by its DER bytes.
+policy::SubjectAltNames GnuTlsContext::names_of(const gnutls_datum_t& leaf) const {
+  std::span<const unsigned char> der(leaf.data, leaf.size);
+  {
+    std::lock_guard lock(names_mutex_);
+    if (std::ranges::equal(der, names_der_)) return names_;
+  }
+  policy::SubjectAltNames names = subject_alt_names(leaf);
+  std::lock_guard lock(names_mutex_);
+  names_der_.assign(der.begin(), der.end());
+  names_ = names;
+  return names;
+}
+
 // Chain, purpose (serverAuth / clientAuth) and, on a client, the host name.
 policy::CertificateFaults GnuTlsEngine::peer_faults() {
   const Config& config = context_.config();
@@ -518,18 +556,19 @@ policy::CertificateFaults GnuTlsEngine::peer_faults() {
     return policy::verify_mode(config) == policy::Verify::required ? fault(Fault::missing) : 0;
   bool client = config.role == Role::client;
   const char* purpose_oid = client ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT;
-  gnutls_typed_vdata_st purpose{GNUTLS_DT_KEY_PURPOSE_OID,
-                                reinterpret_cast<unsigned char*>(const_cast<char*>(purpose_oid)), 0};
+  gnutls_typed_vdata_st purpose{.type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                .data = reinterpret_cast<unsigned char*>(const_cast<char*>(purpose_oid)), .size = 0};
   int rc = gnutls_certificate_verify_peers(session_, &purpose, 1, &verify_status_);
   if (rc == GNUTLS_E_MEMORY_ERROR) throw std::bad_alloc();
   policy::CertificateFaults faults = rc < 0 ? fault(Fault::bad_certificate) : faults_from_status(verify_status_);
-  if (client && !policy::names_match(server_name_, subject_alt_names(chain[0]))) faults |= fault(Fault::hostname);
+  if (client && !policy::names_match(server_name_, context_.names_of(chain[0]))) faults |= fault(Fault::hostname);
   return faults;
 }
 
 std::string GnuTlsEngine::certificate_detail() const {
   OwnedDatum text;
-  if (verify_status_ == 0 || gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text.d, 0) < 0)
+  if (verify_status_ == 0 ||
+      gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text.d, 0) < 0)
     return {};
   return "; certificate: " + std::string(reinterpret_cast<const char*>(text.d.data), text.d.size);
 }
@@ -558,7 +597,8 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
     // under the new keys (R23). A message that needed no pull since the
     // KeyUpdate came from the same record.
     if (incoming && handshake_done_ && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
-      decided_ = ProtocolError{Alert::unexpected_message, "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
+      decided_ = ProtocolError{.alert = Alert::unexpected_message,
+                               .detail = "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
       return GNUTLS_E_UNEXPECTED_PACKET;
     }
     if (type == GNUTLS_HANDSHAKE_KEY_UPDATE && incoming && when == GNUTLS_HOOK_POST) key_update_pulls_ = pulls_;
@@ -600,9 +640,12 @@ std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
   gnutls_aead_cipher_deinit(aead);
   if (!opened) return std::nullopt;  // a bad tag: GnuTLS's bad_record_mac stands
   while (size > 0 && plain[size - 1] == 0) --size;
-  if (size == 0) return ProtocolError{Alert::unexpected_message, "a TLS 1.3 record of padding only, without a content type"};
+  if (size == 0)
+    return ProtocolError{.alert = Alert::unexpected_message,
+                         .detail = "a TLS 1.3 record of padding only, without a content type"};
   if (plain[size - 1] == 21 && size - 1 != 2)
-    return ProtocolError{Alert::decode_error, "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
+    return ProtocolError{.alert = Alert::decode_error,
+                         .detail = "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
   return std::nullopt;
 }
 
@@ -637,7 +680,8 @@ int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
   if (ours.empty() || !offered.has_alpn) return 0;  // ALPN not used
   auto chosen = policy::select_alpn(ours, offered.alpn);
   if (!chosen) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
-  gnutls_datum_t protocol{const_cast<unsigned char*>(chosen->data()), static_cast<unsigned>(chosen->size())};
+  gnutls_datum_t protocol{.data = const_cast<unsigned char*>(chosen->data()),
+                          .size = static_cast<unsigned>(chosen->size())};
   return gnutls_alpn_set_protocols(session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
 }
 
@@ -649,9 +693,10 @@ int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
   std::string name = "a suite lastbyte does not allow";
   for (const Suite& suite : suites)
     if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = suite.iana;
-  decided_ = HandshakeRejected{RejectReason::no_shared_cipher,
-                               name + " was negotiated, outside Config::cipher_suites (a GnuTLS priority string "
-                                      "allows every combination of the suites' ciphers and key exchanges)"};
+  decided_ = HandshakeRejected{.reason = RejectReason::no_shared_cipher,
+                               .detail = name + " was negotiated, outside Config::cipher_suites (a GnuTLS "
+                                                "priority string allows every combination of the suites' ciphers "
+                                                "and key exchanges)"};
   return GNUTLS_E_UNKNOWN_CIPHER_SUITE;
 }
 
@@ -696,7 +741,8 @@ std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
     return std::nullopt;
   }
   const auto& alpn = context_.alpn();
-  if (!alpn.empty() && (rc = gnutls_alpn_set_protocols(session_, alpn.data(), static_cast<unsigned>(alpn.size()), 0)) < 0)
+  if (!alpn.empty() &&
+      (rc = gnutls_alpn_set_protocols(session_, alpn.data(), static_cast<unsigned>(alpn.size()), 0)) < 0)
     return library_error("cannot set ALPN protocols", rc);
   server_name_ = policy::classify_server_name(options.server_name);
   if (server_name_.sends_sni() &&
