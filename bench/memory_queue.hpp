@@ -19,6 +19,7 @@ class MemoryQueue {
     bytes_.insert(bytes_.end(), p, p + n);
   }
   std::size_t capacity() const { return bytes_.capacity(); }
+  bool empty() const { return head_ == bytes_.size(); }
   // 0: nothing buffered (the callback then says "would block").
   std::size_t read(void* out, std::size_t n) {
     n = std::min(n, bytes_.size() - head_);

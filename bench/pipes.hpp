@@ -51,8 +51,8 @@ class Pipe {
   virtual bool park() { return false; }
 };
 
-// Long-lived contexts (SSL_CTX, mbedtls_ssl_config, WOLFSSL_CTX or
-// lastbyte::Context) for one suite; connect() makes a fresh pair and runs the
+// Long-lived contexts (SSL_CTX, mbedtls_ssl_config, WOLFSSL_CTX, GnuTLS
+// credentials and priorities, or lastbyte::Context) for one suite; connect() makes a fresh pair and runs the
 // handshake to completion in memory, including the delivery of tickets.
 class PipeFactory {
  public:
@@ -64,7 +64,7 @@ class PipeFactory {
 
 // How a factory is made: lastbyte over a backend, or one library directly.
 struct Implementation {
-  std::string backend;  // "openssl", "mbedtls", "wolfssl"
+  std::string backend;  // "openssl", "mbedtls", "wolfssl", "gnutls"
   std::string kind;     // "lastbyte" or "direct"
   bool (*supports)(TlsVersion);
   std::function<std::unique_ptr<PipeFactory>(const Suite&)> make;

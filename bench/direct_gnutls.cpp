@@ -1,0 +1,179 @@
+// GnuTLS 3.7 used directly: one set of credentials and one priority per
+// side, push/pull functions over in-memory queues, gnutls_record_send /
+// gnutls_record_recv. Mirrors the lastbyte adapter's configuration (the
+// suite, its group order, verification with host name, session tickets).
+#include "memory_queue.hpp"
+#include "pipes.hpp"
+
+#include <lastbyte/testing/pki.hpp>
+
+#include <gnutls/gnutls.h>
+
+#include <cerrno>
+
+namespace lastbyte::bench {
+namespace {
+
+struct Ends {
+  MemoryQueue* out;
+  MemoryQueue* in;
+  gnutls_session_t session = nullptr;
+};
+
+ssize_t queue_push(gnutls_transport_ptr_t ends, const void* data, size_t n) {
+  static_cast<Ends*>(ends)->out->write(data, n);
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t queue_pull(gnutls_transport_ptr_t ends, void* out, size_t n) {
+  auto* e = static_cast<Ends*>(ends);
+  std::size_t got = e->in->read(out, n);
+  if (got > 0) return static_cast<ssize_t>(got);
+  gnutls_transport_set_errno(e->session, EAGAIN);
+  return -1;
+}
+
+gnutls_datum_t datum(const std::string& s) {
+  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
+}
+
+// The suite pinned as the adapter pins it (its cipher, and for TLS 1.2 its
+// key exchange), with the adapter's group order.
+std::string priority_for(const Suite& suite) {
+  bool tls13 = suite.version == TlsVersion::tls1_3;
+  std::string_view name = suite.iana;
+  std::string cipher = name.find("CHACHA20") != std::string_view::npos ? "CHACHA20-POLY1305"
+                       : name.find("AES_256") != std::string_view::npos ? "AES-256-GCM"
+                                                                         : "AES-128-GCM";
+  return std::string("NORMAL:-VERS-ALL:+VERS-TLS") + (tls13 ? "1.3" : "1.2") + ":-CIPHER-ALL:+" + cipher +
+         ":-MAC-ALL:+AEAD:-KX-ALL" + (tls13 ? "" : ":+ECDHE-ECDSA") +
+         ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:+GROUP-SECP521R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE";
+}
+
+struct Side {
+  gnutls_certificate_credentials_t credentials = nullptr;
+  gnutls_priority_t priority = nullptr;
+  gnutls_datum_t ticket_key{nullptr, 0};
+
+  Side(const Suite& suite, bool server) {
+    gnutls_certificate_allocate_credentials(&credentials);
+    gnutls_priority_init(&priority, priority_for(suite).c_str(), nullptr);
+    const auto& pki = testing::test_pki();
+    if (server) {
+      gnutls_datum_t cert = datum(pki.server.cert_pem), key = datum(pki.server.key_pem);
+      gnutls_certificate_set_x509_key_mem2(credentials, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+      gnutls_session_ticket_key_generate(&ticket_key);
+    } else {
+      gnutls_datum_t ca = datum(pki.ca.cert_pem);
+      gnutls_certificate_set_x509_trust_mem(credentials, &ca, GNUTLS_X509_FMT_PEM);
+    }
+  }
+  ~Side() {
+    gnutls_free(ticket_key.data);
+    gnutls_priority_deinit(priority);
+    gnutls_certificate_free_credentials(credentials);
+  }
+};
+
+gnutls_session_t make_session(const Side& side, bool server, Ends* ends) {
+  gnutls_session_t session = nullptr;
+  gnutls_init(&session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK);
+  gnutls_priority_set(session, side.priority);
+  gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, side.credentials);
+  ends->session = session;
+  gnutls_transport_set_ptr(session, ends);
+  gnutls_transport_set_push_function(session, queue_push);
+  gnutls_transport_set_pull_function(session, queue_pull);
+  if (server) {
+    gnutls_session_ticket_enable_server(session, &side.ticket_key);
+  } else {
+    std::string name(server_name);
+    gnutls_server_name_set(session, GNUTLS_NAME_DNS, name.data(), name.size());
+    // Chain and host name, in the handshake; GnuTLS keeps the pointer, not a copy.
+    gnutls_session_set_verify_cert(session, server_name.data(), 0);
+  }
+  return session;
+}
+
+class GnuTlsPipe final : public Pipe {
+ public:
+  GnuTlsPipe(const Side& client, const Side& server)
+      : client_(make_session(client, false, &client_ends_)), server_(make_session(server, true, &server_ends_)) {}
+  ~GnuTlsPipe() override {
+    gnutls_deinit(client_);
+    gnutls_deinit(server_);
+  }
+
+  gnutls_session_t client() { return client_; }
+
+  bool handshake() {
+    int c = GNUTLS_E_AGAIN, s = GNUTLS_E_AGAIN;
+    for (int round = 0; round < 16 && (c != 0 || s != 0); ++round) {
+      if (c != 0) c = gnutls_handshake(client_);
+      if (s != 0) s = gnutls_handshake(server_);
+      if ((c != 0 && c != GNUTLS_E_AGAIN) || (s != 0 && s != GNUTLS_E_AGAIN)) return false;
+    }
+    // Process the tickets as an application's first reads would: GnuTLS
+    // says EAGAIN after each one, also when another follows.
+    char scratch[64];
+    ssize_t r = GNUTLS_E_AGAIN;
+    while (r == GNUTLS_E_AGAIN && !to_client_.empty()) r = gnutls_record_recv(client_, scratch, sizeof scratch);
+    return c == 0 && s == 0 && r == GNUTLS_E_AGAIN;
+  }
+
+  bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        ssize_t w = gnutls_record_send(client_, data.data() + written, data.size() - written);
+        if (w > 0) written += static_cast<std::size_t>(w);
+        else if (w != GNUTLS_E_AGAIN) return false;
+      }
+      ssize_t r;
+      while (got < sink.size() && (r = gnutls_record_recv(server_, sink.data() + got, sink.size() - got)) > 0)
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+
+  std::size_t transport_bytes() const override { return to_server_.capacity() + to_client_.capacity(); }
+  bool resumed() const override { return gnutls_session_is_resumed(client_) != 0; }
+  std::string negotiated_cipher() const override {
+    const char* name = gnutls_ciphersuite_get(client_);
+    return name ? name : "";
+  }
+
+ private:
+  MemoryQueue to_server_, to_client_;
+  Ends client_ends_{&to_server_, &to_client_}, server_ends_{&to_client_, &to_server_};
+  gnutls_session_t client_, server_;
+};
+
+class GnuTlsFactory final : public PipeFactory {
+ public:
+  explicit GnuTlsFactory(const Suite& suite) : client_(suite, false), server_(suite, true) {}
+  ~GnuTlsFactory() override { gnutls_free(session_.data); }
+
+  std::unique_ptr<Pipe> connect(bool resume) override {
+    auto pipe = std::make_unique<GnuTlsPipe>(client_, server_);
+    if (resume && session_.data) gnutls_session_set_data(pipe->client(), session_.data, session_.size);
+    if (!pipe->handshake()) return nullptr;
+    // GnuTLS hands sessions out serialised only.
+    gnutls_datum_t session{nullptr, 0};
+    if (gnutls_session_get_data2(pipe->client(), &session) == 0) {
+      gnutls_free(session_.data);
+      session_ = session;
+    }
+    return pipe;
+  }
+
+ private:
+  Side client_, server_;
+  gnutls_datum_t session_{nullptr, 0};
+};
+
+const Register registered({"gnutls", "direct", [](TlsVersion) { return true; },
+                           [](const Suite& suite) { return std::make_unique<GnuTlsFactory>(suite); }});
+
+}  // namespace
+}  // namespace lastbyte::bench
