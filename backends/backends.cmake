@@ -19,3 +19,5 @@ lastbyte_known_backend(mbedtls PACKAGE libmbedtls-dev FIND MbedTLS TARGETS MbedT
                        PC_LIBS "-lmbedtls -lmbedx509 -lmbedcrypto" SONAMES "libmbed")
 lastbyte_known_backend(wolfssl PACKAGE libwolfssl-dev FIND WolfSSL TARGETS WolfSSL::wolfssl
                        PC wolfssl SONAMES "libwolfssl")
+lastbyte_known_backend(gnutls PACKAGE libgnutls28-dev FIND GnuTLS 3.7 TARGETS GnuTLS::GnuTLS
+                       PC gnutls SONAMES "libgnutls")
