@@ -2,6 +2,7 @@
 // half-close (C9), early writes, truncation policy, resumption, ALPN, keylog,
 // client certificates, and the record gate.
 #include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/forge.hpp>
 #include <lastbyte/conformance/harness.hpp>
 #include <lastbyte/record.hpp>
 #include <lastbyte/testing/pki.hpp>
@@ -569,6 +570,29 @@ TEST_P(ConnectionTest, KeylogLinesAreNssFormat) {
   EXPECT_TRUE(found) << "no " << expected_label << "line";
 }
 
+// SSLKEYLOGFILE is lastbyte's to honour or not: GnuTLS writes it by itself
+// (read the first time a secret is logged) unless the adapter installs its
+// key log function on every session, also without Config::keylog. Run
+// alone (as ctest does) this fails without that; after other GnuTLS
+// handshakes in the same process GnuTLS may have read the variable already.
+TEST_P(ConnectionTest, SslKeyLogFileIsLeftAloneWhenNotHonoured) {
+  std::string path = ::testing::TempDir() + "lastbyte-keylog-ignored-" + std::string(backend().name) + ".txt";
+  std::remove(path.c_str());
+  ::setenv("SSLKEYLOGFILE", path.c_str(), 1);
+  Config client = client_config(version()), server = server_config(version());  // honour_sslkeylogfile = false
+  auto client_context = Context::create(client, backend());
+  auto server_context = Context::create(server, backend());
+  ASSERT_TRUE(client_context && server_context);
+  auto c = Connection::create(*client_context);
+  auto s = Connection::create(*server_context);
+  ASSERT_TRUE(c && s);
+  pump_handshake(*c, *s);
+  ::unsetenv("SSLKEYLOGFILE");
+  EXPECT_TRUE(c->wants().handshake_done);
+  std::ifstream in(path);
+  EXPECT_FALSE(in.good()) << path << " was written although honour_sslkeylogfile is false";
+}
+
 TEST_P(ConnectionTest, SslKeyLogFileIsHonoured) {
   if (!backend().exports_secrets(version()))
     GTEST_SKIP() << "unsupported by this library: " << backend().library_version() << " cannot export "
@@ -843,6 +867,136 @@ TEST(Backends, OpenSslIgnoresErrorsOthersLeftInTheQueue) {
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf), r.bytes), "after");
   }
   ERR_clear_error();
+}
+
+// A close_notify protected under the handshake's keys, in place of the
+// peer's next handshake record: the library decrypts it (the record gate
+// only decides unprotected alerts), and the stream, never authenticated,
+// ends as PeerAlert{close_notify} (docs/decisions.md), or is refused, never
+// a clean end. GnuTLS reports it as GNUTLS_E_SESSION_EOF from
+// gnutls_handshake, which the adapter took for a failure (HandshakeRejected).
+TEST(Backends, ProtectedCloseNotifyDuringTheHandshakeIsAPeerAlert) {
+  auto forger = find_backend("openssl", installed_backends());  // exports every secret
+  ASSERT_TRUE(forger) << forger.error().message();
+  for (const Backend* victim_backend : installed_backends())
+    for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+      for (Role victim : {Role::client, Role::server}) {
+        if (!victim_backend->supports(v)) continue;
+        SCOPED_TRACE(std::string(victim_backend->name) + (victim == Role::client ? " client" : " server") +
+                     (v == TlsVersion::tls1_3 ? ", TLS 1.3" : ", TLS 1.2"));
+        bool tls13 = v == TlsVersion::tls1_3;
+        Config client = client_config(v), server = server_config(v);
+        client.cipher_suites = server.cipher_suites = {tls13 ? "TLS_AES_128_GCM_SHA256"
+                                                             : "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"};
+        bool client_victim = victim == Role::client;
+        auto p = MemoryPair::create(client_victim ? *victim_backend : **forger, client,
+                                    client_victim ? **forger : *victim_backend, server);
+        ASSERT_TRUE(p) << p.error().message();
+        // The peer's flight that ends the victim's handshake: the TLS 1.3
+        // server's after the ClientHello, the client's after that; in TLS 1.2
+        // the client's after the ServerHelloDone, the server's after that.
+        Role peer = client_victim ? Role::server : Role::client;
+        p->transfer(Role::client);
+        p->server().handshake();
+        if (!(tls13 && client_victim)) {
+          p->transfer(Role::server);
+          p->client().handshake();
+          if (!tls13 && client_victim) p->transfer(Role::client), p->server().handshake();
+        }
+        Bytes flight = p->take_output(peer);
+        // Keep its unprotected records (ServerHello, ClientKeyExchange, CCS) up
+        // to the first protected one; put a protected close_notify there.
+        std::size_t keep = 0;
+        for (std::size_t start : record_starts(flight)) {
+          if (keep != start || (tls13 && flight[start] != std::byte{22} && flight[start] != std::byte{20})) break;
+          std::size_t length = std::to_integer<std::size_t>(flight[start + 3]) << 8 | std::to_integer<std::size_t>(flight[start + 4]);
+          keep = start + 5 + length;
+          if (!tls13 && flight[start] == std::byte{20}) break;  // TLS 1.2: protected from the CCS on
+        }
+        ASSERT_LT(keep, flight.size()) << "no protected record in the peer's flight";
+        std::vector<std::string> keylog = p->keylog(peer);
+        for (auto& line : keylog)  // TLS 1.3: the forge protects with the handshake secret
+          if (line.starts_with(peer == Role::server ? "SERVER_HANDSHAKE_TRAFFIC_SECRET " : "CLIENT_HANDSHAKE_TRAFFIC_SECRET "))
+            line = std::string(peer == Role::server ? "SERVER" : "CLIENT") + "_TRAFFIC_SECRET_0" + line.substr(line.find(' '));
+          else if (line.find("TRAFFIC_SECRET_0") != std::string::npos)
+            line.clear();
+        auto forge = Forge::create(v, client.cipher_suites[0], peer, keylog, p->sent_by(Role::server), 0);
+        ASSERT_TRUE(forge) << forge.error().message();
+        Bytes wire(flight.begin(), flight.begin() + static_cast<long>(keep));
+        Bytes close_notify = forge->record(record::ContentType::alert, std::vector{std::byte{1}, std::byte{0}});
+        wire.insert(wire.end(), close_notify.begin(), close_notify.end());
+        Connection& c = p->side(victim);
+        c.feed(wire);
+        std::byte buf[64];
+        EXPECT_EQ(c.read(buf).status, IoStatus::end);
+        ASSERT_TRUE(c.verdict().has_value()) << "no verdict after the close_notify";
+        EXPECT_FALSE(is_acceptable_end(*c.verdict())) << describe(*c.verdict());
+        if (victim_backend->name == "openssl" && !tls13) {
+          // OpenSSL refuses the record itself: "data between ccs and finished".
+          EXPECT_TRUE(std::holds_alternative<HandshakeRejected>(*c.verdict())) << describe(*c.verdict());
+          continue;
+        }
+        const auto* alert = std::get_if<PeerAlert>(&*c.verdict());
+        ASSERT_NE(alert, nullptr) << describe(*c.verdict());
+        EXPECT_EQ(alert->alert, Alert::close_notify);
+      }
+}
+
+// Config::cipher_suites is the exact set a connection may negotiate. A
+// GnuTLS priority string names ciphers and key exchanges, not suites: TLS
+// 1.3 AES-128-GCM with TLS 1.2 ECDHE-ECDSA-ChaCha20 also allows TLS 1.2
+// ECDHE-ECDSA-AES-128-GCM, which a GnuTLS server preferred and a GnuTLS
+// client offered until the adapter refused it at the ServerHello.
+TEST(Backends, CipherSuitesOutsideTheConfiguredSetAreNeverNegotiated) {
+  const std::vector<std::string> uneven = {"TLS_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"};
+  const std::vector<std::string> tls12 = {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+                                          "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"};
+  int refused = 0;
+  for (const Backend* client_backend : installed_backends())
+    for (const Backend* server_backend : installed_backends())
+      for (bool server_uneven : {true, false}) {
+        SCOPED_TRACE(std::string(client_backend->name) + " client, " + std::string(server_backend->name) + " server, " +
+                     (server_uneven ? "the server's" : "the client's") + " set uneven");
+        Config client = client_config(TlsVersion::tls1_2), server = server_config(TlsVersion::tls1_2);
+        (server_uneven ? server : client).max_version = TlsVersion::tls1_3;
+        (server_uneven ? server : client).cipher_suites = uneven;
+        (server_uneven ? client : server).cipher_suites = tls12;  // AES-128-GCM first
+        auto p = MemoryPair::create(*client_backend, client, *server_backend, server);
+        ASSERT_TRUE(p) << p.error().message();
+        if (auto error = p->handshake()) {
+          // A library that cannot choose exactly refuses: never a suite outside the set.
+          Connection& judge = server_uneven ? p->server() : p->client();
+          ASSERT_TRUE(judge.verdict().has_value()) << *error;
+          const auto* rejected = std::get_if<HandshakeRejected>(&*judge.verdict());
+          ASSERT_NE(rejected, nullptr) << describe(*judge.verdict());
+          EXPECT_EQ(rejected->reason, RejectReason::no_shared_cipher);
+          ++refused;
+          continue;
+        }
+        EXPECT_EQ(p->client().info()->cipher, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+        EXPECT_EQ(p->server().info()->cipher, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256");
+      }
+  std::cout << refused << " pairs refused a suite their priority string could not exclude\n";
+}
+
+// A TLS 1.3 server takes a group the client sent a key share for: one round
+// trip, no HelloRetryRequest. OpenSSL clients send X25519 only, wolfSSL
+// clients P-256 only; a GnuTLS server with its own preference first asked
+// one of them to retry (and R26's final flight then never came).
+TEST(Backends, Tls13ServersUseAKeyShareTheClientSent) {
+  for (const Backend* client_backend : installed_backends())
+    for (const Backend* server_backend : installed_backends()) {
+      if (!client_backend->supports(TlsVersion::tls1_3) || !server_backend->supports(TlsVersion::tls1_3)) continue;
+      SCOPED_TRACE(std::string(client_backend->name) + " client, " + std::string(server_backend->name) + " server");
+      auto p = MemoryPair::create(*client_backend, client_config(TlsVersion::tls1_3), *server_backend,
+                                  server_config(TlsVersion::tls1_3));
+      ASSERT_TRUE(p) << p.error().message();
+      p->transfer(Role::client);  // ClientHello
+      p->server().handshake();
+      p->transfer(Role::server);  // the server's whole flight
+      p->client().handshake();
+      EXPECT_TRUE(p->client().wants().handshake_done) << "the server did not answer with its ServerHello";
+    }
 }
 
 TEST(Backends, DefaultBackendIsTheConfiguredOne) {
