@@ -48,7 +48,8 @@ gnutls_datum_t datum(const std::string& s) {
 
 class GnuTlsSession final : public Session {
  public:
-  GnuTlsSession(const Options& options, Socket& socket) : socket_(socket), verify_(options.verify) {
+  GnuTlsSession(const Options& options, Socket& socket)
+      : socket_(socket), verify_(options.verify), server_name_(options.server_name) {
     bool client = options.role == Role::client;
     check(gnutls_certificate_allocate_credentials(&credentials_), "gnutls_certificate_allocate_credentials");
     if (client) {
@@ -74,7 +75,8 @@ class GnuTlsSession final : public Session {
     check(gnutls_server_name_set(session_, GNUTLS_NAME_DNS, options.server_name.data(), options.server_name.size()),
           "gnutls_server_name_set");
     if (options.verify == Verify::chain) gnutls_session_set_verify_cert(session_, nullptr, 0);
-    if (options.verify == Verify::chain_and_name) gnutls_session_set_verify_cert(session_, options.server_name.c_str(), 0);
+    // GnuTLS keeps the pointer (it checks the name during the handshake): ours, not the caller's.
+    if (options.verify == Verify::chain_and_name) gnutls_session_set_verify_cert(session_, server_name_.c_str(), 0);
     gnutls_session_set_ptr(session_, this);
     gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET, GNUTLS_HOOK_POST,
                                        [](gnutls_session_t s, unsigned, unsigned, unsigned incoming,
@@ -163,6 +165,7 @@ class GnuTlsSession final : public Session {
 
   Socket& socket_;
   Verify verify_;
+  std::string server_name_;
   gnutls_certificate_credentials_t credentials_ = nullptr;
   gnutls_session_t session_ = nullptr;
   int sessions_ = 0;

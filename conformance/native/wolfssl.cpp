@@ -78,7 +78,7 @@ class WolfSslSession final : public Session {
   WolfSslSession(const Options& options, Socket& socket) : socket_(socket) {
     init_library();
     release_ecc_cache_at_thread_exit();
-    bool client = options.role == Role::client;
+    bool client = client_ = options.role == Role::client;
     bool tls13 = options.version == TlsVersion::tls1_3;
     ctx_ = wolfSSL_CTX_new(client ? (tls13 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method())
                                   : (tls13 ? wolfTLSv1_3_server_method() : wolfTLSv1_2_server_method()));
@@ -151,7 +151,7 @@ class WolfSslSession final : public Session {
   int sessions_surfaced() const override { return sessions_; }
 
   std::string verification() const override {
-    if (wolfSSL_get_peer_certificate(ssl_) == nullptr) return {};
+    if (!client_) return {};
     // OpenSSL's numbering (its compatibility layer), named as OpenSSL names them.
     switch (long result = wolfSSL_get_verify_result(ssl_)) {
       case X509_V_OK: return "X509_V_OK";
@@ -203,6 +203,7 @@ class WolfSslSession final : public Session {
   WOLFSSL_CTX* ctx_ = nullptr;
   WOLFSSL* ssl_ = nullptr;
   int sessions_ = 0;
+  bool client_ = true;
 };
 
 }  // namespace
