@@ -459,6 +459,12 @@ NativeReport run_native(const NativeOptions& options) {
   return report;
 }
 
+std::vector<std::string_view> native_library_names() {
+  std::vector<std::string_view> names;
+  for (const Library* library : native::libraries()) names.push_back(library->name);
+  return names;
+}
+
 std::optional<std::string> write_native_section(const std::string& path, std::string_view markdown) {
   std::ifstream in(path);
   if (!in) return "cannot read " + path;

@@ -44,6 +44,7 @@ const char usage[] =
     "                     (--scenario and --peer filter; default peer openssl)\n"
     "  --write-divergences FILE  with --native: write the measured table between\n"
     "                     <!-- native:begin --> and <!-- native:end --> in FILE (docs/divergences.md)\n"
+    "  --list-native      list the TLS libraries native mode was built with and exit\n"
     "  --list             list the scenarios and exit\n"
     "  --list-backends    list the installed backends and exit\n"
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n";
@@ -128,6 +129,9 @@ Filters parse(int argc, char** argv) {
         for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
           if (!s.applies || s.applies(v, Role::client) || s.applies(v, Role::server))
             std::cout << s.id << (v == TlsVersion::tls1_3 ? " tls13\n" : " tls12\n");
+      std::exit(0);
+    } else if (arg == "--list-native") {
+      for (std::string_view name : native_library_names()) std::cout << name << "\n";
       std::exit(0);
     } else if (arg == "--list-backends") {
       for (const Backend* b : installed_backends()) std::cout << b->name << "\n";

@@ -28,6 +28,9 @@ struct NativeReport {
 
 NativeReport run_native(const NativeOptions& options);
 
+// The libraries native mode was built with (each one found at configure time).
+std::vector<std::string_view> native_library_names();
+
 inline constexpr std::string_view native_begin_marker = "<!-- native:begin -->";
 inline constexpr std::string_view native_end_marker = "<!-- native:end -->";
 
