@@ -2,6 +2,7 @@
 // backend (as client and as server, against every installed backend as peer),
 // prints a scenario x backend matrix, and a one-line reproducer per failure.
 #include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
 
 #include <fnmatch.h>
@@ -38,6 +39,12 @@ const char usage[] =
     "  --quick            a representative subset of schedules and read sizes\n"
     "  --junit FILE       write JUnit XML (one testcase per cell; unsupported cells are <skipped/>)\n"
     "  --markdown FILE    write a Markdown report (matrix, failures with reproducers)\n"
+    "  --native           drive each TLS library directly through its own I/O hooks (no record gate)\n"
+    "                     over the catalogue's scripts; print what it returns beside lastbyte's cell\n"
+    "                     (--scenario and --peer filter; default peer openssl)\n"
+    "  --write-divergences FILE  with --native: write the measured table between\n"
+    "                     <!-- native:begin --> and <!-- native:end --> in FILE (docs/divergences.md)\n"
+    "  --list-native      list the TLS libraries native mode was built with and exit\n"
     "  --list             list the scenarios and exit\n"
     "  --list-backends    list the installed backends and exit\n"
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n";
@@ -54,6 +61,8 @@ struct Filters {
   bool memory = true, tcp = true;
   std::optional<int> r36;
   std::string junit, markdown;
+  bool native = false;
+  std::string write_divergences;
 };
 
 std::uint64_t number(std::string_view text, const char* what) {
@@ -110,6 +119,8 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--r36") f.r36 = static_cast<int>(number(need(), "--r36"));
     else if (arg == "--junit") f.junit = need();
     else if (arg == "--markdown") f.markdown = need();
+    else if (arg == "--native") f.native = true;
+    else if (arg == "--write-divergences") f.write_divergences = need();
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
       std::exit(0);
@@ -119,6 +130,9 @@ Filters parse(int argc, char** argv) {
           if (!s.applies || s.applies(v, Role::client) || s.applies(v, Role::server))
             std::cout << s.id << (v == TlsVersion::tls1_3 ? " tls13\n" : " tls12\n");
       std::exit(0);
+    } else if (arg == "--list-native") {
+      for (std::string_view name : native_library_names()) std::cout << name << "\n";
+      std::exit(0);
     } else if (arg == "--list-backends") {
       for (const Backend* b : installed_backends()) std::cout << b->name << "\n";
       std::exit(0);
@@ -127,6 +141,8 @@ Filters parse(int argc, char** argv) {
       std::exit(0);
     } else throw std::invalid_argument("unknown option " + std::string(arg));
   }
+  if (!f.write_divergences.empty() && (!f.native || !f.scenario_globs.empty() || !f.peers.empty()))
+    throw std::invalid_argument("--write-divergences needs --native, every row and the default peer");
   auto all = installed_backends();
   if (f.backends.empty()) f.backends.push_back(&default_backend());
   if (f.peers.empty()) f.peers.assign(all.begin(), all.end());
@@ -270,6 +286,33 @@ bool write_markdown(const std::string& path, const Filters& filters, const std::
   return std::fclose(f) == 0;
 }
 
+// --native: the measured table (docs/divergences.md) and, per row, library
+// and version, what the library returned beside lastbyte's cell.
+int run_native_mode(const Filters& filters) {
+  NativeOptions options{.scenario_globs = filters.scenario_globs};
+  if (filters.peers.size() == 1) options.peer = filters.peers.front();
+  NativeReport report;
+  try {
+    report = run_native(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lastbyte-conformance: %s\n", e.what());
+    return 2;
+  }
+  if (report.rows == 0) {
+    std::cerr << "lastbyte-conformance: the filters select no row of the native table\n";
+    return 2;
+  }
+  std::cout << report.text << report.markdown;
+  if (!filters.write_divergences.empty()) {
+    if (auto error = write_native_section(filters.write_divergences, report.markdown)) {
+      std::fprintf(stderr, "lastbyte-conformance: %s\n", error->c_str());
+      return 2;
+    }
+  }
+  std::printf("\n%d rows measured natively; %d lastbyte cells failed\n", report.rows, report.lastbyte_failures);
+  return report.lastbyte_failures ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -280,6 +323,7 @@ int main(int argc, char** argv) {
     std::cerr << "lastbyte-conformance: " << e.what() << "\n" << usage;
     return 2;
   }
+  if (filters.native) return run_native_mode(filters);
   std::vector<Cell> cells;
   for (const auto& scenario : scenarios())
     for (const Backend* backend : filters.backends)

@@ -140,7 +140,17 @@ void add_certificate_rows(std::vector<Scenario>& catalogue) {
   }
 }
 
-CellResult run_certificate_cell(const Cell& cell) {
+CertificateCase certificate_case(std::string_view id) {
+  for (const Row& row : rows)
+    if (row.id == id) {
+      Presented presented = row.present();
+      return {.chain_pem = presented.chain_pem, .key_pem = presented.key_pem, .name = std::string(row.name),
+              .reject = row.reject};
+    }
+  throw std::logic_error("not a certificate row: " + std::string(id));
+}
+
+CellResult run_certificate_cell(const Cell& cell, Delivered* delivered) {
   const Row& row = row_of(cell);
   auto run = [&](std::string_view name, std::optional<RejectReason> reject) -> std::optional<std::string> {
     auto h = handshake(cell, row.present(), name);
@@ -150,6 +160,7 @@ CellResult run_certificate_cell(const Cell& cell) {
                         (h->server_verdict ? describe(*h->server_verdict) : "no verdict") + "), so the client's " +
                         "decision cannot be observed: unsupported by this library (" +
                         cell.peer_backend->library_version() + ")"};
+    if (delivered && name == row.name) *delivered = {.bytes = 0, .verdict = h->client_verdict};
     return reject ? check_rejected(*h, *reject) : check_accepted(cell, *h, name);
   };
   std::string diff;

@@ -9,6 +9,18 @@
 namespace lastbyte::conformance::detail {
 
 void add_certificate_rows(std::vector<Scenario>& catalogue);
-CellResult run_certificate_cell(const Cell& cell);
+// `delivered` (may be null) receives the client's decision on the row's name.
+CellResult run_certificate_cell(const Cell& cell, Delivered* delivered = nullptr);
+
+// What a C row's server presents, and the name the client asks for: native
+// mode presents the same certificate to each library's own verification.
+struct CertificateCase {
+  std::string chain_pem;
+  std::string key_pem;
+  std::string name;                    // what the client verifies
+  std::optional<RejectReason> reject;  // lastbyte's decision (nullopt: accepted)
+};
+// Generated afresh; throws std::logic_error for an id that is not a C row.
+CertificateCase certificate_case(std::string_view id);
 
 }  // namespace lastbyte::conformance::detail

@@ -164,7 +164,7 @@ void add_injected_rows(std::vector<Scenario>& s) {
     between_data(w, record, Alert::bad_record_mac);
   });
   row("I08", "a record with a bad tag after our own close_notify", [](W& w) {
-    if (auto e = w.pair().side(w.victim()).close()) throw std::runtime_error("close: " + e.message());
+    w.victim_close();
     w.data(100), w.data(100, true);
     w.wire().back() ^= std::byte{0x01};
     w.end(FIN), w.expect(ProtocolError{Alert::bad_record_mac, {}});

@@ -10,8 +10,41 @@ namespace lastbyte::conformance {
 
 // ---- ScriptWriter -----------------------------------------------------------
 
+namespace {
+
+// The catalogue's pair as a ScriptWriter sees it.
+class MemoryPairView final : public ScriptPair {
+ public:
+  MemoryPairView(MemoryPair& pair, Role victim) : pair_(pair), victim_(victim) {}
+  Connection& peer() override { return pair_.side(peer_role()); }
+  Bytes take_peer_output() override { return pair_.take_output(peer_role()); }
+  const std::vector<std::string>& peer_keylog() const override { return pair_.keylog_for(peer_role()); }
+  std::span<const std::byte> server_wire() const override { return pair_.sent_by(Role::server); }
+  void victim_close() override {
+    if (auto e = pair_.side(victim_).close()) throw std::runtime_error("the victim cannot close: " + e.message());
+  }
+  MemoryPair* memory_pair() override { return &pair_; }
+
+ private:
+  Role peer_role() const { return victim_ == Role::client ? Role::server : Role::client; }
+  MemoryPair& pair_;
+  Role victim_;
+};
+
+}  // namespace
+
 ScriptWriter::ScriptWriter(MemoryPair& pair, Role victim, TlsVersion version)
-    : pair_(pair), victim_(victim), version_(version) {}
+    : owned_(std::make_unique<MemoryPairView>(pair, victim)), over_(*owned_), victim_(victim), version_(version) {}
+
+ScriptWriter::ScriptWriter(ScriptPair& pair, Role victim, TlsVersion version)
+    : over_(pair), victim_(victim), version_(version) {}
+
+ScriptWriter::~ScriptWriter() = default;
+
+MemoryPair& ScriptWriter::pair() {
+  if (MemoryPair* memory = over_.memory_pair()) return *memory;
+  throw std::logic_error("this row drives both Connections itself: it needs an in-memory pair");
+}
 
 Bytes ScriptWriter::next_plaintext(std::size_t n, bool lost) {
   Bytes bytes = pattern(written_, n);
@@ -21,7 +54,7 @@ Bytes ScriptWriter::next_plaintext(std::size_t n, bool lost) {
 }
 
 void ScriptWriter::take_peer_output() {
-  Bytes out = pair_.take_output(peer_role());
+  Bytes out = over_.take_peer_output();
   peer_records_ += conformance::record_starts(out).size();
   raw(out);
 }
@@ -58,8 +91,7 @@ Forge& ScriptWriter::forge() {
   auto info = peer().info();
   if (!info) throw std::runtime_error("forge before the handshake: " + info.error().message());
   std::uint64_t first_seq = (version_ == TlsVersion::tls1_2 ? 1 : 0) + peer_records_;  // TLS 1.2: Finished was 0
-  auto forge = Forge::create(version_, info->cipher, peer_role(), pair_.keylog_for(peer_role()),
-                             pair_.sent_by(Role::server), first_seq);
+  auto forge = Forge::create(version_, info->cipher, peer_role(), over_.peer_keylog(), over_.server_wire(), first_seq);
   if (!forge) throw std::runtime_error("forge: " + forge.error().message());
   return forge_.emplace(std::move(*forge));
 }
@@ -294,7 +326,7 @@ const std::vector<Scenario>& catalogue() {
                    w.data(100), w.close_notify(), w.expect(CloseNotify{}), w.after(half_close);
                  }});
     s.push_back({.id = "R29", .title = "both sides send close_notify at once", .build = [](W& w) {
-                   w.pair().side(w.victim()).close();  // ours crosses the peer's on the wire
+                   w.victim_close();  // ours crosses the peer's on the wire
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                    w.after([](MemoryPair& pair, Connection& victim) -> std::optional<std::string> {
                      if (!victim.wants().output) return "the victim's close_notify was not queued";
@@ -309,7 +341,7 @@ const std::vector<Scenario>& catalogue() {
                  },
                  .memory_only = true});
     s.push_back({.id = "R30", .title = "T13: we sent CN; the peer sends D(100) before its own CN", .applies = tls13, .build = [](W& w) {
-                   w.pair().side(w.victim()).close();
+                   w.victim_close();
                    w.data(100), w.close_notify(), w.end(FIN), w.expect(CloseNotify{});
                  }});
     s.push_back({.id = "R31", .title = "T12: HelloRequest between D(100) and D(100)", .applies = tls12_client,
@@ -493,12 +525,14 @@ const KnownDivergence* known_divergence(const Cell& cell) {
   return nullptr;
 }
 
-CellResult run_cell_unchecked(const Cell& cell);
+CellResult run_cell_unchecked(const Cell& cell, Delivered* delivered);
 
 }  // namespace
 
-CellResult run_cell(const Cell& cell) {
-  CellResult result = run_cell_unchecked(cell);
+CellResult run_cell(const Cell& cell) { return run_cell(cell, nullptr); }
+
+CellResult run_cell(const Cell& cell, Delivered* delivered) {
+  CellResult result = run_cell_unchecked(cell, delivered);
   const KnownDivergence* divergence = known_divergence(cell);
   if (!divergence || result.status == CellResult::Status::unsupported) return result;
   if (result.status == CellResult::Status::pass)
@@ -509,7 +543,7 @@ CellResult run_cell(const Cell& cell) {
 
 namespace {
 
-CellResult run_cell_unchecked(const Cell& cell) {
+CellResult run_cell_unchecked(const Cell& cell, Delivered* delivered) {
   using S = CellResult::Status;
   for (const Backend* b : {cell.victim_backend, cell.peer_backend})
     if (!b->supports(cell.version))
@@ -522,7 +556,7 @@ CellResult run_cell_unchecked(const Cell& cell) {
     return {S::unsupported, "the record forge needs " + std::string(to_string(cell.version)) +
                                 " traffic secrets, which neither library build can export (" +
                                 cell.peer_backend->library_version() + ")"};
-  if (cell.scenario->certificate) return detail::run_certificate_cell(cell);
+  if (cell.scenario->certificate) return detail::run_certificate_cell(cell, delivered);
   if (cell.scenario->run) return cell.scenario->run(cell);
   try {
     Config client = client_config(cell.version), server = server_config(cell.version);
@@ -551,6 +585,7 @@ CellResult run_cell_unchecked(const Cell& cell) {
     Outcome outcome = cell.over_tcp
                           ? deliver_over_tcp(receiver, script.wire, script.end, cell.read_size, script.plaintext.size())
                           : deliver(receiver, script.wire, script.end, cell.schedule, cell.read_size);
+    if (delivered) *delivered = {.bytes = outcome.plaintext.size(), .verdict = outcome.verdict};
     std::string diff = compare(script, outcome);
     if (script.after)
       if (auto problem = script.after(*pair, pair->side(cell.victim))) diff += *problem + "\n";

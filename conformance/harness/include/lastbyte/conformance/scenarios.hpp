@@ -8,6 +8,7 @@
 #include <lastbyte/conformance/harness.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,16 +25,44 @@ struct Script {
   std::function<std::optional<std::string>(MemoryPair& pair, Connection& victim)> after;
 };
 
-// Builds a Script from the peer side of an established MemoryPair.
+// What a ScriptWriter needs of the pair it writes over: the peer's
+// Connection and what it sends, the key log for the forge, and the victim's
+// own close. The catalogue writes over a MemoryPair; native mode
+// (conformance/native) writes over a pair whose victim is a TLS library
+// driven directly through its own I/O hooks, so that both see the same wire
+// built by the same script.
+class ScriptPair {
+ public:
+  virtual ~ScriptPair() = default;
+  virtual Connection& peer() = 0;
+  // The peer's pending output, taken off it (and kept as sent by it).
+  virtual Bytes take_peer_output() = 0;
+  // Key log lines holding the secrets of the peer's sending direction.
+  virtual const std::vector<std::string>& peer_keylog() const = 0;
+  // Everything the server sent so far (its ServerHello keys the TLS 1.2 forge).
+  virtual std::span<const std::byte> server_wire() const = 0;
+  // The victim sends its close_notify now (it crosses whatever the peer sends).
+  virtual void victim_close() = 0;
+  // The in-memory pair, for rows that drive both Connections; nullptr natively.
+  virtual MemoryPair* memory_pair() { return nullptr; }
+};
+
+// Builds a Script from the peer side of an established pair.
 class ScriptWriter {
  public:
   ScriptWriter(MemoryPair& pair, Role victim, TlsVersion version);
+  ScriptWriter(ScriptPair& pair, Role victim, TlsVersion version);
+  ~ScriptWriter();
 
-  MemoryPair& pair() { return pair_; }
+  // Rows that drive both Connections themselves (R26) need the in-memory
+  // pair; over a native victim this throws std::logic_error.
+  MemoryPair& pair();
   Role victim() const { return victim_; }
   Role peer_role() const { return victim_ == Role::client ? Role::server : Role::client; }
-  Connection& peer() { return pair_.side(peer_role()); }
+  Connection& peer() { return over_.peer(); }
   TlsVersion version() const { return version_; }
+  // The victim sends its close_notify (R29, R30, I08).
+  void victim_close() { over_.victim_close(); }
 
   // The next n bytes of the peer's plaintext stream; expected unless `lost`.
   Bytes next_plaintext(std::size_t n, bool lost = false);
@@ -56,7 +85,8 @@ class ScriptWriter {
  private:
   void take_peer_output();
 
-  MemoryPair& pair_;
+  std::unique_ptr<ScriptPair> owned_;  // the view of a MemoryPair this writer made
+  ScriptPair& over_;
   Role victim_;
   TlsVersion version_;
   Script script_;
@@ -181,6 +211,14 @@ struct KnownDivergence {
 std::span<const KnownDivergence> known_divergences();
 
 CellResult run_cell(const Cell& cell);
+
+// What the side under test ended with in a cell: for reports that show
+// lastbyte's result beside another's (native mode).
+struct Delivered {
+  std::size_t bytes = 0;           // plaintext delivered (R and I rows)
+  std::optional<Verdict> verdict;  // its verdict; C rows: the client's decision (nullopt: accepted)
+};
+CellResult run_cell(const Cell& cell, Delivered* delivered);
 
 // Every cell of a scenario for one victim/peer backend pair.
 std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,

@@ -1,0 +1,41 @@
+// Native mode (lastbyte-conformance --native): each TLS library driven
+// directly through its own I/O hooks, without the record gate, over the
+// catalogue's scripts; what it returns is printed beside what lastbyte
+// reports for the same cell, and is the measured table of
+// docs/divergences.md.
+#pragma once
+
+#include <lastbyte/engine.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lastbyte::conformance {
+
+struct NativeOptions {
+  const Backend* peer = nullptr;  // the lastbyte Connection playing the peer; nullptr: openssl
+  std::vector<std::string> scenario_globs = {};  // rows of the measured table by scenario id; empty: all
+};
+
+struct NativeReport {
+  std::string text;      // per row, library and TLS version: the library's returns beside lastbyte's cell
+  std::string markdown;  // the measured table (deterministic: no keys, timings or addresses)
+  int rows = 0;
+  int lastbyte_failures = 0;  // lastbyte cells that failed their oracle
+};
+
+NativeReport run_native(const NativeOptions& options);
+
+// The libraries native mode was built with (each one found at configure time).
+std::vector<std::string_view> native_library_names();
+
+inline constexpr std::string_view native_begin_marker = "<!-- native:begin -->";
+inline constexpr std::string_view native_end_marker = "<!-- native:end -->";
+
+// Replaces what lies between the markers in the file at `path` with
+// `markdown`; an error message, or nullopt.
+std::optional<std::string> write_native_section(const std::string& path, std::string_view markdown);
+
+}  // namespace lastbyte::conformance
