@@ -234,6 +234,7 @@ class WolfSslEngine final : public Engine {
   }
 
   const WolfSslContext& context() const { return context_; }
+  void on_new_session(SessionBlob blob);
 
  private:
   EngineStatus status_after(int rc) {
@@ -249,6 +250,7 @@ class WolfSslEngine final : public Engine {
   void on_handshake_done();
 
   EngineIo io_;
+  SessionBlob session_during_handshake_;
   WolfSslContext& context_;
   WOLFSSL* ssl_ = nullptr;
   std::string server_name_;
@@ -416,7 +418,7 @@ int new_session_hook(WOLFSSL* ssl, WOLFSSL_SESSION* session) {
   if (len <= 0) return 0;
   SessionBlob blob(static_cast<std::size_t>(len));
   auto* p = reinterpret_cast<unsigned char*>(blob.data());
-  if (wolfSSL_i2d_SSL_SESSION(session, &p) == len) engine_of(ssl).context().config().on_new_session(blob);
+  if (wolfSSL_i2d_SSL_SESSION(session, &p) == len) engine_of(ssl).on_new_session(std::move(blob));
   return 0;  // we kept no reference
 }
 
@@ -516,9 +518,23 @@ std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOpti
   return std::nullopt;
 }
 
+// TLS 1.2: wolfSSL reports a session more than once in one handshake, the
+// first time before it has kept the server's NewSessionTicket (a GnuTLS
+// server, without a session-ID cache, cannot resume that one). The last one,
+// surfaced once the handshake is done, is the whole session. TLS 1.3 tickets
+// come after the handshake: each surfaces as it arrives.
+void WolfSslEngine::on_new_session(SessionBlob blob) {
+  if (!handshake_done_) {
+    session_during_handshake_ = std::move(blob);
+    return;
+  }
+  context_.config().on_new_session(blob);
+}
+
 void WolfSslEngine::on_handshake_done() {
   handshake_done_ = true;
   const Config& config = context_.config();
+  if (!session_during_handshake_.empty()) config.on_new_session(std::exchange(session_during_handshake_, {}));
   if (!config.keylog || wolfSSL_version(ssl_) != TLS1_2_VERSION) return;
   unsigned char client_random[32], master[48];
   if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random) return;

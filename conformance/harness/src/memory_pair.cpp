@@ -110,11 +110,24 @@ Bytes MemoryPair::transfer(Role from) {
   return bytes;
 }
 
+Bytes MemoryPair::transfer_what_fits(Role from) {
+  Connection& c = side(from);
+  auto r = side(from == Role::client ? Role::server : Role::client).feed(c.output());
+  Bytes bytes(c.output().begin(), c.output().begin() + static_cast<std::ptrdiff_t>(r.bytes));
+  c.consume_output(r.bytes);
+  Bytes& wire = from == Role::client ? client_wire_ : server_wire_;
+  wire.insert(wire.end(), bytes.begin(), bytes.end());
+  return bytes;
+}
+
 std::optional<std::string> MemoryPair::handshake_without_reading() {
   for (int round = 0; round < 16; ++round) {
-    transfer(Role::client);
+    // Nobody reads here: what the receiver cannot queue (a GnuTLS server's
+    // tickets sent behind its Finished, then held plaintext) stays in the
+    // sender's output, as it would in a socket buffer.
+    transfer_what_fits(Role::client);
     server().handshake();
-    transfer(Role::server);
+    transfer_what_fits(Role::server);
     client().handshake();
     for (Role role : {Role::client, Role::server})
       if (const auto& v = side(role).verdict())

@@ -52,7 +52,8 @@ class MemoryPair {
   // done; then delivers what is left (tickets) and lets both read it.
   // Returns a description of what went wrong, or nullopt.
   std::optional<std::string> handshake();
-  // The first half of handshake(): no read(), so early data stays unread.
+  // The first half of handshake(): no read(), so early data stays unread;
+  // what the receivers' queues cannot take stays in the senders' output.
   std::optional<std::string> handshake_without_reading();
 
   // Everything `role` has sent so far (the whole wire in that direction).
@@ -62,6 +63,8 @@ class MemoryPair {
   Bytes transfer(Role from);
   // Takes `from`'s pending output without delivering it.
   Bytes take_output(Role from);
+  // Moves as much of `from`'s pending output as the receiver queues.
+  Bytes transfer_what_fits(Role from);
 
   const std::vector<std::string>& keylog(Role role) const { return *(role == Role::client ? client_keys_ : server_keys_); }
   // A key log holding the secrets of `sender`'s direction: its own, or else
