@@ -1,4 +1,5 @@
 #include <lastbyte/conformance/harness.hpp>
+#include <lastbyte/record.hpp>
 #include <lastbyte/testing/pki.hpp>
 
 #include <stdexcept>
@@ -112,9 +113,20 @@ Bytes MemoryPair::transfer(Role from) {
 
 Bytes MemoryPair::transfer_what_fits(Role from) {
   Connection& c = side(from);
-  auto r = side(from == Role::client ? Role::server : Role::client).feed(c.output());
-  Bytes bytes(c.output().begin(), c.output().begin() + static_cast<std::ptrdiff_t>(r.bytes));
-  c.consume_output(r.bytes);
+  Connection& to = side(from == Role::client ? Role::server : Role::client);
+  // Whole records only: a script that continues this direction parses its
+  // wire from a record boundary.
+  std::size_t room = to.input_space().size(), fits = 0;
+  auto out = c.output();
+  for (std::size_t start : record_starts(out)) {
+    auto header = record::parse_header(out.subspan(start));
+    if (!header || start + header->record_size() > out.size() || start + header->record_size() > room) break;
+    fits = start + header->record_size();
+  }
+  auto r = to.feed(out.first(fits));
+  if (r.bytes != fits) throw std::runtime_error("transfer: the receiver took less than its input_space() offered");
+  Bytes bytes(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(fits));
+  c.consume_output(fits);
   Bytes& wire = from == Role::client ? client_wire_ : server_wire_;
   wire.insert(wire.end(), bytes.begin(), bytes.end());
   return bytes;

@@ -63,7 +63,7 @@ class MemoryPair {
   Bytes transfer(Role from);
   // Takes `from`'s pending output without delivering it.
   Bytes take_output(Role from);
-  // Moves as much of `from`'s pending output as the receiver queues.
+  // Moves as many of `from`'s pending whole records as the receiver queues.
   Bytes transfer_what_fits(Role from);
 
   const std::vector<std::string>& keylog(Role role) const { return *(role == Role::client ? client_keys_ : server_keys_); }
