@@ -90,6 +90,8 @@ struct Injector {
   std::array<std::uint64_t, static_cast<std::size_t>(Source::count)> by_source{};
   std::array<std::uint64_t, 2> by_side{};
   std::optional<Failure> failed;
+  std::array<void*, 40> failed_stack{};  // where the failed allocation was made
+  int failed_depth = 0;
 };
 Injector injector;
 // The allocators are re-entered by backtrace() (through calloc); those
@@ -131,6 +133,7 @@ bool should_fail(Source source) {
   }
   if (!fail) return false;
   injector.failed = Failure{.side = armed_side, .source = source, .index = injector.count};
+  injector.failed_depth = backtrace(injector.failed_stack.data(), static_cast<int>(injector.failed_stack.size()));
   if (injector.trace && __sanitizer_print_stack_trace) {
     std::fprintf(stderr, "--- allocation %llu (%s, %s) fails here:\n", static_cast<unsigned long long>(injector.count),
                  source_names[static_cast<std::size_t>(source)], armed_side == Role::client ? "client" : "server");
@@ -290,6 +293,7 @@ struct RunResult {
   std::uint64_t allocations = 0;
   std::uint64_t allocations_at_failure = 0;
   std::optional<Failure> failed;
+  std::string failed_at;  // the failed allocation's callers, named where the libraries export a name
   std::size_t sessions = 0;
   std::size_t keylog_lines = 0;
   std::vector<std::pair<const char*, std::uint64_t>> phases;  // allocations counted when each phase ended
@@ -439,6 +443,45 @@ struct Plan {
   std::vector<Site>* record = nullptr;
 };
 
+const void* executable_base() {
+  static const void* base = [] {
+    Dl_info info{};
+    return dladdr(reinterpret_cast<void*>(&executable_base), &info) ? info.dli_fbase : nullptr;
+  }();
+  return base;
+}
+
+// "f < g < h": the library functions that made the failed allocation, up
+// to lastbyte's code, by exported name (dladdr) or module+offset; empty
+// when lastbyte's code allocated.
+std::string describe_stack(void* const* frames, int depth) {
+  std::string out;
+  bool in_library = false;
+  for (int i = 0; i < depth; ++i) {
+    Dl_info info{};
+    std::string name;
+    if (dladdr(frames[i], &info) && info.dli_sname) {
+      name = info.dli_sname;
+    } else if (info.dli_fname) {
+      char offset[32];
+      std::snprintf(offset, sizeof offset, "+0x%llx",
+                    static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(frames[i]) -
+                                                    reinterpret_cast<std::uintptr_t>(info.dli_fbase)));
+      std::string_view file = info.dli_fname;
+      name = std::string(file.substr(file.rfind('/') + 1)) + offset;
+    }
+    // The hooks first, then the library's frames, then lastbyte's code
+    // (which --trace names).
+    bool ours = info.dli_fbase == executable_base();
+    bool sanitizer = info.dli_fname && std::string_view(info.dli_fname).find("libasan") != std::string_view::npos;
+    if (ours && in_library) break;
+    if (ours || sanitizer) continue;
+    in_library = true;
+    out += (out.empty() ? "" : " < ") + name.substr(0, 60);
+  }
+  return out;
+}
+
 RunResult run(const Setup& setup, const Plan& plan) {
   RunResult result;
   auto sessions = std::make_shared<std::vector<Bytes>>();
@@ -496,7 +539,10 @@ RunResult run(const Setup& setup, const Plan& plan) {
   }
   result.allocations = injector.count;
   result.failed = injector.failed;
-  if (result.failed) result.allocations_at_failure = result.failed->index;
+  if (result.failed) {
+    result.allocations_at_failure = result.failed->index;
+    result.failed_at = describe_stack(injector.failed_stack.data(), injector.failed_depth);
+  }
   result.sessions = sessions->size();
   result.keylog_lines = keylog->size();
   injector.fail_at = 0;
@@ -513,10 +559,35 @@ bool is_allocation_error(const Error& e) {
   return e.code == make_error_code(errc::out_of_memory) || e.code == make_error_code(errc::backend_failure);
 }
 
+enum class Kind {
+  misuse,               // an unexpected refusal, a verdict without a failure, no verdict at all
+  wrong_bytes,          // plaintext that is not a prefix of what was sent, close_notify after missing bytes
+  certificate_verdict,  // HandshakeRejected with a certificate reason
+  protocol_verdict,     // HandshakeRejected with another reason, ProtocolError
+  unreported_failure,   // the side whose allocation failed did not say so (LocalError, a failed create)
+};
+
+struct Problem {
+  Kind kind;
+  std::string text;
+};
+
+bool is_certificate_reason(RejectReason r) {
+  switch (r) {
+    case RejectReason::expired:
+    case RejectReason::hostname:
+    case RejectReason::untrusted:
+    case RejectReason::usage:
+    case RejectReason::bad_certificate:
+    case RejectReason::certificate_required: return true;
+    default: return false;
+  }
+}
+
 // Checks one run; returns what went wrong (empty: fine) and the outcome.
-std::vector<std::string> judge(const RunResult& r, bool expect_complete, Outcome& outcome) {
-  std::vector<std::string> problems;
-  auto problem = [&](std::string what) { problems.push_back(std::move(what)); };
+std::vector<Problem> judge(const RunResult& r, bool expect_complete, Outcome& outcome) {
+  std::vector<Problem> problems;
+  auto problem = [&](Kind kind, std::string what) { problems.push_back({kind, std::move(what)}); };
   const Bytes expected[2] = {conformance::pattern(0, payload_size), conformance::pattern(1000003, payload_size)};
   std::optional<Role> failed_side;
   if (r.failed) failed_side = r.failed->side;
@@ -525,7 +596,7 @@ std::vector<std::string> judge(const RunResult& r, bool expect_complete, Outcome
   for (Role role : {Role::client, Role::server}) {
     if (const auto& e = r.context_error[index(role)]) {
       if (!failed_side || *failed_side != role || !is_allocation_error(*e))
-        problem(std::string(side_name(role)) + " Context::create failed: " + e->message());
+        problem(Kind::misuse, std::string(side_name(role)) + " Context::create failed: " + e->message());
       else
         failure_seen = true;
     }
@@ -536,57 +607,61 @@ std::vector<std::string> judge(const RunResult& r, bool expect_complete, Outcome
     std::string conn = n == 0 ? "connection 1: " : "connection 2 (resumed): ";
     for (Role role : {Role::client, Role::server}) {
       const SideResult& s = cr.sides[index(role)];
+      bool failed_here = failed_side && *failed_side == role;
       std::string who = conn + side_name(role) + " ";
       if (s.create_error) {
         complete = false;
-        if (!failed_side || *failed_side != role || !is_allocation_error(*s.create_error) ||
+        if (!failed_here || !is_allocation_error(*s.create_error) ||
             s.create_error->message().find("handshake_rejected") != std::string::npos)
-          problem(who + "Connection::create failed: " + s.create_error->message());
+          problem(Kind::misuse, who + "Connection::create failed: " + s.create_error->message());
         else
           failure_seen = true;
         continue;
       }
       if (!cr.ran) continue;
-      for (const auto& m : s.misuse) problem(who + m);
+      for (const auto& m : s.misuse) problem(Kind::misuse, who + m);
       for (const auto& e : s.outbound_errors) {
-        if (e == make_error_code(errc::out_of_memory) && failed_side && *failed_side == role)
+        if (e == make_error_code(errc::out_of_memory) && failed_here)
           failure_seen = true;  // reported by close()/write(); the verdict stays CloseNotify
         else
-          problem(who + "close()/write() after close_notify failed: " + e.message());
+          problem(Kind::misuse, who + "close()/write() after close_notify failed: " + e.message());
       }
       if (!s.outbound_errors.empty()) complete = false;
       const Bytes& sent = expected[index(peer_of(role))];
       if (s.received.size() > sent.size() || !std::equal(s.received.begin(), s.received.end(), sent.begin()))
-        problem(who + "received " + std::to_string(s.received.size()) + " bytes that are not a prefix of what was sent");
+        problem(Kind::wrong_bytes,
+                who + "received " + std::to_string(s.received.size()) + " bytes that are not a prefix of what was sent");
       if (!s.verdict) {
-        problem(who + "has no verdict");
+        problem(Kind::misuse, who + "has no verdict");
         complete = false;
         continue;
       }
       const Verdict& v = *s.verdict;
       if (std::holds_alternative<CloseNotify>(v)) {
         if (s.received.size() != sent.size())
-          problem(who + "close_notify after " + std::to_string(s.received.size()) + " of " +
-                  std::to_string(sent.size()) + " bytes");
+          problem(Kind::wrong_bytes, who + "close_notify after " + std::to_string(s.received.size()) + " of " +
+                                         std::to_string(sent.size()) + " bytes");
         continue;
       }
       complete = false;
       if (std::holds_alternative<LocalError>(v)) {
-        if (failed_side && *failed_side == role)
+        if (failed_here)
           failure_seen = true;
         else
-          problem(who + "ended with " + describe(v) + " but its allocations did not fail");
+          problem(Kind::misuse, who + "ended with " + describe(v) + " but its allocations did not fail");
         continue;
       }
-      if (std::holds_alternative<HandshakeRejected>(v) || std::holds_alternative<ProtocolError>(v))
-        problem(who + "ended with " + describe(v));
-      else if (failed_side && *failed_side == role)
-        problem(who + "(whose allocation failed) ended with " + describe(v) + ", not local_error");
+      if (const auto* rejected = std::get_if<HandshakeRejected>(&v); rejected && is_certificate_reason(rejected->reason))
+        problem(Kind::certificate_verdict, who + "ended with " + describe(v));
+      else if (rejected || std::holds_alternative<ProtocolError>(v))
+        problem(Kind::protocol_verdict, who + "ended with " + describe(v));
+      if (failed_here)
+        problem(Kind::unreported_failure, who + "(whose allocation failed) ended with " + describe(v) + ", not local_error");
       // The peer of a failed side: an alert from it, or the transport end.
     }
   }
   if (!r.failed) {
-    if (!complete) problem("no allocation failed, yet the run did not complete");
+    if (!complete) problem(Kind::misuse, "no allocation failed, yet the run did not complete");
   } else if (!complete && !failure_seen) {
     std::string verdicts;
     for (std::size_t n = 0; n < r.connections.size(); ++n)
@@ -594,13 +669,14 @@ std::vector<std::string> judge(const RunResult& r, bool expect_complete, Outcome
         const auto& v = r.connections[n].sides[index(role)].verdict;
         verdicts += " connection " + std::to_string(n + 1) + " " + side_name(role) + ": " + (v ? describe(*v) : "none") + ";";
       }
-    problem(std::string("the ") + side_name(r.failed->side) + " allocation failed, the run did not complete, and the " +
-            side_name(r.failed->side) + " reported no local_error (" + verdicts + ")");
+    problem(Kind::unreported_failure, std::string("the ") + side_name(r.failed->side) +
+                                          " allocation failed, the run did not complete, and the " +
+                                          side_name(r.failed->side) + " reported no local_error (" + verdicts + ")");
   }
   if (expect_complete || !r.failed) {
-    if (r.sessions == 0) problem("no session reached on_new_session");
+    if (r.sessions == 0) problem(Kind::misuse, "no session reached on_new_session");
     if (r.connections.size() == 2 && !r.connections[1].sides[0].resumed)
-      problem("the second connection did not resume");
+      problem(Kind::misuse, "the second connection did not resume");
   }
   outcome = complete ? Outcome::tolerated : Outcome::local_error;
   if (r.context_error[0] || r.context_error[1]) outcome = Outcome::failed_create;
@@ -608,6 +684,31 @@ std::vector<std::string> judge(const RunResult& r, bool expect_complete, Outcome
     for (const auto& s : cr.sides)
       if (s.create_error) outcome = Outcome::failed_create;
   return problems;
+}
+
+// Allocation failures a library drops where no adapter can see them: the
+// failed side then ends with the verdict the wrong handshake bytes cause
+// (unreported_failure, protocol_verdict), and nothing worse is allowed.
+// Matched by the exported names of the failed allocation's callers.
+struct Masking {
+  std::string_view backend;
+  std::array<std::string_view, 2> under;  // the failed allocation was made (indirectly) by one of these
+  std::string_view what;
+};
+constexpr Masking maskings[] = {
+    {.backend = "mbedtls",
+     .under = {"mbedtls_ssl_write_finished", "mbedtls_ssl_parse_finished"},
+     .what = "Mbed TLS 2.28 computes the Finished verify_data in a void function (ssl_calc_finished_tls_sha256/384) "
+             "that drops its PRF's allocation failure (tls_prf_generic's buffer, mbedtls_md_setup): it sends, or "
+             "expects, a wrong Finished"},
+};
+
+const Masking* masking_of(std::string_view backend, const std::string& failed_at) {
+  for (const Masking& m : maskings)
+    if (m.backend == backend &&
+        std::any_of(m.under.begin(), m.under.end(), [&](std::string_view u) { return failed_at.find(u) != std::string::npos; }))
+      return &m;
+  return nullptr;
 }
 
 // ---- the sweep -------------------------------------------------------------
@@ -640,7 +741,9 @@ unsigned long long ull(std::uint64_t v) { return static_cast<unsigned long long>
 // Outcomes of the runs of one sweep, and the problems the oracle found.
 struct Tally {
   std::string label = {};
+  std::string_view backend = {};
   bool verbose = false;
+  std::map<std::string_view, std::uint64_t> masked = {};  // runs a known library masking explains
   std::uint64_t tried = 0, bad = 0;
   std::map<Outcome, std::uint64_t> outcomes = {};
   std::array<std::uint64_t, 2> by_side = {};
@@ -657,6 +760,12 @@ struct Tally {
     }
     Outcome outcome;
     auto problems = judge(r, false, outcome);
+    if (const Masking* m = masking_of(backend, r.failed_at)) {
+      std::erase_if(problems, [](const Problem& p) {
+        return p.kind == Kind::unreported_failure || p.kind == Kind::protocol_verdict;
+      });
+      if (!problems.empty() || outcome != Outcome::tolerated) ++masked[m->what];
+    }
     ++outcomes[outcome];
     ++by_side[index(r.failed->side)];
     ++by_source[static_cast<std::size_t>(r.failed->source)];
@@ -666,7 +775,8 @@ struct Tally {
           if (!std::holds_alternative<CloseNotify>(*v)) ++peer_verdicts[std::string(kind_name(*v))];
     std::string where = point + " (allocation " + std::to_string(r.allocations_at_failure) + ", " +
                         side_name(r.failed->side) + ", " + source_names[static_cast<std::size_t>(r.failed->source)] + ")";
-    for (const auto& p : problems) std::printf("%s: %s\n", where.c_str(), p.c_str());
+    for (const auto& p : problems) std::printf("%s: %s\n", where.c_str(), p.text.c_str());
+    if (!problems.empty()) std::printf("  failed allocation made in: %s\n", r.failed_at.c_str());
     if (problems.empty() && verbose)
       std::printf("%s: %s\n", where.c_str(),
                   outcome == Outcome::tolerated ? "tolerated" : outcome == Outcome::failed_create ? "failed create" : "local_error");
@@ -685,6 +795,8 @@ struct Tally {
     std::printf("; %.1f s\n  the peer of the failed side ended with:", seconds);
     for (const auto& [kind, count] : peer_verdicts) std::printf(" %s %llu", kind.c_str(), ull(count));
     std::printf("\n");
+    for (const auto& [what, count] : masked)
+      std::printf("  known library divergence, %llu runs: %.*s\n", ull(count), static_cast<int>(what.size()), what.data());
   }
 };
 
@@ -750,6 +862,22 @@ LeakReport classify_leaks(const std::string& report) {
   return result;
 }
 
+bool full_allocation_stacks() {
+  const char* options = std::getenv("ASAN_OPTIONS");
+  return options && std::string_view(options).find("fast_unwind_on_malloc=0") != std::string_view::npos;
+}
+
+std::vector<char*> arguments;  // main()'s, for the rerun
+
+[[noreturn]] void rerun_with_full_allocation_stacks() {
+  const char* options = std::getenv("ASAN_OPTIONS");
+  std::string with = std::string(options ? options : "") + (options && *options ? ":" : "") + "fast_unwind_on_malloc=0";
+  setenv("ASAN_OPTIONS", with.c_str(), 1);
+  execv("/proc/self/exe", arguments.data());
+  std::perror("execv /proc/self/exe");
+  _exit(1);
+}
+
 // The leak check, its report read back from a file and echoed to stderr.
 LeakReport check_leaks() {
   char dir[] = "/tmp/lastbyte-alloc-XXXXXX";
@@ -801,7 +929,7 @@ int sweep(const Options& o) {
   Outcome ignored;
   if (auto problems = judge(baseline, true, ignored); !problems.empty()) {
     std::printf("alloc_failure %s: the run fails without any allocation failure:\n", label.c_str());
-    for (const auto& p : problems) std::printf("  %s\n", p.c_str());
+    for (const auto& p : problems) std::printf("  %s\n", p.text.c_str());
     return 1;
   }
   if (o.backend == "mbedtls" && injector.by_source[static_cast<std::size_t>(Source::calloc)] == 0) {
@@ -822,7 +950,7 @@ int sweep(const Options& o) {
 
   signal(SIGALRM, on_alarm);
   injector.trace = o.trace;
-  Tally tally{.label = label, .verbose = o.verbose, .leak_check_each = o.leak_check_each};
+  Tally tally{.label = label, .backend = backend->name, .verbose = o.verbose, .leak_check_each = o.leak_check_each};
   auto start = std::chrono::steady_clock::now();
   std::string how;
   bool complete = true;  // every point was tried, up to a run that failed nothing
@@ -837,7 +965,7 @@ int sweep(const Options& o) {
       if (!r.failed) {  // fewer than n allocations: the sweep is complete
         Outcome outcome;
         for (const auto& p : judge(r, true, outcome)) {
-          std::printf("N=%llu (no failure): %s\n", ull(n), p.c_str());
+          std::printf("N=%llu (no failure): %s\n", ull(n), p.text.c_str());
           ++tally.bad;
         }
         reached_end = true;
@@ -880,6 +1008,17 @@ int sweep(const Options& o) {
 
   if (__lsan_do_recoverable_leak_check) {
     LeakReport leaks = check_leaks();
+    if (leaks.unattributed > 0 && !full_allocation_stacks()) {
+      // LeakSanitizer's fast unwinder stops inside libraries built without
+      // frame pointers: the same sweep again, with whole stacks, tells whose
+      // leak it is (wolfSSL's sweeps are short; the others do not leak).
+      std::printf("alloc_failure %s: leaks whose stacks stop inside a library: the sweep again with "
+                  "fast_unwind_on_malloc=0 to attribute them\n",
+                  label.c_str());
+      std::fflush(stdout);
+      std::fflush(stderr);
+      rerun_with_full_allocation_stacks();
+    }
     if (leaks.ours + leaks.unattributed > 0) {
       std::printf("alloc_failure %s: LeakSanitizer found leaks (above): %d allocated by lastbyte's code, %d whose stack "
                   "does not say (rerun with ASAN_OPTIONS=fast_unwind_on_malloc=0 and --leak-check-each)\n",
@@ -911,6 +1050,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "CRYPTO_set_mem_functions refused: OpenSSL allocated before main()\n");
     return 1;
   }
+  arguments.assign(argv, argv + argc);
+  arguments.push_back(nullptr);
 #if LASTBYTE_ALLOC_TEST_WOLFSSL
   wolfSSL_SetAllocators(wolfssl_malloc, wolfssl_free, wolfssl_realloc);
 #endif
