@@ -1,14 +1,16 @@
 // The allocation-failure loop (docs/adversarial.md, "Allocation failure"):
-// for N = 1, 2, 3, ... the Nth allocation made inside a call into lastbyte
-// fails, during two connections between a client and a server of one
-// backend (a full handshake with client certificates, ALPN, key log and
-// tickets, 20 KB each way, close; then a resumed one), until a run makes
-// fewer than N allocations. Every run must end cleanly: the side whose
-// allocation failed with LocalError (or a failed create), never a crash,
-// hang, leak, certificate or handshake verdict, or wrong bytes.
+// one allocation made inside a call into lastbyte fails per run, during two
+// connections between a client and a server of one backend (a full
+// handshake with client certificates, ALPN, key log and tickets, 20 KB each
+// way, close; then a resumed one). By default the first allocation of every
+// allocation site (its call stack) fails once; with --every, the Nth for
+// N = 1, 2, 3, ... until a run makes fewer than N allocations. Every run
+// must end cleanly: the side whose allocation failed with LocalError (or a
+// failed create), never a crash, hang, leak, certificate or handshake
+// verdict, or wrong bytes.
 //
 //   lastbyte-alloc-failure --backend NAME --version 1.2|1.3 [--every [--stride K]]
-//                          [--from I] [--to I] [--trace] [--verbose]
+//                          [--from I] [--to I] [--trace] [--verbose] [--leak-check-each]
 //
 // Allocations are failed through every allocator the code under test uses:
 // the global operator new (the core and the adapters' C++ code, the test's
@@ -83,7 +85,7 @@ struct Target {
 
 struct Injector {
   std::uint64_t fail_at = 0;     // --every: fail the allocation with this index (1-based); 0: none
-  std::optional<Target> target;  // --sites
+  std::optional<Target> target;  // the default: one run per site
   std::vector<Site>* record = nullptr;  // planning: the site of every allocation, in order
   bool trace = false;            // print the stack of the allocation that fails
   std::uint64_t count = 0;       // allocations made while armed in this run
@@ -283,7 +285,6 @@ struct SideResult {
 
 struct ConnectionResult {
   std::array<SideResult, 2> sides;  // client, server
-  bool stalled = false;
   bool ran = false;  // both connections were created
 };
 
@@ -296,6 +297,7 @@ struct RunResult {
   std::string failed_at;  // the failed allocation's callers, named where the libraries export a name
   std::size_t sessions = 0;
   std::size_t keylog_lines = 0;
+  bool keylog_expected = false;  // the backend exports this version's secrets
   std::vector<std::pair<const char*, std::uint64_t>> phases;  // allocations counted when each phase ended
 };
 
@@ -315,7 +317,7 @@ struct Endpoint {
 // Drives both ends like two event loops sharing a wire: write what is left,
 // read while read_now, close once everything went both ways, move output.
 // Bounded: stops when a round makes no progress.
-void exchange(Endpoint& client, Endpoint& server, ConnectionResult& out) {
+void exchange(Endpoint& client, Endpoint& server) {
   std::array<Endpoint*, 2> ends{&client, &server};
   std::byte buffer[4096];
   int idle_rounds = 0;
@@ -388,7 +390,6 @@ void exchange(Endpoint& client, Endpoint& server, ConnectionResult& out) {
   for (Endpoint* e : ends) {
     if (e->ended) continue;
     if (!e->inbox.empty()) call(e->role, [&] { return e->conn->feed(e->inbox); });
-    out.stalled = true;
     call(e->role, [&] { return e->conn->feed_eof(); });
     for (int reads = 0; !e->ended && reads < 1000; ++reads) {
       auto r = call(e->role, [&] { return e->conn->read(buffer); });
@@ -528,7 +529,7 @@ RunResult run(const Setup& setup, const Plan& plan) {
                         .result = &cr.sides[0]};
         Endpoint server{.role = Role::server, .conn = &*conns[1],
                         .to_send = conformance::pattern(1000003, payload_size), .result = &cr.sides[1]};
-        exchange(client, server, cr);
+        exchange(client, server);
         result.phases.emplace_back(n == 0 ? "connection 1 done" : "connection 2 done", injector.count);
         // A query after the run, not part of it: not failed.
         for (Role role : {Role::client, Role::server})
@@ -545,6 +546,7 @@ RunResult run(const Setup& setup, const Plan& plan) {
   }
   result.sessions = sessions->size();
   result.keylog_lines = keylog->size();
+  result.keylog_expected = setup.backend->exports_secrets(setup.version);
   injector.fail_at = 0;
   injector.target.reset();
   injector.record = nullptr;
@@ -675,6 +677,7 @@ std::vector<Problem> judge(const RunResult& r, bool expect_complete, Outcome& ou
   }
   if (expect_complete || !r.failed) {
     if (r.sessions == 0) problem(Kind::misuse, "no session reached on_new_session");
+    if (r.keylog_expected && r.keylog_lines == 0) problem(Kind::misuse, "no key log line was written");
     if (r.connections.size() == 2 && !r.connections[1].sides[0].resumed)
       problem(Kind::misuse, "the second connection did not resume");
   }
