@@ -589,7 +589,7 @@ bool is_certificate_reason(RejectReason r) {
 // Checks one run; returns what went wrong (empty: fine) and the outcome.
 std::vector<Problem> judge(const RunResult& r, bool expect_complete, Outcome& outcome) {
   std::vector<Problem> problems;
-  auto problem = [&](Kind kind, std::string what) { problems.push_back({kind, std::move(what)}); };
+  auto problem = [&](Kind kind, std::string what) { problems.push_back({.kind = kind, .text = std::move(what)}); };
   const Bytes expected[2] = {conformance::pattern(0, payload_size), conformance::pattern(1000003, payload_size)};
   std::optional<Role> failed_side;
   if (r.failed) failed_side = r.failed->side;

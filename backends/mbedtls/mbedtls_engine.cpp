@@ -74,8 +74,8 @@ bool is_local_failure(int rc) {
 }
 
 Error library_error(const std::string& what, int rc) {
-  return {is_allocation_failure(rc) ? errc::out_of_memory : errc::backend_failure,
-          what + " (" + describe_error(rc) + ")"};
+  return {.code = is_allocation_failure(rc) ? errc::out_of_memory : errc::backend_failure,
+          .detail = what + " (" + describe_error(rc) + ")"};
 }
 
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.

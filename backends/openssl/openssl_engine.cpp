@@ -130,7 +130,7 @@ ErrorQueue take_error_queue() {
 Error library_error(std::string what) {
   ErrorQueue queue = take_error_queue();
   std::string detail = queue.text.empty() ? what : what + " (" + queue.text + ")";
-  return {queue.out_of_memory ? errc::out_of_memory : errc::backend_failure, std::move(detail)};
+  return {.code = queue.out_of_memory ? errc::out_of_memory : errc::backend_failure, .detail = std::move(detail)};
 }
 
 Expected<BioPtr> memory_bio(const std::string& pem) {
@@ -397,7 +397,7 @@ class SessionCache {
     // own session object not resumable.
     std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>> copy(SSL_SESSION_dup(session));
     if (!copy) return;
-    Entry entry{blob, nullptr};
+    Entry entry{.blob = blob, .session = nullptr};
     std::lock_guard lock(mutex_);
     if (entries_.size() == capacity) {
       SSL_SESSION_free(entries_.front().session);
@@ -456,8 +456,8 @@ int version_constant(TlsVersion v) { return v == TlsVersion::tls1_3 ? TLS1_3_VER
 
 // A context or a session set up while an allocation failed is not used,
 // even where OpenSSL went on (a signature algorithm dropped, a CA not stored).
-Error went_on_after_allocation_failure(std::optional<Error> error) {
-  return {errc::out_of_memory, error ? error->detail : "OpenSSL went on after an allocation failed"};
+Error went_on_after_allocation_failure(const std::optional<Error>& error) {
+  return {.code = errc::out_of_memory, .detail = error ? error->detail : "OpenSSL went on after an allocation failed"};
 }
 
 Expected<std::unique_ptr<EngineContext>> OpenSslContext::create(const Config& config) {

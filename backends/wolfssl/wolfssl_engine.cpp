@@ -205,7 +205,8 @@ std::optional<Error> init_library() {
   watch_allocations();
   AllocationWatch watch;
   if (!initialised) initialised = wolfSSL_Init() == WOLFSSL_SUCCESS;
-  if (!initialised) return Error{watch.failed() ? errc::out_of_memory : errc::backend_failure, "wolfSSL_Init failed"};
+  if (!initialised)
+    return Error{.code = watch.failed() ? errc::out_of_memory : errc::backend_failure, .detail = "wolfSSL_Init failed"};
   return std::nullopt;
 }
 
@@ -354,20 +355,24 @@ auto contained(WolfSslEngine& engine, const char* what_failed, F&& f) noexcept {
   if constexpr (!std::is_void_v<R>) return R{};
 }
 
+// A context or a session set up while an allocation failed is not used,
+// even where wolfSSL went on (a CA it could not store, a cipher list it
+// could not copy).
+Error went_on_after_allocation_failure(const std::optional<Error>& error) {
+  return {.code = errc::out_of_memory, .detail = error ? error->detail : "wolfSSL went on after an allocation failed"};
+}
+
 class WolfSslContext final : public EngineContext {
  public:
   explicit WolfSslContext(const Config& config) : config_(config) {}
   ~WolfSslContext() override { wolfSSL_CTX_free(ctx_); }
 
-  // wolfSSL goes on after some allocation failures (a CA it could not
-  // store, a cipher list it could not copy): a context or session set up
-  // while one failed is not used.
   static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
     if (auto error = init_library()) return *error;
     AllocationWatch watch;
     auto context = std::make_unique<WolfSslContext>(config);
     auto error = context->configure();
-    if (watch.failed()) return Error{errc::out_of_memory, error ? error->detail : "wolfSSL went on after an allocation failed"};
+    if (watch.failed()) return went_on_after_allocation_failure(error);
     if (error) return *error;
     return std::unique_ptr<EngineContext>(std::move(context));
   }
@@ -376,7 +381,7 @@ class WolfSslContext final : public EngineContext {
     AllocationWatch watch;
     auto engine = std::make_unique<WolfSslEngine>(io, *this);
     auto error = engine->setup(ctx_, options);
-    if (watch.failed()) return Error{errc::out_of_memory, error ? error->detail : "wolfSSL went on after an allocation failed"};
+    if (watch.failed()) return went_on_after_allocation_failure(error);
     if (error) return *error;
     return std::unique_ptr<Engine>(std::move(engine));
   }

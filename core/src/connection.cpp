@@ -31,7 +31,7 @@ LocalError out_of_memory() { return LocalError{"out of memory"}; }
 
 LocalError out_of_memory_error(std::string_view library_detail) {
   if (library_detail.empty()) return out_of_memory();
-  return LocalError{"out of memory (" + std::string(library_detail) + ")"};
+  return LocalError{.detail = "out of memory (" + std::string(library_detail) + ")"};
 }
 
 bool is_out_of_memory(const Verdict& verdict) {
@@ -332,7 +332,7 @@ Expected<Connection> Connection::create(const Context& context, ConnectionOption
   impl->engine = std::move(*engine);
   if (config.role == Role::client) impl->advance_handshake();  // ClientHello into output()
   if (impl->verdict) {  // the library could not even start the handshake
-    if (is_out_of_memory(*impl->verdict)) return Error{errc::out_of_memory, {}};
+    if (is_out_of_memory(*impl->verdict)) return Error{.code = errc::out_of_memory, .detail = {}};
     return Error{errc::backend_failure, "the TLS library could not start the handshake: " + describe(*impl->verdict)};
   }
   return Connection(std::move(impl));

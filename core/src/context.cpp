@@ -152,7 +152,7 @@ Expected<Context> Context::create(Config config, const Backend& backend) try {
   auto impl = std::make_shared<Impl>(Impl{std::move(config), &backend, std::move(*engine_context)});
   return Context(std::move(impl));
 } catch (const std::bad_alloc&) {
-  return Error{errc::out_of_memory, {}};
+  return Error{.code = errc::out_of_memory, .detail = {}};
 }
 
 const Config& Context::config() const { return impl_->config; }
