@@ -5,19 +5,31 @@
 
 #include "ecp_tables.hpp"
 
+#include <mbedtls/asn1.h>
+#include <mbedtls/bignum.h>
+#include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
+#include <mbedtls/dhm.h>
+#include <mbedtls/ecdh.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/md.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pem.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/ssl_internal.h>  // handshake->resume: 2.28 has no public "resumed" query
 #include <mbedtls/ssl_ticket.h>
+#include <mbedtls/threading.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
 
 #include <algorithm>
 #include <memory>
+#include <new>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace lastbyte::backends {
@@ -78,8 +90,43 @@ std::string describe_error(int rc) {
   return buf;
 }
 
+// Mbed TLS error codes are a high-level module's code plus a low-level
+// one (MBEDTLS_ERR_X509_INVALID_FORMAT + MBEDTLS_ERR_ASN1_ALLOC_FAILED, ...):
+// either part may say that an allocation failed.
+bool is_allocation_failure(int rc) {
+  if (rc >= 0) return false;
+  int high = -(-rc & 0xff80), low = -(-rc & 0x7f);
+  for (int code : {high, low})
+    switch (code) {
+      case MBEDTLS_ERR_SSL_ALLOC_FAILED:
+      case MBEDTLS_ERR_X509_ALLOC_FAILED:
+      case MBEDTLS_ERR_PK_ALLOC_FAILED:
+      case MBEDTLS_ERR_ECP_ALLOC_FAILED:
+      case MBEDTLS_ERR_MD_ALLOC_FAILED:
+      case MBEDTLS_ERR_CIPHER_ALLOC_FAILED:
+      case MBEDTLS_ERR_PEM_ALLOC_FAILED:
+      case MBEDTLS_ERR_DHM_ALLOC_FAILED:
+      case MBEDTLS_ERR_MPI_ALLOC_FAILED:
+      case MBEDTLS_ERR_ASN1_ALLOC_FAILED: return true;
+      default: break;
+    }
+  return false;
+}
+
+// Failures of Mbed TLS itself, never the peer's doing: an internal error,
+// the ECDH shared secret of a point already accepted, a mutex (the
+// deterministic ECDSA of 2.28 ignores mbedtls_hmac_drbg_seed_buf()'s
+// allocation failure; the unseeded generator's mutex then reports
+// MBEDTLS_ERR_THREADING_BAD_INPUT_DATA).
+bool is_local_failure(int rc) {
+  int low = rc < 0 ? -(-rc & 0x7f) : 0;
+  return rc == MBEDTLS_ERR_SSL_INTERNAL_ERROR || rc == MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_CS ||
+         low == MBEDTLS_ERR_THREADING_BAD_INPUT_DATA || low == MBEDTLS_ERR_THREADING_MUTEX_ERROR;
+}
+
 Error library_error(const std::string& what, int rc) {
-  return {errc::backend_failure, what + " (" + describe_error(rc) + ")"};
+  return {.code = is_allocation_failure(rc) ? errc::out_of_memory : errc::backend_failure,
+          .detail = what + " (" + describe_error(rc) + ")"};
 }
 
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
@@ -117,6 +164,11 @@ Alert alert_class(int rc) {
 }
 
 class MbedTlsContext;
+class MbedTlsEngine;
+
+// The engine whose call is running on this thread: Mbed TLS 2.28 passes
+// its key export callback the configuration's context only.
+thread_local MbedTlsEngine* running_engine = nullptr;
 
 class MbedTlsEngine final : public Engine {
  public:
@@ -126,16 +178,19 @@ class MbedTlsEngine final : public Engine {
   std::optional<Error> setup(const ConnectionOptions& options);
 
   EngineStatus handshake() override {
+    Running running(this);
     while (ssl_.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
       int rc = mbedtls_ssl_handshake_step(&ssl_);
       if (ssl_.handshake && ssl_.handshake->resume) resumed_ = true;
+      if (callback_failure_) return EngineStatus::failed;
       if (rc != 0) return status_after(rc);
     }
     if (!handshake_done_) on_handshake_done();
-    return EngineStatus::done;
+    return callback_failure_ ? EngineStatus::failed : EngineStatus::done;
   }
 
   EngineResult read(std::span<std::byte> out) override {
+    Running running(this);
     int rc;
     std::size_t before;
     // Read on while Mbed TLS consumes records without returning plaintext:
@@ -155,14 +210,39 @@ class MbedTlsEngine final : public Engine {
   }
 
   EngineResult write(std::span<const std::byte> plaintext) override {
+    Running running(this);
     int rc = mbedtls_ssl_write(&ssl_, reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size());
     if (rc >= 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(rc)};
   }
 
   EngineStatus send_close_notify() override {
+    Running running(this);
     int rc = mbedtls_ssl_close_notify(&ssl_);
     return rc == 0 ? EngineStatus::done : status_after(rc);
+  }
+
+  // A callback of ours failed inside Mbed TLS (it cannot unwind C frames):
+  // the call that ran it reports failed. `why` is a literal.
+  void on_callback_failure(const char* why) noexcept {
+    if (!callback_failure_) callback_failure_ = why;
+  }
+
+  // The verify callback, once per certificate of the chain, the leaf last:
+  // a chain that comes out with flags is kept (as DER) to be confirmed
+  // (verdict_repeats); Mbed TLS frees its own copy when verification fails.
+  int on_verified(const mbedtls_x509_crt* crt, int depth, std::uint32_t flags) noexcept {
+    if (confirming_) return 0;
+    flags_seen_ = flags_seen_ || flags != 0;
+    if (depth != 0 || !std::exchange(flags_seen_, false)) return 0;
+    try {
+      refused_chain_.clear();
+      for (const mbedtls_x509_crt* c = crt; c && c->raw.p; c = c->next)
+        refused_chain_.emplace_back(c->raw.p, c->raw.p + c->raw.len);
+      return 0;
+    } catch (const std::bad_alloc&) {
+      return MBEDTLS_ERR_X509_ALLOC_FAILED;
+    }
   }
 
   std::size_t pending_plaintext() const override { return mbedtls_ssl_get_bytes_avail(&ssl_); }
@@ -179,8 +259,13 @@ class MbedTlsEngine final : public Engine {
   }
 
   Verdict failure() const override {
+    if (callback_failure_) return LocalError{callback_failure_};
     if (error_ == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return PeerAlert{static_cast<Alert>(ssl_.in_msg[1])};
     std::string detail = describe_error(error_);
+    if (out_of_memory_ || is_allocation_failure(error_)) return out_of_memory_error(detail);
+    // internal_error: "unrelated to the peer" (RFC 8446 §6.2).
+    if (is_local_failure(error_) || handshake_alert_sent_ == static_cast<int>(Alert::internal_error))
+      return LocalError{detail};
     if (!handshake_done_) {
       std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
       // Set by chain verification and by the key-usage checks (which fail
@@ -189,7 +274,6 @@ class MbedTlsEngine final : public Engine {
         return HandshakeRejected{reject_reason_from_flags(flags), detail};
       return HandshakeRejected{reject_reason_from_alert(handshake_alert_sent_, error_), detail};
     }
-    if (error_ == MBEDTLS_ERR_SSL_ALLOC_FAILED || error_ == MBEDTLS_ERR_SSL_INTERNAL_ERROR) return LocalError{detail};
     return ProtocolError{alert_class(error_), detail};
   }
 
@@ -215,11 +299,22 @@ class MbedTlsEngine final : public Engine {
       case MBEDTLS_ERR_SSL_WANT_READ:
       case MBEDTLS_ERR_SSL_WANT_WRITE: return EngineStatus::want_input;
       case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return EngineStatus::peer_closed;
-      default: error_ = rc; return EngineStatus::failed;
+      default:
+        error_ = rc;
+        if (!handshake_done_ && (!verdict_repeats() || !peer_share_is_bad(rc))) out_of_memory_ = true;
+        return EngineStatus::failed;
     }
   }
 
+  bool verdict_repeats();
+  bool peer_share_is_bad(int rc) const;
   void on_handshake_done();
+
+  struct Running {
+    explicit Running(MbedTlsEngine* engine) : previous(running_engine) { running_engine = engine; }
+    ~Running() { running_engine = previous; }
+    MbedTlsEngine* previous;
+  };
 
   EngineIo io_;
   const MbedTlsContext& context_;
@@ -228,8 +323,27 @@ class MbedTlsEngine final : public Engine {
   std::size_t pulled_ = 0;  // ciphertext bytes Mbed TLS took from the core's queue
   bool handshake_done_ = false;
   bool resumed_ = false;
+  bool out_of_memory_ = false;
+  const char* callback_failure_ = nullptr;
   std::optional<int> handshake_alert_sent_;
+  bool flags_seen_ = false, confirming_ = false;
+  std::vector<std::vector<unsigned char>> refused_chain_;  // DER, leaf first
 };
+
+// Runs a callback's C++ code inside Mbed TLS: nothing may unwind into it.
+// Returns false if it failed.
+template <class F>
+bool contained(MbedTlsEngine* engine, const char* what_failed, F&& f) noexcept {
+  try {
+    f();
+    return true;
+  } catch (const std::bad_alloc&) {
+    if (engine) engine->on_callback_failure("out of memory");
+  } catch (...) {
+    if (engine) engine->on_callback_failure(what_failed);
+  }
+  return false;
+}
 
 class MbedTlsContext final : public EngineContext {
  public:
@@ -279,15 +393,17 @@ class MbedTlsContext final : public EngineContext {
     const Config& config = static_cast<MbedTlsContext*>(self)->config_;
     if (depth == 0 && config.role == Role::client && !(crt->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME))
       *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    return 0;
+    return running_engine ? running_engine->on_verified(crt, depth, *flags) : 0;
   }
 
   static int export_keys(void* self, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
                          std::size_t, const unsigned char client_random[32], const unsigned char[32],
                          mbedtls_tls_prf_types) {
-    static_cast<MbedTlsContext*>(self)->config_.keylog(
-        nss_keylog_line("CLIENT_RANDOM", std::span(client_random, 32), std::span(master, 48)));
-    return 0;
+    bool ok = contained(running_engine, "the keylog callback threw", [&] {
+      static_cast<MbedTlsContext*>(self)->config_.keylog(
+          nss_keylog_line("CLIENT_RANDOM", std::span(client_random, 32), std::span(master, 48)));
+    });
+    return ok ? 0 : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
   }
 
   Config config_;
@@ -424,11 +540,69 @@ std::optional<Error> MbedTlsEngine::setup(const ConnectionOptions& options) {
                                   options.resume_session.size());
     if (rc == 0) rc = mbedtls_ssl_set_session(&ssl_, &session);
     mbedtls_ssl_session_free(&session);
+    if (is_allocation_failure(rc)) return library_error("cannot load resume_session", rc);
     if (rc != 0) return Error{errc::invalid_config, "resume_session is not a session saved by the mbedtls backend"};
   }
   return std::nullopt;
 }
 
+// Mbed TLS reads a signature check that could not allocate as "not
+// trusted" (x509_crt_check_signature() keeps only pass or fail), so a
+// verdict on the peer's chain is confirmed once, on a fresh parse of it
+// with the same anchors, profile, name and callback: one that does not
+// repeat, or cannot be checked for want of memory, was an allocation
+// failure.
+bool MbedTlsEngine::verdict_repeats() {
+  std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+  if (flags == 0 || flags == static_cast<std::uint32_t>(-1) || refused_chain_.empty()) return true;
+  // The key-usage checks come after verification and allocate nothing.
+  constexpr std::uint32_t usage =
+      MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE | MBEDTLS_X509_BADCERT_NS_CERT_TYPE;
+  const mbedtls_ssl_config* conf = ssl_.conf;
+  mbedtls_x509_crt chain;
+  mbedtls_x509_crt_init(&chain);
+  int rc = 0;
+  for (const auto& der : refused_chain_)
+    if (rc == 0) rc = mbedtls_x509_crt_parse_der(&chain, der.data(), der.size());
+  std::uint32_t again = 0;
+  if (rc == 0) {
+    confirming_ = true;
+    rc = mbedtls_x509_crt_verify_with_profile(&chain, conf->ca_chain, conf->ca_crl, conf->cert_profile, ssl_.hostname,
+                                              &again, conf->f_vrfy, conf->p_vrfy);
+    confirming_ = false;
+  }
+  mbedtls_x509_crt_free(&chain);
+  return rc != 0 && !is_allocation_failure(rc) && again == (flags & ~usage);
+}
+
+// Mbed TLS turns an allocation failure while it reads the peer's ECDH share
+// into a code that blames the peer (MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE,
+// MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_RP), so the share, still in the
+// input buffer, is read once more by a fresh context: one that reads now
+// (and names a curve we offered), or cannot be read for want of memory,
+// was an allocation failure.
+bool MbedTlsEngine::peer_share_is_bad(int rc) const {
+  bool client = rc == MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE && ssl_.state == MBEDTLS_SSL_SERVER_KEY_EXCHANGE;
+  bool server = rc == MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_RP && ssl_.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE;
+  if ((!client && !server) || !ssl_.handshake || ssl_.in_hslen < mbedtls_ssl_hs_hdr_len(&ssl_)) return true;
+  const unsigned char* p = ssl_.in_msg + mbedtls_ssl_hs_hdr_len(&ssl_);
+  const unsigned char* end = ssl_.in_msg + ssl_.in_hslen;
+  mbedtls_ecdh_context fresh;
+  mbedtls_ecdh_init(&fresh);
+  int again = 0;
+  if (client) {
+    again = mbedtls_ecdh_read_params(&fresh, &p, end);
+    if (again == 0 && mbedtls_ssl_check_curve(&ssl_, fresh.grp.id) != 0) again = rc;
+  } else {
+    again = mbedtls_ecdh_setup(&fresh, ssl_.handshake->ecdh_ctx.grp.id);
+    if (again == 0) again = mbedtls_ecdh_read_public(&fresh, p, static_cast<std::size_t>(end - p));
+  }
+  mbedtls_ecdh_free(&fresh);
+  return again != 0 && !is_allocation_failure(again);
+}
+
+// A session that cannot be serialised (no memory) fails the connection
+// rather than reach the application truncated or not at all.
 void MbedTlsEngine::on_handshake_done() {
   handshake_done_ = true;
   const Config& config = context_.config();
@@ -439,9 +613,12 @@ void MbedTlsEngine::on_handshake_done() {
   const mbedtls_ssl_session* session = ssl_.session;
   std::size_t len = 0;
   if (!session || mbedtls_ssl_session_save(session, nullptr, 0, &len) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) return;
-  SessionBlob blob(len);
-  if (mbedtls_ssl_session_save(session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) == 0)
+  contained(this, "the on_new_session callback threw", [&] {
+    SessionBlob blob(len);
+    if (mbedtls_ssl_session_save(session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) != 0)
+      throw std::bad_alloc();
     config.on_new_session(blob);
+  });
 }
 
 }  // namespace

@@ -7,9 +7,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 
 namespace lastbyte::backends {
@@ -23,26 +26,126 @@ struct Deleter {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
 
-// Consumes OpenSSL's thread-local error queue into one line.
-std::string take_error_queue() {
-  unsigned long code = ERR_peek_last_error();
-  std::string text;
-  if (code != 0) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    text = buf;
+// ---- allocation failures ------------------------------------------------------
+
+// OpenSSL 3.0 goes on after many allocation failures, and reports them
+// under other names or not at all: SSL_CTX_new() takes a signature
+// algorithm it could not allocate a context for as unavailable (a later
+// handshake fails for want of one; ERR_pop_to_mark() erased the error), a
+// client that cannot allocate to check its own key sends an empty
+// Certificate, a signature check that cannot copy its context reads as
+// "bad signature", a certificate parsed while one failed as "EE
+// certificate key too weak". The error queue cannot tell them apart, so the
+// adapter watches OpenSSL's allocator: before OpenSSL allocates anything
+// (and again at every Context::create, in front of functions the
+// application installed since), it chains its own functions in front of
+// what CRYPTO_set_mem_functions() holds, and notes per thread that one
+// returned nothing.
+thread_local bool allocation_failed = false;
+CRYPTO_malloc_fn next_malloc = nullptr;
+CRYPTO_realloc_fn next_realloc = nullptr;
+CRYPTO_free_fn next_free = nullptr;
+
+// OpenSSL's own defaults are CRYPTO_malloc() & co., which would call back
+// into these: their behaviour is repeated here instead.
+void* noting_malloc(size_t num, const char* file, int line) {
+  void* p = next_malloc != CRYPTO_malloc ? next_malloc(num, file, line) : num == 0 ? nullptr : std::malloc(num);
+  if (!p && num != 0) allocation_failed = true;
+  return p;
+}
+void* noting_realloc(void* str, size_t num, const char* file, int line) {
+  void* p = nullptr;
+  if (next_realloc != CRYPTO_realloc)
+    p = next_realloc(str, num, file, line);
+  else if (!str)
+    return noting_malloc(num, file, line);
+  else if (num == 0)
+    std::free(str);
+  else
+    p = std::realloc(str, num);
+  if (!p && num != 0) allocation_failed = true;
+  return p;
+}
+void noting_free(void* str, const char* file, int line) {
+  if (next_free != CRYPTO_free)
+    next_free(str, file, line);
+  else
+    std::free(str);
+}
+
+// False when OpenSSL allocated with its defaults before the watch could be
+// installed (it refuses new functions then): the error queue and
+// X509_V_ERR_OUT_OF_MEM are all the adapter sees of allocation failures.
+bool watch_allocations() {
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
+  CRYPTO_malloc_fn m = nullptr;
+  CRYPTO_realloc_fn r = nullptr;
+  CRYPTO_free_fn f = nullptr;
+  CRYPTO_get_mem_functions(&m, &r, &f);
+  if (m == noting_malloc) return true;
+  next_malloc = m;
+  next_realloc = r;
+  next_free = f;
+  return CRYPTO_set_mem_functions(noting_malloc, noting_realloc, noting_free) == 1;
+}
+
+// Before the program's own static initialisers (libcrypto's constructors
+// allocate nothing).
+[[gnu::constructor(101)]] void watch_allocations_at_load() { watch_allocations(); }
+
+// Clears the per-thread note for the OpenSSL calls that follow; true once
+// one of their allocations failed.
+struct AllocationWatch {
+  AllocationWatch() { allocation_failed = false; }
+  bool failed() const { return allocation_failed; }
+};
+
+// OpenSSL's thread-local error queue, consumed. An allocation failure is
+// often reported under a later, vaguer entry ("EVP lib", "internal error"),
+// so every entry is looked at, not only the last.
+struct ErrorQueue {
+  std::string text;  // the last entry
+  int last_lib = 0, last_reason = 0;
+  bool out_of_memory = false;
+};
+
+ErrorQueue take_error_queue() {
+  ErrorQueue queue;
+  unsigned long last = 0;
+  while (unsigned long code = ERR_get_error()) {
+    if (ERR_GET_REASON(code) == ERR_R_MALLOC_FAILURE) queue.out_of_memory = true;
+    last = code;
   }
-  ERR_clear_error();
-  return text;
+  if (last != 0) {
+    char buf[256];
+    ERR_error_string_n(last, buf, sizeof buf);
+    queue.text = buf;
+    queue.last_lib = ERR_GET_LIB(last);
+    queue.last_reason = ERR_GET_REASON(last);
+  }
+  return queue;
 }
 
 Error library_error(std::string what) {
-  std::string why = take_error_queue();
-  return {errc::backend_failure, why.empty() ? what : what + " (" + why + ")"};
+  ErrorQueue queue = take_error_queue();
+  std::string detail = queue.text.empty() ? what : what + " (" + queue.text + ")";
+  return {.code = queue.out_of_memory ? errc::out_of_memory : errc::backend_failure, .detail = std::move(detail)};
 }
 
-BioPtr memory_bio(const std::string& pem) {
-  return BioPtr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+Expected<BioPtr> memory_bio(const std::string& pem) {
+  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  if (!bio) return library_error("BIO_new_mem_buf failed");
+  return bio;
+}
+
+// A PEM read loop ends on "no start line" once every object was read; any
+// other error (an allocation) ended it early.
+bool pem_loop_ended_cleanly() {
+  unsigned long code = ERR_peek_last_error();
+  bool clean = code == 0 || (ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE);
+  if (clean) ERR_clear_error();
+  return clean;
 }
 
 // ---- the BIO onto EngineIo --------------------------------------------------
@@ -63,16 +166,24 @@ int bio_read(BIO* bio, char* data, size_t len, size_t* read) {
 
 long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
 
+// Made once per process; not cached while it cannot be made (an
+// allocation failed), so that one failure does not break every later
+// connection. nullptr: see the error queue.
 const BIO_METHOD* engine_io_method() {
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
-    BIO_meth_set_write_ex(m, bio_write);
-    BIO_meth_set_read_ex(m, bio_read);
-    BIO_meth_set_ctrl(m, bio_ctrl);
-    BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; });
-    return m;
-  }();
-  return method;
+  static std::mutex mutex;
+  static BIO_METHOD* method = nullptr;
+  std::lock_guard lock(mutex);
+  if (method) return method;
+  int index = BIO_get_new_index();
+  BIO_METHOD* m = index == -1 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
+  if (!m) return nullptr;
+  if (BIO_meth_set_write_ex(m, bio_write) != 1 || BIO_meth_set_read_ex(m, bio_read) != 1 ||
+      BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
+      BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; }) != 1) {
+    BIO_meth_free(m);
+    return nullptr;
+  }
+  return method = m;
 }
 
 // ---- error classes ----------------------------------------------------------
@@ -162,9 +273,14 @@ class OpenSslEngine final : public Engine {
   EngineIo* io() { return &io_; }
   SSL* ssl() { return ssl_; }
 
+  // A call during which an allocation failed has failed, whatever OpenSSL
+  // returned: what it did after the failure cannot be trusted (the core
+  // does not send what it queued).
   EngineStatus handshake() override {
     clear_error_queue();
+    AllocationWatch watch;
     int rc = SSL_do_handshake(ssl_);
+    if (failed_by_us(watch)) return EngineStatus::failed;
     if (rc != 1) return status_after(rc);
     handshake_done_ = true;
     return EngineStatus::done;
@@ -172,21 +288,36 @@ class OpenSslEngine final : public Engine {
 
   EngineResult read(std::span<std::byte> out) override {
     clear_error_queue();
+    AllocationWatch watch;
     size_t n = 0;
-    if (SSL_read_ex(ssl_, out.data(), out.size(), &n) == 1) return {n, EngineStatus::done};
+    int rc = SSL_read_ex(ssl_, out.data(), out.size(), &n);
+    if (failed_by_us(watch)) return {0, EngineStatus::failed};
+    if (rc == 1) return {n, EngineStatus::done};
     return {0, status_after(0)};
   }
 
   EngineResult write(std::span<const std::byte> plaintext) override {
     clear_error_queue();
+    AllocationWatch watch;
     size_t n = 0;
-    if (SSL_write_ex(ssl_, plaintext.data(), plaintext.size(), &n) == 1) return {n, EngineStatus::done};
+    int rc = SSL_write_ex(ssl_, plaintext.data(), plaintext.size(), &n);
+    if (failed_by_us(watch)) return {0, EngineStatus::failed};
+    if (rc == 1) return {n, EngineStatus::done};
     return {0, status_after(0)};
   }
 
   EngineStatus send_close_notify() override {
     clear_error_queue();
-    return SSL_shutdown(ssl_) >= 0 ? EngineStatus::done : status_after(-1);
+    AllocationWatch watch;
+    int rc = SSL_shutdown(ssl_);
+    if (failed_by_us(watch)) return EngineStatus::failed;
+    return rc >= 0 ? EngineStatus::done : status_after(-1);
+  }
+
+  // A callback of ours failed inside OpenSSL (it cannot unwind C frames):
+  // the call that ran it reports failed. `why` is a literal.
+  void on_callback_failure(const char* why) noexcept {
+    if (!callback_failure_) callback_failure_ = why;
   }
 
   std::size_t pending_plaintext() const override { return static_cast<std::size_t>(SSL_pending(ssl_)); }
@@ -204,7 +335,14 @@ class OpenSslEngine final : public Engine {
   }
 
   Verdict failure() const override {
+    if (callback_failure_) return LocalError{callback_failure_};
+    if (out_of_memory_ || SSL_get_verify_result(ssl_) == X509_V_ERR_OUT_OF_MEM) return out_of_memory_error(detail_);
     if (received_alert_) return PeerAlert{static_cast<Alert>(*received_alert_)};
+    // OpenSSL's own failures (it sends internal_error: "unrelated to the
+    // peer", RFC 8446 §6.2) are ours, not the handshake's.
+    if (library_reason_ == ERR_R_INTERNAL_ERROR || (library_lib_ == ERR_LIB_SSL && library_reason_ == SSL_R_MISSING_FATAL) ||
+        sent_alert_ == static_cast<int>(Alert::internal_error))
+      return LocalError{detail_.empty() ? "OpenSSL internal error" : detail_};
     if (!handshake_done_) {
       long verify = SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK) return HandshakeRejected{reject_reason_from_verify(verify),
@@ -224,25 +362,53 @@ class OpenSslEngine final : public Engine {
   }
 
  private:
+  bool failed_by_us(const AllocationWatch& watch) {
+    if (watch.failed()) {
+      out_of_memory_ = true;
+      detail_ = take_error_queue().text;
+    }
+    return out_of_memory_ || callback_failure_;
+  }
+
   EngineStatus status_after(int rc) {
     switch (SSL_get_error(ssl_, rc)) {
       case SSL_ERROR_WANT_READ:
       case SSL_ERROR_WANT_WRITE: return EngineStatus::want_input;
       case SSL_ERROR_ZERO_RETURN: return EngineStatus::peer_closed;
-      default:
-        library_reason_ = ERR_GET_REASON(ERR_peek_last_error());
-        detail_ = take_error_queue();
+      default: {
+        // Without the watch (see watch_allocations) the queue may still
+        // name the allocation failure.
+        ErrorQueue queue = take_error_queue();
+        library_lib_ = queue.last_lib;
+        library_reason_ = queue.last_reason;
+        out_of_memory_ = out_of_memory_ || queue.out_of_memory;
+        detail_ = std::move(queue.text);
         return EngineStatus::failed;
+      }
     }
   }
 
   EngineIo io_;
   SSL* ssl_;
   std::optional<int> received_alert_, sent_alert_;
-  int library_reason_ = 0;
+  int library_lib_ = 0, library_reason_ = 0;
+  bool out_of_memory_ = false;
+  const char* callback_failure_ = nullptr;
   std::string detail_;
   bool handshake_done_ = false;  // SSL_is_init_finished() turns false after an error
 };
+
+// Runs a callback's C++ code inside OpenSSL: nothing may unwind into it.
+template <class F>
+void contained(const SSL* ssl, const char* what_failed, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::bad_alloc&) {
+    static_cast<OpenSslEngine*>(SSL_get_app_data(ssl))->on_callback_failure("out of memory");
+  } catch (...) {
+    static_cast<OpenSslEngine*>(SSL_get_app_data(ssl))->on_callback_failure(what_failed);
+  }
+}
 
 // Sessions this context handed out as blobs, kept parsed: resuming one costs
 // an SSL_SESSION_dup() instead of d2i_SSL_SESSION(), which re-parses the
@@ -253,19 +419,25 @@ class SessionCache {
   ~SessionCache() {
     for (auto& entry : entries_) SSL_SESSION_free(entry.session);
   }
+  // A cache only: a session it cannot keep (no memory) is parsed from its
+  // blob when it is resumed. Throws std::bad_alloc.
   void remember(const SessionBlob& blob, SSL_SESSION* session) {
     // A copy: SSL_free() of a connection that never shut down marks its
     // own session object not resumable.
-    SSL_SESSION* copy = SSL_SESSION_dup(session);
+    std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>> copy(SSL_SESSION_dup(session));
     if (!copy) return;
+    Entry entry{.blob = blob, .session = nullptr};
     std::lock_guard lock(mutex_);
     if (entries_.size() == capacity) {
       SSL_SESSION_free(entries_.front().session);
       entries_.erase(entries_.begin());
     }
-    entries_.push_back({blob, copy});
+    entries_.reserve(capacity);
+    entry.session = copy.release();
+    entries_.push_back(std::move(entry));
   }
-  // A fresh copy the caller owns, or nullptr.
+  // A fresh copy the caller owns, or nullptr (not cached, or no memory for
+  // the copy: the caller parses the blob instead).
   SSL_SESSION* find(std::span<const std::byte> blob) const {
     std::lock_guard lock(mutex_);
     for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
@@ -285,9 +457,7 @@ class SessionCache {
 
 class OpenSslContext final : public EngineContext {
  public:
-  explicit OpenSslContext(const Config& config, SslCtxPtr ctx) : config_(config), ctx_(std::move(ctx)) {
-    SSL_CTX_set_app_data(ctx_.get(), this);
-  }
+  explicit OpenSslContext(const Config& config, SslCtxPtr ctx) : config_(config), ctx_(std::move(ctx)) {}
 
   static Expected<std::unique_ptr<EngineContext>> create(const Config& config);
   Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override;
@@ -295,10 +465,12 @@ class OpenSslContext final : public EngineContext {
   const Config& config() const { return config_; }
 
  private:
+  Expected<std::unique_ptr<Engine>> set_up_engine(EngineIo io, const ConnectionOptions& options);
   std::optional<Error> configure();
   std::optional<Error> load_trust();
   std::optional<Error> load_identity();
   std::optional<Error> configure_alpn();
+  std::optional<Error> settle_certificate_caches();
   static OpenSslContext& of(const SSL* ssl) {
     return *static_cast<OpenSslContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   }
@@ -311,12 +483,28 @@ class OpenSslContext final : public EngineContext {
 
 int version_constant(TlsVersion v) { return v == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
 
+// A context or a session set up while an allocation failed is not used,
+// even where OpenSSL went on (a signature algorithm dropped, a CA not stored).
+Error went_on_after_allocation_failure(const std::optional<Error>& error) {
+  return {.code = errc::out_of_memory, .detail = error ? error->detail : "OpenSSL went on after an allocation failed"};
+}
+
 Expected<std::unique_ptr<EngineContext>> OpenSslContext::create(const Config& config) {
-  SslCtxPtr ctx(SSL_CTX_new(config.role == Role::client ? TLS_client_method() : TLS_server_method()));
-  if (!ctx) return library_error("SSL_CTX_new failed");
-  auto context = std::make_unique<OpenSslContext>(config, std::move(ctx));
-  if (auto error = context->configure()) return *error;
-  return std::unique_ptr<EngineContext>(std::move(context));
+  watch_allocations();
+  clear_error_queue();  // what others left there is not ours
+  AllocationWatch watch;
+  auto context = [&]() -> Expected<std::unique_ptr<OpenSslContext>> {
+    SslCtxPtr ctx(SSL_CTX_new(config.role == Role::client ? TLS_client_method() : TLS_server_method()));
+    if (!ctx) return library_error("SSL_CTX_new failed");
+    auto made = std::make_unique<OpenSslContext>(config, std::move(ctx));
+    // The callbacks find the context through it (ex_data: it allocates).
+    if (SSL_CTX_set_app_data(made->ctx_.get(), made.get()) != 1) return library_error("SSL_CTX_set_app_data failed");
+    if (auto error = made->configure()) return *error;
+    return made;
+  }();
+  if (watch.failed()) return went_on_after_allocation_failure(context ? std::nullopt : std::optional(context.error()));
+  if (!context) return context.error();
+  return std::unique_ptr<EngineContext>(std::move(*context));
 }
 
 // The core hands over IANA names, each allowed and matching the version
@@ -342,7 +530,9 @@ std::optional<Error> OpenSslContext::configure() {
   if (auto error = set_cipher_suites(ctx, config_.cipher_suites)) return error;
 
   if (config_.keylog)
-    SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) { of(ssl).config_.keylog(line); });
+    SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) {
+      contained(ssl, "the keylog callback threw", [&] { of(ssl).config_.keylog(line); });
+    });
 
   if (!config_.session_tickets) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -354,13 +544,16 @@ std::optional<Error> OpenSslContext::configure() {
   } else if (config_.on_new_session) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) {
-      int len = i2d_SSL_SESSION(session, nullptr);
-      if (len <= 0) return 0;
-      SessionBlob blob(static_cast<std::size_t>(len));
-      auto* p = reinterpret_cast<unsigned char*>(blob.data());
-      i2d_SSL_SESSION(session, &p);
-      of(ssl).sessions_.remember(blob, session);
-      of(ssl).config_.on_new_session(blob);
+      // A session that cannot be serialised (no memory) fails the
+      // connection rather than reach the application truncated or not at all.
+      contained(ssl, "the on_new_session callback threw", [&] {
+        int len = i2d_SSL_SESSION(session, nullptr);
+        SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
+        auto* p = reinterpret_cast<unsigned char*>(blob.data());
+        if (len <= 0 || i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
+        of(ssl).sessions_.remember(blob, session);
+        of(ssl).config_.on_new_session(blob);
+      });
       return 0;  // we kept no reference
     });
   }
@@ -373,7 +566,32 @@ std::optional<Error> OpenSslContext::configure() {
   if (verify != SSL_VERIFY_NONE)
     if (auto error = load_trust()) return error;
   if (auto error = load_identity()) return error;
+  if (auto error = settle_certificate_caches()) return error;
   return configure_alpn();
+}
+
+// OpenSSL computes a certificate's extension cache (flags, key usage,
+// fingerprint) the first time it needs it and keeps it, also when an
+// allocation failed meanwhile: a trust anchor or our own certificate whose
+// cache was filled during a handshake that ran out of memory would turn
+// every later verification on this context into "self-signed certificate in
+// certificate chain" or "certificate chain too long". So the caches of the
+// certificates the context shares are filled here, while a failure still
+// fails Context::create.
+std::optional<Error> OpenSslContext::settle_certificate_caches() {
+  SSL_CTX* ctx = ctx_.get();
+  auto settle = [](X509* cert) { return X509_check_purpose(cert, -1, 0) == 1; };
+  STACK_OF(X509_OBJECT)* anchors = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+  for (int i = 0; i < sk_X509_OBJECT_num(anchors); ++i)
+    if (X509* cert = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(anchors, i)); cert && !settle(cert))
+      return library_error("cannot read a trust anchor's extensions");
+  if (X509* own = SSL_CTX_get0_certificate(ctx); own && !settle(own))
+    return library_error("cannot read the certificate's extensions");
+  STACK_OF(X509)* chain = nullptr;
+  SSL_CTX_get0_chain_certs(ctx, &chain);
+  for (int i = 0; i < sk_X509_num(chain); ++i)
+    if (!settle(sk_X509_value(chain, i))) return library_error("cannot read a chain certificate's extensions");
+  return std::nullopt;
 }
 
 std::optional<Error> OpenSslContext::load_trust() {
@@ -389,15 +607,19 @@ std::optional<Error> OpenSslContext::load_trust() {
       return library_error("cannot load trust anchors from ca_file \"" + config_.ca_file + "\" / ca_dir \"" +
                            config_.ca_dir + "\"");
   }
-  if (config_.ca_pem.empty()) return std::nullopt;
-  auto bio = memory_bio(config_.ca_pem);
-  int added = 0;
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    added += X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert);
-    X509_free(cert);
+  if (!config_.ca_pem.empty()) {
+    auto bio = memory_bio(config_.ca_pem);
+    if (!bio) return bio.error();
+    int added = 0;
+    while (X509* cert = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr)) {
+      int ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert);
+      X509_free(cert);
+      if (ok != 1) return library_error("cannot add a ca_pem certificate to the trust store");
+      ++added;
+    }
+    if (!pem_loop_ended_cleanly()) return library_error("cannot read ca_pem");
+    if (added == 0) return Error{errc::backend_failure, "ca_pem holds no PEM certificate"};
   }
-  ERR_clear_error();  // the loop ends on "no start line"
-  if (added == 0) return Error{errc::backend_failure, "ca_pem holds no PEM certificate"};
   return std::nullopt;
 }
 
@@ -407,21 +629,28 @@ std::optional<Error> OpenSslContext::load_identity() {
     return library_error("cannot load cert_chain_file \"" + config_.cert_chain_file + "\"");
   if (!config_.cert_chain_pem.empty()) {
     auto bio = memory_bio(config_.cert_chain_pem);
-    X509* leaf = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (!bio) return bio.error();
+    X509* leaf = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr);
     if (!leaf || SSL_CTX_use_certificate(ctx, leaf) != 1) {
       X509_free(leaf);
       return library_error("cert_chain_pem does not start with a usable PEM certificate");
     }
     X509_free(leaf);
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) SSL_CTX_add0_chain_cert(ctx, cert);
-    ERR_clear_error();
+    while (X509* cert = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr)) {
+      if (SSL_CTX_add0_chain_cert(ctx, cert) != 1) {
+        X509_free(cert);
+        return library_error("cannot add a cert_chain_pem certificate to the chain");
+      }
+    }
+    if (!pem_loop_ended_cleanly()) return library_error("cannot read cert_chain_pem");
   }
   if (!config_.private_key_file.empty() &&
       SSL_CTX_use_PrivateKey_file(ctx, config_.private_key_file.c_str(), SSL_FILETYPE_PEM) != 1)
     return library_error("cannot load private_key_file \"" + config_.private_key_file + "\"");
   if (!config_.private_key_pem.empty()) {
     auto bio = memory_bio(config_.private_key_pem);
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+    if (!bio) return bio.error();
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio->get(), nullptr, nullptr, nullptr);
     int ok = key ? SSL_CTX_use_PrivateKey(ctx, key) : 0;
     EVP_PKEY_free(key);
     if (ok != 1) return library_error("private_key_pem is not a usable PEM private key");
@@ -464,22 +693,35 @@ std::optional<Error> OpenSslContext::configure_alpn() {
   return std::nullopt;
 }
 
+// Parsed without allocating (a2i_IPADDRESS allocates, and a failure there
+// would turn an IP address into a DNS name to check).
 bool is_ip_address(const std::string& name) {
-  ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name.c_str());
-  ASN1_OCTET_STRING_free(ip);
-  ERR_clear_error();
-  return ip != nullptr;
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, name.c_str(), buf) == 1 || ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
 Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const ConnectionOptions& options) {
-  SSL* ssl = SSL_new(ctx_.get());
-  if (!ssl) return library_error("SSL_new failed");
+  clear_error_queue();
+  AllocationWatch watch;
+  auto engine = set_up_engine(io, options);
+  if (watch.failed()) return went_on_after_allocation_failure(engine ? std::nullopt : std::optional(engine.error()));
+  return engine;
+}
+
+Expected<std::unique_ptr<Engine>> OpenSslContext::set_up_engine(EngineIo io, const ConnectionOptions& options) {
+  std::unique_ptr<SSL, Deleter<SSL_free>> owned(SSL_new(ctx_.get()));
+  if (!owned) return library_error("SSL_new failed");
+  SSL* ssl = owned.get();
   auto engine = std::make_unique<OpenSslEngine>(io, ssl);
-  BIO* bio = BIO_new(engine_io_method());
+  owned.release();  // the engine frees it now
+  // Before anything can call back: the callbacks find the engine through
+  // it (ex_data: it allocates, and a null one would be dereferenced).
+  if (SSL_set_app_data(ssl, engine.get()) != 1) return library_error("SSL_set_app_data failed");
+  const BIO_METHOD* method = engine_io_method();
+  BIO* bio = method ? BIO_new(method) : nullptr;
   if (!bio) return library_error("BIO_new failed");
   BIO_set_data(bio, engine->io());
-  SSL_set_bio(ssl, bio, bio);
-  SSL_set_app_data(ssl, engine.get());
+  SSL_set_bio(ssl, bio, bio);  // takes ownership; cannot fail
   SSL_set_info_callback(ssl, [](const SSL* s, int where, int ret) {
     if (where & SSL_CB_ALERT) static_cast<OpenSslEngine*>(SSL_get_app_data(s))->on_alert(where, ret);
   });
@@ -502,9 +744,14 @@ Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const 
     SSL_SESSION* session = sessions_.find(options.resume_session);
     const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
     if (!session) session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
-    if (!session) return Error{errc::invalid_config, "resume_session is not a session saved by the openssl backend"};
-    SSL_set_session(ssl, session);
+    if (!session) {
+      Error error = library_error("resume_session is not a session saved by the openssl backend");
+      if (error.code != make_error_code(errc::out_of_memory)) error.code = errc::invalid_config;
+      return error;
+    }
+    int ok = SSL_set_session(ssl, session);
     SSL_SESSION_free(session);
+    if (ok != 1) return library_error("SSL_set_session failed");
   }
   return std::unique_ptr<Engine>(std::move(engine));
 }

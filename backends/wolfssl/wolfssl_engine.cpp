@@ -8,14 +8,19 @@
 #include <wolfssl/ssl.h>
 // clang-format on
 #include <wolfssl/error-ssl.h>
+#include <wolfssl/wolfcrypt/asn.h>  // DecodedCert: the names of a certificate
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
+#include <type_traits>
 #include <arpa/inet.h>
 
 namespace lastbyte::backends {
@@ -113,26 +118,26 @@ std::vector<unsigned char> ec_point(unsigned char* der, int der_len, Decode deco
 
 // wolfSSL_CTX_check_private_key() accepts any EC key in this build, so EC
 // pairs are compared here (public point of the key vs the certificate's).
+// The certificate's key is read as DER: wolfSSL_X509_get_pubkey() leaks
+// what it built when one of its allocations fails.
 bool ec_key_matches_certificate(WOLFSSL_CTX* ctx) {
-  WOLFSSL_EVP_PKEY* cert_key = wolfSSL_X509_get_pubkey(wolfSSL_CTX_get0_certificate(ctx));
+  WOLFSSL_X509* cert = wolfSSL_CTX_get0_certificate(ctx);
   WOLFSSL_EVP_PKEY* private_key = wolfSSL_CTX_get0_privatekey(ctx);
-  bool matches = true;
-  if (cert_key && private_key && wolfSSL_EVP_PKEY_base_id(cert_key) == EVP_PKEY_EC) {
-    // Each i2d call fills its pointer: sequenced before ec_point() reads it
-    // (an argument list would leave the order unspecified).
-    unsigned char* public_der = nullptr;
-    int public_len = wolfSSL_i2d_PUBKEY(cert_key, &public_der);
-    auto expected = ec_point(public_der, public_len, wc_EccPublicKeyDecode);
-    unsigned char* private_der = nullptr;
-    int private_len = wolfSSL_i2d_PrivateKey(private_key, &private_der);
-    auto actual = ec_point(private_der, private_len, [](const byte* der, word32* index, ecc_key* key, word32 len) {
-      int rc = wc_EccPrivateKeyDecode(der, index, key, len);
-      return rc != 0 ? rc : wc_ecc_make_pub(key, nullptr);
-    });
-    matches = !expected.empty() && expected == actual;
-  }
-  wolfSSL_EVP_PKEY_free(cert_key);
-  return matches;
+  if (!cert || !private_key || wolfSSL_X509_get_pubkey_type(cert) != ECDSAk) return true;
+  int public_len = 0;
+  if (wolfSSL_X509_get_pubkey_buffer(cert, nullptr, &public_len) != WOLFSSL_SUCCESS || public_len <= 0) return false;
+  auto* public_der = static_cast<unsigned char*>(XMALLOC(static_cast<std::size_t>(public_len), nullptr, DYNAMIC_TYPE_OPENSSL));
+  if (public_der && wolfSSL_X509_get_pubkey_buffer(cert, public_der, &public_len) != WOLFSSL_SUCCESS) public_len = 0;
+  auto expected = ec_point(public_der, public_len, wc_EccPublicKeyDecode);
+  // Sequenced before ec_point() reads the pointer it fills (an argument
+  // list would leave the order unspecified).
+  unsigned char* private_der = nullptr;
+  int private_len = wolfSSL_i2d_PrivateKey(private_key, &private_der);
+  auto actual = ec_point(private_der, private_len, [](const byte* der, word32* index, ecc_key* key, word32 len) {
+    int rc = wc_EccPrivateKeyDecode(der, index, key, len);
+    return rc != 0 ? rc : wc_ecc_make_pub(key, nullptr);
+  });
+  return !expected.empty() && expected == actual;
 }
 
 // Debian's wolfSSL is built with FP_ECC and HAVE_THREAD_LS: each thread that
@@ -149,9 +154,62 @@ void release_ecc_cache_at_thread_exit() {
   (void)releaser;
 }
 
-void init_library() {
-  static const bool done = [] { return wolfSSL_Init() == WOLFSSL_SUCCESS; }();
-  (void)done;
+// wolfSSL reports many allocation failures under other names: a signature
+// that "does not verify" (ASN_SIG_CONFIRM_E), a parse error (ASN_PARSE_E,
+// BUFFER_E), a bignum that cannot be read (MP_READ_E) or its own code
+// (MP_MEM, -2), and it goes on after some. So the adapter puts itself in
+// front of wolfSSL's allocators (the library's defaults, or what the
+// application installed with wolfSSL_SetAllocators; again at every
+// Context::create, in front of functions installed since) and notes, per
+// thread, that one returned nothing.
+thread_local bool allocation_failed = false;
+wolfSSL_Malloc_cb next_malloc = nullptr;
+wolfSSL_Free_cb next_free = nullptr;
+wolfSSL_Realloc_cb next_realloc = nullptr;
+
+void* noting_malloc(size_t size) {
+  void* p = next_malloc ? next_malloc(size) : std::malloc(size);
+  if (!p && size != 0) allocation_failed = true;
+  return p;
+}
+void noting_free(void* p) { next_free ? next_free(p) : std::free(p); }
+void* noting_realloc(void* p, size_t size) {
+  void* q = next_realloc ? next_realloc(p, size) : std::realloc(p, size);
+  if (!q && size != 0) allocation_failed = true;
+  return q;
+}
+
+// Clears the per-thread note for the wolfSSL calls that follow; true once
+// one of their allocations failed.
+struct AllocationWatch {
+  AllocationWatch() { allocation_failed = false; }
+  bool failed() const { return allocation_failed; }
+};
+
+void watch_allocations() {
+  wolfSSL_Malloc_cb m = nullptr;
+  wolfSSL_Free_cb f = nullptr;
+  wolfSSL_Realloc_cb r = nullptr;
+  wolfSSL_GetAllocators(&m, &f, &r);
+  if (m == noting_malloc) return;
+  next_malloc = m;
+  next_free = f;
+  next_realloc = r;
+  wolfSSL_SetAllocators(noting_malloc, noting_free, noting_realloc);
+}
+
+// wolfSSL_Init() is retried while it fails (it allocates): one failure must
+// not break every later Context.
+std::optional<Error> init_library() {
+  static std::mutex mutex;
+  static bool initialised = false;
+  std::lock_guard lock(mutex);
+  watch_allocations();
+  AllocationWatch watch;
+  if (!initialised) initialised = wolfSSL_Init() == WOLFSSL_SUCCESS;
+  if (!initialised)
+    return Error{.code = watch.failed() ? errc::out_of_memory : errc::backend_failure, .detail = "wolfSSL_Init failed"};
+  return std::nullopt;
 }
 
 class WolfSslContext;
@@ -167,29 +225,46 @@ class WolfSslEngine final : public Engine {
 
   std::optional<Error> setup(WOLFSSL_CTX* ctx, const ConnectionOptions& options);
 
+  // A call during which an allocation failed has failed, whatever wolfSSL
+  // returned: what it did after the failure cannot be trusted (the core
+  // does not send what it queued).
   EngineStatus handshake() override {
     release_ecc_cache_at_thread_exit();
+    AllocationWatch watch;
     int rc = wolfSSL_negotiate(ssl_);
+    if (failed_by_us(watch)) return EngineStatus::failed;
     if (rc != WOLFSSL_SUCCESS) return status_after(rc);
     if (!handshake_done_) on_handshake_done();
-    return EngineStatus::done;
+    return failed_by_us(watch) ? EngineStatus::failed : EngineStatus::done;
   }
 
   EngineResult read(std::span<std::byte> out) override {
+    AllocationWatch watch;
     int rc = wolfSSL_read(ssl_, out.data(), static_cast<int>(std::min<std::size_t>(out.size(), 1 << 30)));
+    if (failed_by_us(watch)) return {0, EngineStatus::failed};
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(rc)};
   }
 
   EngineResult write(std::span<const std::byte> plaintext) override {
+    AllocationWatch watch;
     int rc = wolfSSL_write(ssl_, plaintext.data(), static_cast<int>(std::min<std::size_t>(plaintext.size(), 1 << 30)));
+    if (failed_by_us(watch)) return {0, EngineStatus::failed};
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(rc)};
   }
 
   EngineStatus send_close_notify() override {
+    AllocationWatch watch;
     int rc = wolfSSL_shutdown(ssl_);
+    if (failed_by_us(watch)) return EngineStatus::failed;
     return rc >= 0 || rc == WOLFSSL_SHUTDOWN_NOT_DONE ? EngineStatus::done : status_after(rc);
+  }
+
+  // A callback of ours failed inside wolfSSL (it cannot unwind C frames):
+  // the call that ran it reports failed. `why` is a literal.
+  void on_callback_failure(const char* why) noexcept {
+    if (!callback_failure_) callback_failure_ = why;
   }
 
   std::size_t pending_plaintext() const override { return static_cast<std::size_t>(wolfSSL_pending(ssl_)); }
@@ -209,19 +284,22 @@ class WolfSslEngine final : public Engine {
   }
 
   Verdict failure() const override {
+    if (callback_failure_) return LocalError{callback_failure_};
     WOLFSSL_ALERT_HISTORY history{};
     wolfSSL_get_alert_history(ssl_, &history);
     std::string detail = describe_error(error_);
+    if (out_of_memory_ || error_ == MEMORY_E || error_ == MEMORY_ERROR || error_ == MP_MEM)
+      return out_of_memory_error(error_ ? detail : std::string());
     if (error_ == FATAL_ERROR && history.last_rx.code >= 0) return PeerAlert{static_cast<Alert>(history.last_rx.code)};
     if (!handshake_done_)
       return HandshakeRejected{reject_reason_from_error(error_, verify_error_, history.last_tx.code),
                                verify_error_ ? detail + "; certificate: " + describe_error(verify_error_) : detail};
-    if (error_ == MEMORY_ERROR) return LocalError{detail};
     return ProtocolError{alert_class(error_), detail};
   }
 
   // The verify callback: wolfSSL's chain verdict, then our name policy.
   int verify(int preverified, WOLFSSL_X509_STORE_CTX* store);
+  void new_session(WOLFSSL_SESSION* session);
 
   int send(char* data, int len) {
     io_.push(std::as_bytes(std::span(data, static_cast<std::size_t>(len))));
@@ -237,6 +315,11 @@ class WolfSslEngine final : public Engine {
   void on_new_session(SessionBlob blob);
 
  private:
+  bool failed_by_us(const AllocationWatch& watch) {
+    out_of_memory_ = out_of_memory_ || watch.failed();
+    return out_of_memory_ || callback_failure_;
+  }
+
   EngineStatus status_after(int rc) {
     int error = wolfSSL_get_error(ssl_, rc);
     switch (error) {
@@ -257,7 +340,31 @@ class WolfSslEngine final : public Engine {
   int error_ = 0;
   int verify_error_ = 0;
   bool handshake_done_ = false;
+  bool out_of_memory_ = false;
+  const char* callback_failure_ = nullptr;
 };
+
+// Runs a callback's C++ code inside wolfSSL: nothing may unwind into it.
+// A value-returning callback then returns R{} (0: refuse).
+template <class F>
+auto contained(WolfSslEngine& engine, const char* what_failed, F&& f) noexcept {
+  using R = decltype(f());
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    engine.on_callback_failure("out of memory");
+  } catch (...) {
+    engine.on_callback_failure(what_failed);
+  }
+  if constexpr (!std::is_void_v<R>) return R{};
+}
+
+// A context or a session set up while an allocation failed is not used,
+// even where wolfSSL went on (a CA it could not store, a cipher list it
+// could not copy).
+Error went_on_after_allocation_failure(const std::optional<Error>& error) {
+  return {.code = errc::out_of_memory, .detail = error ? error->detail : "wolfSSL went on after an allocation failed"};
+}
 
 class WolfSslContext final : public EngineContext {
  public:
@@ -265,16 +372,22 @@ class WolfSslContext final : public EngineContext {
   ~WolfSslContext() override { wolfSSL_CTX_free(ctx_); }
 
   static Expected<std::unique_ptr<EngineContext>> create(const Config& config) {
-    init_library();
+    if (auto error = init_library()) return *error;
     release_ecc_cache_at_thread_exit();  // ec_key_matches_certificate() fills this thread's cache
+    AllocationWatch watch;
     auto context = std::make_unique<WolfSslContext>(config);
-    if (auto error = context->configure()) return *error;
+    auto error = context->configure();
+    if (watch.failed()) return went_on_after_allocation_failure(error);
+    if (error) return *error;
     return std::unique_ptr<EngineContext>(std::move(context));
   }
 
   Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override {
+    AllocationWatch watch;
     auto engine = std::make_unique<WolfSslEngine>(io, *this);
-    if (auto error = engine->setup(ctx_, options)) return *error;
+    auto error = engine->setup(ctx_, options);
+    if (watch.failed()) return went_on_after_allocation_failure(error);
+    if (error) return *error;
     return std::unique_ptr<Engine>(std::move(engine));
   }
 
@@ -294,7 +407,7 @@ class WolfSslContext final : public EngineContext {
   }
 
   static int select_alpn(WOLFSSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                         unsigned int inlen, void* self) {
+                         unsigned int inlen, void* self) noexcept {  // allocates nothing
     // Server preference order; no overlap is fatal (RFC 7301 §3.2).
     for (const auto& protocol : static_cast<WolfSslContext*>(self)->config_.alpn)
       for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
@@ -338,22 +451,22 @@ std::optional<Error> WolfSslContext::configure() {
   if (auto error = load_identity()) return error;
 
   if (client) {
-    if (config_.session_tickets) wolfSSL_CTX_UseSessionTicket(ctx_);
+    if (config_.session_tickets && wolfSSL_CTX_UseSessionTicket(ctx_) != WOLFSSL_SUCCESS)
+      return library_error("cannot enable session tickets");
     if (config_.on_new_session) {
       wolfSSL_CTX_set_session_cache_mode(ctx_, WOLFSSL_SESS_CACHE_CLIENT);
       wolfSSL_CTX_sess_set_new_cb(ctx_, new_session_hook);
     }
   } else {
     static constexpr unsigned char sid_context[] = "lastbyte";
-    wolfSSL_CTX_set_session_id_context(ctx_, sid_context, sizeof sid_context - 1);
-    if (!config_.session_tickets) {
-      wolfSSL_CTX_NoTicketTLSv12(ctx_);
-      wolfSSL_CTX_set_num_tickets(ctx_, 0);
-    }
+    if (wolfSSL_CTX_set_session_id_context(ctx_, sid_context, sizeof sid_context - 1) != WOLFSSL_SUCCESS)
+      return library_error("cannot set the session id context");
+    if (!config_.session_tickets &&
+        (wolfSSL_CTX_NoTicketTLSv12(ctx_) != WOLFSSL_SUCCESS || wolfSSL_CTX_set_num_tickets(ctx_, 0) != WOLFSSL_SUCCESS))
+      return library_error("cannot disable session tickets");
   }
   for (const auto& protocol : config_.alpn) alpn_list_ += (alpn_list_.empty() ? "" : ",") + protocol;
   if (!client && !config_.alpn.empty()) wolfSSL_CTX_set_alpn_select_cb(ctx_, select_alpn, this);
-  wolfSSL_CTX_set_ex_data(ctx_, 0, this);
   return std::nullopt;
 }
 
@@ -410,21 +523,28 @@ int send_hook(WOLFSSL* ssl, char* data, int len, void*) { return engine_of(ssl).
 
 int verify_hook(int preverified, WOLFSSL_X509_STORE_CTX* store) {
   auto* ssl = static_cast<WOLFSSL*>(wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
-  return ssl ? engine_of(ssl).verify(preverified, store) : 0;
+  if (!ssl) return 0;
+  WolfSslEngine& engine = engine_of(ssl);
+  return contained(engine, "the certificate check threw", [&] { return engine.verify(preverified, store); });
 }
 
 int new_session_hook(WOLFSSL* ssl, WOLFSSL_SESSION* session) {
-  int len = wolfSSL_i2d_SSL_SESSION(session, nullptr);
-  if (len <= 0) return 0;
-  SessionBlob blob(static_cast<std::size_t>(len));
-  auto* p = reinterpret_cast<unsigned char*>(blob.data());
-  if (wolfSSL_i2d_SSL_SESSION(session, &p) == len) engine_of(ssl).on_new_session(std::move(blob));
+  WolfSslEngine& engine = engine_of(ssl);
+  contained(engine, "the on_new_session callback threw", [&] { engine.new_session(session); });
   return 0;  // we kept no reference
 }
 
-// ---- the name policy (RFC 6125): subjectAltName only, "*" one whole label ----
+// A session that cannot be serialised (no memory) fails the connection
+// rather than reach the application truncated or not at all.
+void WolfSslEngine::new_session(WOLFSSL_SESSION* session) {
+  int len = wolfSSL_i2d_SSL_SESSION(session, nullptr);
+  SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
+  auto* p = reinterpret_cast<unsigned char*>(blob.data());
+  if (len <= 0 || wolfSSL_i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
+  on_new_session(std::move(blob));
+}
 
-constexpr int general_name_dns = 2, general_name_ip = 7;  // RFC 5280 GeneralName tags
+// ---- the name policy (RFC 6125): subjectAltName only, "*" one whole label ----
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -448,23 +568,24 @@ std::string ip_bytes(const std::string& name) {
   return {};
 }
 
+// The names are read from a decoding of the certificate's DER:
+// wolfSSL_X509_get_ext_d2i() leaks a GENERAL_NAME when one of its
+// allocations fails.
 bool certificate_names(WOLFSSL_X509* cert, const std::string& name) {
-  auto* names = static_cast<WOLFSSL_GENERAL_NAMES*>(wolfSSL_X509_get_ext_d2i(cert, ALT_NAMES_OID, nullptr, nullptr));
-  if (!names) return false;
+  int der_len = 0;
+  const unsigned char* der = wolfSSL_X509_get_der(cert, &der_len);
+  if (!der || der_len <= 0) return false;
+  DecodedCert decoded;
+  wc_InitDecodedCert(&decoded, der, static_cast<word32>(der_len), nullptr);
   std::string ip = ip_bytes(name);
   bool match = false;
-  for (int i = 0; i < wolfSSL_sk_GENERAL_NAME_num(names) && !match; ++i) {
-    WOLFSSL_GENERAL_NAME* entry = wolfSSL_sk_GENERAL_NAME_value(names, i);
-    WOLFSSL_ASN1_STRING* value = entry->type == general_name_dns ? entry->d.dNSName
-                                 : entry->type == general_name_ip ? entry->d.iPAddress
-                                                                  : nullptr;
-    if (!value) continue;
-    std::string_view text(reinterpret_cast<const char*>(wolfSSL_ASN1_STRING_data(value)),
-                          static_cast<std::size_t>(wolfSSL_ASN1_STRING_length(value)));
-    match = ip.empty() ? entry->type == general_name_dns && dns_name_matches(text, name)
-                       : entry->type == general_name_ip && text == ip;
-  }
-  wolfSSL_GENERAL_NAMES_free(names);
+  if (wc_ParseCert(&decoded, CERT_TYPE, NO_VERIFY, nullptr) == 0)
+    for (const DNS_entry* entry = decoded.altNames; entry && !match; entry = entry->next) {
+      std::string_view text(entry->name, static_cast<std::size_t>(std::max(entry->len, 0)));
+      match = ip.empty() ? entry->type == ASN_DNS_TYPE && dns_name_matches(text, name)
+                         : entry->type == ASN_IP_TYPE && text == ip;
+    }
+  wc_FreeDecodedCert(&decoded);
   return match;
 }
 
@@ -485,7 +606,7 @@ int WolfSslEngine::verify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
 std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOptions& options) {
   ssl_ = wolfSSL_new(ctx);
   if (!ssl_) return library_error("wolfSSL_new failed");
-  wolfSSL_set_app_data(ssl_, this);
+  if (wolfSSL_set_app_data(ssl_, this) != WOLFSSL_SUCCESS) return library_error("wolfSSL_set_app_data failed");
   wolfSSL_SetIOReadCtx(ssl_, this);
   wolfSSL_SetIOWriteCtx(ssl_, this);
   const Config& config = context_.config();
@@ -531,15 +652,22 @@ void WolfSslEngine::on_new_session(SessionBlob blob) {
   context_.config().on_new_session(blob);
 }
 
+// A key log line that cannot be written (no memory, the callback threw)
+// fails the connection, as on the other backends: a requested key log is
+// complete.
 void WolfSslEngine::on_handshake_done() {
   handshake_done_ = true;
   const Config& config = context_.config();
-  if (!session_during_handshake_.empty()) config.on_new_session(std::exchange(session_during_handshake_, {}));
+  if (!session_during_handshake_.empty())
+    contained(*this, "the on_new_session callback threw",
+              [&] { config.on_new_session(std::exchange(session_during_handshake_, {})); });
   if (!config.keylog || wolfSSL_version(ssl_) != TLS1_2_VERSION) return;
   unsigned char client_random[32], master[48];
-  if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random) return;
-  if (wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl_), master, sizeof master) != sizeof master) return;
-  config.keylog(nss_keylog_line("CLIENT_RANDOM", client_random, master));
+  if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random ||
+      wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl_), master, sizeof master) != sizeof master)
+    return on_callback_failure("the TLS 1.2 master secret is not available for the key log");
+  contained(*this, "the keylog callback threw",
+            [&] { config.keylog(nss_keylog_line("CLIENT_RANDOM", client_random, master)); });
 }
 
 }  // namespace

@@ -29,6 +29,16 @@ LocalError out_of_memory() { return LocalError{"out of memory"}; }
 
 }  // namespace
 
+LocalError out_of_memory_error(std::string_view library_detail) {
+  if (library_detail.empty()) return out_of_memory();
+  return LocalError{.detail = "out of memory (" + std::string(library_detail) + ")"};
+}
+
+bool is_out_of_memory(const Verdict& verdict) {
+  const auto* local = std::get_if<LocalError>(&verdict);
+  return local && local->detail.starts_with(out_of_memory().detail);
+}
+
 struct Connection::Impl {
   Impl(std::shared_ptr<const Context::Impl> ctx, Role r)
       : context(std::move(ctx)), role(r), in(context->config.inbound_capacity), out(context->config.outbound_capacity) {}
@@ -48,6 +58,7 @@ struct Connection::Impl {
   TlsVersion version = TlsVersion::tls1_3;
   std::optional<record::Sealing> sealing;  // the negotiated suite's, once the handshake is done
   std::optional<Verdict> verdict;
+  std::optional<errc> outbound_failure;  // after CloseNotify: writing or closing failed on our side
   // Plaintext write() accepted that is not sealed yet: written before the
   // handshake finished, and sealed as the outbound queue makes room (C10).
   std::vector<std::byte> held;
@@ -59,7 +70,16 @@ struct Connection::Impl {
   const Config& config() const { return context->config; }
 
   void finish(Verdict v) {
-    if (!verdict) verdict = std::move(v);
+    if (!verdict) {
+      verdict = std::move(v);
+    } else if (std::holds_alternative<CloseNotify>(*verdict) && !std::holds_alternative<CloseNotify>(v) &&
+               !outbound_failure) {
+      // The peer's stream ended cleanly and stays CloseNotify (every byte
+      // of it was delivered); what failed is our side of the connection,
+      // and the calls that use it say so: write() and close() (our
+      // close_notify may never reach the peer).
+      outbound_failure = is_out_of_memory(v) ? errc::out_of_memory : errc::write_after_end;
+    }
   }
 
   // Every call but commit_input() and the output side may move or reuse the
@@ -91,6 +111,16 @@ struct Connection::Impl {
     if (version == TlsVersion::tls1_2) request_close();
   }
 
+  // After an engine call that began with `queued` bytes of output: when it
+  // ended the connection for want of memory (the library's report, a
+  // callback's, or EngineIo's), what the library queued during it is not
+  // sent. It may be wrong: OpenSSL 3.0 sends an empty Certificate when it
+  // cannot allocate to check its own key, and an alert under half-changed
+  // keys. The peer sees the transport end instead.
+  void withhold_output_on_oom(std::size_t queued) {
+    if ((verdict && is_out_of_memory(*verdict)) || outbound_failure == errc::out_of_memory) out.truncate(queued);
+  }
+
   void on_engine_status(EngineStatus status) {
     switch (status) {
       case EngineStatus::done: break;
@@ -100,10 +130,21 @@ struct Connection::Impl {
     }
   }
 
+  // EngineIo could not allocate during the last engine call: the library's
+  // idea of the wire is wrong now, whatever it reported.
+  bool io_failed() {
+    if (!in.allocation_failed() && !out.allocation_failed()) return false;
+    finish(out_of_memory());
+    return true;
+  }
+
   void advance_handshake() {
+    std::size_t queued = out.size();
     EngineStatus status = engine->handshake();
+    if (io_failed()) return withhold_output_on_oom(queued);
     if (status == EngineStatus::done) return on_handshake_done();
     on_engine_status(status);
+    withhold_output_on_oom(queued);
   }
 
   void on_handshake_done() {
@@ -121,6 +162,7 @@ struct Connection::Impl {
   // ---- the write side (C10) ----
 
   std::optional<errc> write_refusal() const {
+    if (outbound_failure) return outbound_failure;
     if (peer_closed && version == TlsVersion::tls1_2) return errc::write_after_peer_close_tls12;
     if (local_closed || close_requested) return errc::write_after_close;
     if (transport == Transport::reset) return errc::write_after_reset;
@@ -131,9 +173,10 @@ struct Connection::Impl {
   // Whether held bytes (accepted earlier) can still be sealed: also after
   // close() (close_notify follows them) and after Truncated, whose FIN ends
   // only the peer's direction; not once our close_notify is out, the
-  // transport is reset or the session failed (then unsent() counts them).
+  // transport is reset, the session failed or our side could not write
+  // (then unsent() counts them).
   bool can_seal() const {
-    if (!handshake_done || local_closed || transport == Transport::reset) return false;
+    if (!handshake_done || local_closed || outbound_failure || transport == Transport::reset) return false;
     return !verdict || std::holds_alternative<CloseNotify>(*verdict) || std::holds_alternative<Truncated>(*verdict);
   }
 
@@ -159,10 +202,13 @@ struct Connection::Impl {
   std::size_t seal(std::span<const std::byte> plaintext) {
     std::size_t done = 0;
     while (done < plaintext.size()) {
+      std::size_t queued = out.size();
       EngineResult r = engine->write(plaintext.subspan(done));
       done += r.bytes;
-      if (r.status == EngineStatus::failed) {
-        finish(engine->failure());
+      bool io_failure = io_failed();
+      if (io_failure || r.status == EngineStatus::failed) {
+        if (!io_failure) finish(engine->failure());
+        withhold_output_on_oom(queued);
         break;
       }
       if (r.bytes == 0) break;
@@ -194,10 +240,12 @@ struct Connection::Impl {
 
   void send_close_notify() {
     local_closed = true;
+    std::size_t queued = out.size();
     EngineStatus status = engine->send_close_notify();
+    if (!io_failed() && status == EngineStatus::failed) finish(engine->failure());
+    withhold_output_on_oom(queued);
     // Whatever the library still sends after it is dropped (queues.hpp).
     out.end_stream();
-    if (status == EngineStatus::failed) finish(engine->failure());
   }
 
   IoResult hold(std::span<const std::byte> plaintext) {
@@ -222,6 +270,7 @@ struct Connection::Impl {
     if (n == 0) return blocked();
     std::size_t done = seal(plaintext.first(n));
     if (verdict && !std::holds_alternative<CloseNotify>(*verdict)) return ended();
+    if (outbound_failure) return refused(*outbound_failure);
     return done > 0 ? moved(done) : blocked();
   }
 
@@ -232,10 +281,16 @@ struct Connection::Impl {
     if (plaintext.empty()) return refused(errc::empty_buffer);
     if (!verdict && !handshake_done) advance_handshake();
     while (!verdict && handshake_done) {
+      std::size_t queued = out.size();
       auto result = engine->read(plaintext);
+      if (io_failed()) {
+        withhold_output_on_oom(queued);
+        break;
+      }
       if (result.bytes > 0) return moved(result.bytes);
       if (result.status == EngineStatus::done) return blocked();
       on_engine_status(result.status);
+      withhold_output_on_oom(queued);
       if (result.status == EngineStatus::want_input && !verdict) return blocked();
     }
     if (!verdict) return blocked();
@@ -251,10 +306,12 @@ namespace {
 // escaping as an exception.
 template <class F, class R = std::invoke_result_t<F>>
 R guarded(Connection::Impl& s, F&& operation, R if_out_of_memory) noexcept {
+  std::size_t queued = s.out.size();
   try {
     return operation();
   } catch (const std::bad_alloc&) {
     s.finish(out_of_memory());
+    s.withhold_output_on_oom(queued);
     return if_out_of_memory;
   }
 }
@@ -280,8 +337,7 @@ Expected<Connection> Connection::create(const Context& context, ConnectionOption
   impl->engine = std::move(*engine);
   if (config.role == Role::client) impl->advance_handshake();  // ClientHello into output()
   if (impl->verdict) {  // the library could not even start the handshake
-    const auto* local = std::get_if<LocalError>(&*impl->verdict);
-    if (local && local->detail == out_of_memory().detail) return Error{errc::out_of_memory, {}};
+    if (is_out_of_memory(*impl->verdict)) return Error{.code = errc::out_of_memory, .detail = {}};
     return Error{errc::backend_failure, "the TLS library could not start the handshake: " + describe(*impl->verdict)};
   }
   return Connection(std::move(impl));
@@ -376,14 +432,16 @@ IoResult Connection::write(std::span<const std::byte> plaintext) {
   return guarded(s, [&] { return s.write(plaintext); }, ended());
 }
 
+// Reports (also when called again) that our close_notify could not be
+// sent after the peer's: the peer may then see a truncated stream.
 std::error_code Connection::close() {
   auto& s = *impl_;
   s.invalidate_offer();
-  if (s.local_closed || s.close_requested) return {};
+  if (s.local_closed || s.close_requested) return s.outbound_failure ? *s.outbound_failure : std::error_code{};
   if (s.verdict && !std::holds_alternative<CloseNotify>(*s.verdict)) return {};  // nothing left to close
   if (!s.handshake_done) return errc::close_during_handshake;
   guarded(s, [&] { return (s.request_close(), 0); }, 0);
-  return {};
+  return s.outbound_failure ? *s.outbound_failure : std::error_code{};
 }
 
 bool Connection::release_buffers() {

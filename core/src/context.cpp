@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <new>
 
 namespace lastbyte {
 namespace {
@@ -137,7 +138,9 @@ void install_sslkeylogfile(Config& c, const Backend& backend) {
 
 }  // namespace
 
-Expected<Context> Context::create(Config config, const Backend& backend) {
+// An allocation that fails here (the core's or the adapter's C++ code)
+// fails the creation, as one inside the TLS library does.
+Expected<Context> Context::create(Config config, const Backend& backend) try {
   if (auto error = validate(config)) return *error;
   if (auto error = fit_cipher_suites(config)) return *error;
   if (auto error = fit_versions(config, backend)) return *error;
@@ -148,6 +151,8 @@ Expected<Context> Context::create(Config config, const Backend& backend) {
   if (!engine_context) return engine_context.error();
   auto impl = std::make_shared<Impl>(Impl{std::move(config), &backend, std::move(*engine_context)});
   return Context(std::move(impl));
+} catch (const std::bad_alloc&) {
+  return Error{.code = errc::out_of_memory, .detail = {}};
 }
 
 const Config& Context::config() const { return impl_->config; }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace lastbyte::detail {
 
@@ -245,7 +246,21 @@ void OutboundQueue::consume(std::size_t n) {
 
 namespace lastbyte {
 
-std::size_t EngineIo::pull(std::span<std::byte> out) { return in_.pull(out); }
-void EngineIo::push(std::span<const std::byte> ciphertext) { out_.push(ciphertext); }
+// Called from inside the TLS libraries' C code, which cannot unwind: an
+// allocation that fails here (the outbound queue growing, the text of a
+// gate verdict) is noted, and the core ends the connection once the
+// library returns.
+std::size_t EngineIo::pull(std::span<std::byte> out) noexcept try {
+  return in_.pull(out);
+} catch (const std::bad_alloc&) {
+  in_.note_allocation_failure();
+  return 0;
+}
+
+void EngineIo::push(std::span<const std::byte> ciphertext) noexcept try {
+  out_.push(ciphertext);
+} catch (const std::bad_alloc&) {
+  out_.note_allocation_failure();
+}
 
 }  // namespace lastbyte

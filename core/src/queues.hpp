@@ -5,6 +5,7 @@
 #include <lastbyte/record.hpp>
 #include <lastbyte/verdict.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -81,6 +82,9 @@ class InboundQueue {
   bool release();
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
+  // EngineIo could not allocate while the library was inside a call.
+  void note_allocation_failure() { allocation_failed_ = true; }
+  bool allocation_failed() const { return allocation_failed_; }
   // The verdict the gate reached about the record at the front, once every
   // record before it was consumed.
   const std::optional<Verdict>& gate_verdict() const { return gate_verdict_; }
@@ -98,6 +102,7 @@ class InboundQueue {
   RecordPolicy policy_;
   std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
   std::optional<Verdict> gate_verdict_;
+  bool allocation_failed_ = false;
 };
 
 class OutboundQueue {
@@ -107,6 +112,8 @@ class OutboundQueue {
   void push(std::span<const std::byte> bytes);
   std::span<const std::byte> pending() const { return {buf_.data() + begin_, end_ - begin_}; }
   void consume(std::size_t n);
+  // Drops what was pushed after the queue held `size` bytes.
+  void truncate(std::size_t size) { end_ = begin_ + std::min(size, end_ - begin_); }
   std::size_t size() const { return end_ - begin_; }
   std::size_t capacity() const { return capacity_; }
   bool empty() const { return begin_ == end_; }
@@ -116,12 +123,15 @@ class OutboundQueue {
   // §6.1, RFC 5246 §7.2.1), so later pushes are dropped. OpenSSL and wolfSSL
   // answer a KeyUpdate(update_requested) they read after our close_notify.
   void end_stream() { ended_ = true; }
+  void note_allocation_failure() { allocation_failed_ = true; }
+  bool allocation_failed() const { return allocation_failed_; }
 
  private:
   bool ended_ = false;
   std::size_t capacity_;
   Storage buf_;  // at least capacity_ bytes, or none while released
   std::size_t begin_ = 0, end_ = 0;
+  bool allocation_failed_ = false;
 };
 
 }  // namespace lastbyte::detail

@@ -165,7 +165,11 @@ class Connection {
   IoResult write(std::string_view text) { return write(std::as_bytes(std::span(text))); }
   // Queues close_notify after every byte write() accepted (if some still
   // wait for room in the outbound queue, it follows them as output() is
-  // consumed). Idempotent; refused before the handshake finished.
+  // consumed). Idempotent; refused before the handshake finished. After the
+  // peer's close_notify (verdict CloseNotify), a failure on our side to
+  // seal what follows or our close_notify (errc::out_of_memory) is returned
+  // here, on every later call, and by write(): the peer may see a
+  // truncated stream.
   std::error_code close();
 
   // Frees the memory of both ciphertext queues (inbound_capacity +

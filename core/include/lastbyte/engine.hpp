@@ -10,6 +10,11 @@
 //     alone decides close_notify vs truncated vs reset (contract C3, C4).
 //     Records the record gate decides (queues.hpp) never reach the library.
 //   * EngineIo::push() always accepts everything.
+//   * pull() and push() never throw (they run inside the library's C code).
+//     When the core cannot allocate in them, push() drops the bytes and
+//     pull() returns 0; the core then ends the connection with
+//     LocalError{"out of memory"} as soon as the engine call returns,
+//     whatever the engine reports.
 //   * The core calls write() only after handshake() returned done, never
 //     with an empty span, and never after send_close_notify(); it calls
 //     send_close_notify() at most once, after the handshake.
@@ -20,7 +25,14 @@
 //   * failure() maps the library's error to one Verdict class as documented
 //     in docs/divergences.md; an allocation failure is LocalError.
 //   * No exception leaves a library callback (C code cannot unwind): a
-//     callback that fails makes the next call report `failed`.
+//     callback that fails (an allocation, the application's keylog or
+//     on_new_session throwing) makes the call report `failed`, and
+//     failure() is then LocalError.
+//   * Every library call that can fail on allocation is checked; an
+//     allocation failure is LocalError (or an Error from new_engine /
+//     create_context, errc::out_of_memory where the library says so), never
+//     a certificate, handshake or protocol verdict, also where the library
+//     reports it under another name (docs/adversarial.md).
 //
 // The return contract of each method (EngineResult::bytes and status):
 //   handshake()  done: the handshake is complete (and stays so on later calls);
@@ -74,8 +86,8 @@ class EngineIo {
 
   // Copies up to out.size() bytes of the currently exposed record.
   // 0: no complete record is available yet.
-  std::size_t pull(std::span<std::byte> out);
-  void push(std::span<const std::byte> ciphertext);
+  std::size_t pull(std::span<std::byte> out) noexcept;
+  void push(std::span<const std::byte> ciphertext) noexcept;
 
  private:
   detail::InboundQueue& in_;
@@ -105,6 +117,13 @@ struct SessionInfo {
 // An NSS key log line: "LABEL <client_random hex> <secret hex>".
 std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
                             std::span<const unsigned char> secret);
+
+// What an engine reports for an allocation failure: a LocalError whose
+// detail starts with "out of memory" (the library's words may follow in
+// parentheses). The core answers errc::out_of_memory for it where a call
+// returns an Error (Connection::create).
+LocalError out_of_memory_error(std::string_view library_detail = {});
+bool is_out_of_memory(const Verdict& verdict);
 
 // One TLS session of one library.
 class Engine {
