@@ -204,14 +204,24 @@ Bytes new_session_ticket(std::uint8_t nonce) {
   return message;
 }
 
-Stream build_stream(Input& in, const Combo& combo, const Session& s, Forge& forge, bool final_close_notify) {
+// At most this much plaintext: beyond the default inbound queue (64 KiB), so
+// that back-pressure is exercised; a slow delivery (bytewise, tiny chunks or
+// reads: a Connection call per byte) gets less, still more than one maximum
+// record and than the smallest inbound queue, so that executions stay fast.
+std::size_t plaintext_budget(const Delivery& d) {
+  bool slow = d.chunking == Delivery::Chunking::bytewise || d.chunking == Delivery::Chunking::random_small ||
+              (d.read_size != 0 && d.read_size < 100);
+  return slow ? 24 * 1024 : 96 * 1024;
+}
+
+Stream build_stream(Input& in, const Combo& combo, const Session& s, Forge& forge, bool final_close_notify,
+                    std::size_t max_plaintext_total) {
   Stream out;
   out.wire = s.leftover;
   for (const auto& r : records_of(s.leftover)) out.records.push_back({r.offset, r.size, {}, false, false});
   std::size_t written = 0;
   std::size_t empty_in_a_row = 0;
   bool closed = false;
-  constexpr std::size_t max_plaintext_total = 96 * 1024;
   auto add = [&](Bytes bytes, Bytes plaintext, bool close_notify, bool empty, const std::string& what) {
     out.records.push_back({out.wire.size(), bytes.size(), std::move(plaintext), close_notify, empty});
     out.wire.insert(out.wire.end(), bytes.begin(), bytes.end());
@@ -298,9 +308,23 @@ Bytes control_record(std::uint8_t variant, std::span<const std::byte> raw) {
   }
 }
 
-std::string mutate(Bytes& m, Input& in, std::span<const std::byte> raw) {
+// The mutation program comes first in the input, the raw bytes insertions
+// take after it: read in that order, explicitly (an argument list would
+// leave the order unspecified).
+std::string mutate(Bytes& m, Input& in) {
   std::string log;
-  std::size_t count = in.u8() % 7;
+  struct Op {
+    std::uint8_t op;
+    std::uint16_t x;
+    std::uint8_t y;
+  };
+  std::vector<Op> program(in.u8() % 7);
+  for (auto& p : program) {
+    p.op = in.u8();
+    p.x = in.u16();
+    p.y = in.u8();
+  }
+  std::span<const std::byte> raw = in.rest();
   std::size_t raw_at = 0;
   auto take_raw = [&](std::size_t n) {
     n = std::min(n, raw.size() - raw_at);
@@ -308,10 +332,7 @@ std::string mutate(Bytes& m, Input& in, std::span<const std::byte> raw) {
     raw_at += n;
     return out;
   };
-  for (std::size_t i = 0; i < count; ++i) {
-    std::uint8_t op = in.u8();
-    std::uint16_t x = in.u16();
-    std::uint8_t y = in.u8();
+  for (const auto& [op, x, y] : program) {
     auto recs = records_of(m);
     auto boundary = [&](std::size_t r) { return r < recs.size() ? recs[r].offset : m.size(); };
     std::size_t r = recs.empty() ? 0 : x % recs.size();
@@ -504,9 +525,9 @@ void exercise(Setup& setup, const Combo& combo, Input& in, const Delivery& deliv
     std::fprintf(stderr, "lastbyte-fuzz: harness: the forge cannot start (%s)\n", forge.error().message().c_str());
     std::abort();
   }
-  Stream w = build_stream(in, combo, s, *forge, final_close_notify);
+  Stream w = build_stream(in, combo, s, *forge, final_close_notify, plaintext_budget(delivery));
   Bytes m = w.wire;
-  std::string mutations = mutate(m, in, in.rest());
+  std::string mutations = mutate(m, in);
   set_context(combo.describe() + (s.resumed ? " resumed" : " full handshake") + "; peer sends " + w.shape + "(" +
               std::to_string(w.wire.size()) + " bytes); mutations: " + mutations + " (" + std::to_string(m.size()) +
               " bytes); " + delivery.describe());

@@ -57,13 +57,33 @@ void reset_library_state() {
 // ---- reporting ---------------------------------------------------------------
 
 namespace {
+
+// LASTBYTE_FUZZ_TRACE=1: every transport read, read() and verdict of a
+// delivery on stderr (for reproducing a crash; docs/adversarial.md).
+bool tracing() {
+  static const bool on = [] {
+    const char* v = std::getenv("LASTBYTE_FUZZ_TRACE");
+    return v && *v && *v != '0';
+  }();
+  return on;
+}
+// A macro so that the arguments (hex dumps, verdict descriptions) are only
+// computed when tracing.
+#define LASTBYTE_FUZZ_TRACE(...)                     \
+  do {                                               \
+    if (tracing()) std::fprintf(stderr, __VA_ARGS__); \
+  } while (false)
+
 std::string& context_slot() {
   static std::string context;
   return context;
 }
 }  // namespace
 
-void set_context(std::string context) { context_slot() = std::move(context); }
+void set_context(std::string context) {
+  LASTBYTE_FUZZ_TRACE("input: %s\n", context.c_str());
+  context_slot() = std::move(context);
+}
 
 void violation(const std::string& what) {
   std::fprintf(stderr, "\n==lastbyte-fuzz== ORACLE VIOLATION (victim backend %s)\n  %s\n  input: %s\n",
@@ -127,20 +147,6 @@ std::string Delivery::describe() const {
 }
 
 namespace {
-
-// LASTBYTE_FUZZ_TRACE=1: every transport read, read() and verdict of a
-// delivery on stderr (for reproducing a crash; docs/adversarial.md).
-bool tracing() {
-  static const bool on = [] {
-    const char* v = std::getenv("LASTBYTE_FUZZ_TRACE");
-    return v && *v && *v != '0';
-  }();
-  return on;
-}
-template <class... Args>
-void trace(const char* format, Args... args) {
-  if (tracing()) std::fprintf(stderr, format, args...);
-}
 
 std::vector<std::size_t> transport_reads(std::span<const std::byte> wire, const Delivery& d, Rng& rng) {
   std::vector<std::size_t> sizes;
@@ -218,7 +224,7 @@ class Driver {
   // whenever the inbound queue pushes back (a loop that stopped there would
   // stall: C2 promises read_now then).
   void transport_read(std::span<const std::byte> chunk, bool last) {
-    trace("  transport read: %zu bytes %s%s\n", chunk.size(), hex(chunk, 8).c_str(), last ? " (last)" : "");
+    LASTBYTE_FUZZ_TRACE("  transport read: %zu bytes %s%s\n", chunk.size(), hex(chunk, 8).c_str(), last ? " (last)" : "");
     while (!chunk.empty()) {
       std::size_t taken = d_.zero_copy && !victim_.verdict() ? commit_some(chunk) : feed_some(chunk);
       chunk = chunk.subspan(taken);
@@ -259,7 +265,7 @@ class Driver {
   }
 
   void feed_end() {
-    trace("  transport end: %s\n", d_.end == TransportEnd::fin ? "FIN" : "RST");
+    LASTBYTE_FUZZ_TRACE("  transport end: %s\n", d_.end == TransportEnd::fin ? "FIN" : "RST");
     std::error_code e = d_.end == TransportEnd::fin ? victim_.feed_eof() : victim_.feed_reset();
     check(!e, [&] { return "feeding the transport end was refused: " + e.message(); });
     ended_transport_ = true;
@@ -269,7 +275,7 @@ class Driver {
   bool read_once() {
     std::size_t size = next_read_size();
     IoResult r = victim_.read(buffer(size));
-    trace("  read(%zu): %s %zu%s%s\n", size,
+    LASTBYTE_FUZZ_TRACE("  read(%zu): %s %zu%s%s\n", size,
           r.status == IoStatus::ok ? "ok" : r.status == IoStatus::blocked ? "blocked" : r.status == IoStatus::end ? "end" : "refused",
           r.bytes, r.status == IoStatus::end ? " " : "", r.status == IoStatus::end ? describe(*victim_.verdict()).c_str() : "");
     switch (r.status) {

@@ -54,7 +54,10 @@ class Input {
  public:
   explicit Input(std::span<const std::uint8_t> data) : data_(data) {}
   std::uint8_t u8() { return pos_ < data_.size() ? data_[pos_++] : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() << 8 | u8()); }
+  std::uint16_t u16() {
+    std::uint8_t high = u8();  // sequenced: the operands of | are not
+    return static_cast<std::uint16_t>(high << 8 | u8());
+  }
   std::span<const std::byte> bytes(std::size_t n) {
     n = std::min(n, data_.size() - pos_);
     auto out = std::as_bytes(data_.subspan(pos_, n));
