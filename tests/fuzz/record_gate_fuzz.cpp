@@ -171,8 +171,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bool post_now = phase >= 2;
 
   detail::InboundQueue queue(capacity);
-  Model m(capacity, model::Policy{.server = server});
-  queue.set_policy(detail::RecordPolicy{.server = server});
+  Model m(capacity, model::Policy{.phase = model::Policy::Phase::handshake, .sealing = std::nullopt, .server = server});
+  queue.set_policy(detail::RecordPolicy{.phase = detail::RecordPolicy::Phase::handshake, .sealing = std::nullopt, .server = server});
   if (post_now) {
     queue.set_policy(core_post);
     m.set_policy(model_post);
