@@ -198,6 +198,11 @@ class Run {
       return "C10: the victim's write() accepted " + std::to_string(victim_written_) + " bytes, the peer received " +
              std::to_string(peer_read_);
     });
+    // close() queued close_notify after every accepted byte (C9, C10).
+    if (closed_)
+      check(p().verdict() && std::holds_alternative<CloseNotify>(*p().verdict()), [&] {
+        return "the victim closed, yet the peer's verdict is " + (p().verdict() ? describe(*p().verdict()) : "none");
+      });
     // The peer's close_notify, if any, came after all of its data (C1).
     if (!v_transport_ended_)
       check(victim_read_ == peer_written_, [&] {

@@ -320,6 +320,8 @@ class Driver {
     }
     if (ended_transport_ && !out_.end_reported)
       violation("C3/C4: the transport ended, yet read_now turned false without an end");
+    // Once per burst rather than per call: wants() parses the queue's headers.
+    check(victim_.wants().output == !victim_.output().empty(), [] { return "wants().output disagrees with output()"; });
     return progress;
   }
 
@@ -329,7 +331,6 @@ class Driver {
     check(out.size() <= capacity_, [&] {
       return "output() holds " + std::to_string(out.size()) + " bytes, above outbound_capacity " + std::to_string(capacity_);
     });
-    check(victim_.wants().output == !out.empty(), [] { return "wants().output disagrees with output()"; });
     if (d_.drain_output && !out.empty()) {
       std::error_code e = victim_.consume_output(out.size());
       check(!e, [&] { return "consume_output(output().size()) refused: " + e.message(); });
