@@ -107,7 +107,8 @@ void handshake_seeds(Corpus& corpus) {
 // ---- fuzz_session --------------------------------------------------------------
 
 // A shape record: kind (0: D<64, 1: D<1024, 2: D<=16384, 3: D<8, 4: KeyUpdate,
-// 5: ticket / HelloRequest, 6: close_notify, 7: D with TLS 1.3 padding), u16.
+// 5: ticket / HelloRequest, 6: close_notify (from 0xf000: a fatal alert, the
+// low byte its description), 7: D with TLS 1.3 padding), u16.
 struct Op {
   int kind;
   unsigned value;
@@ -148,6 +149,9 @@ void session_seeds(Corpus& corpus) {
       {{d100, d100, d100}, {{5, 0, 0}}},                    // swapped records
       {{d100, ku0, d100, ku1, d100, cn}, {{9, 2, 120}}},    // a length field moved
       {{d16k, d16k, d16k, d16k, cn}, {}},                   // 64 KiB: back-pressure in small queues
+      {{d100, {6, 0xf000 | 80}}, {}},                       // R12: a fatal alert (internal_error)
+      {{d100, d100, {6, 0xf000 | 255}}, {}},                // a fatal alert of a description nobody defined
+      {{{0, 10}, {6, 0xf000 | 40}, d100}, {}},              // a fatal alert, then data nobody reads
   };
   for (int selector_low = 0; selector_low < 4; ++selector_low)  // role, version
     for (std::size_t i = 0; i < shapes.size(); ++i) {

@@ -3,7 +3,7 @@
 // taken over by the record forge with the peer's exported secrets. The peer
 // sends known plaintext in records of input-chosen sizes, KeyUpdates and
 // tickets where TLS 1.3 allows them, a HelloRequest to a TLS 1.2 client,
-// then close_notify; the input mutates that ciphertext (byte flips, cuts,
+// then close_notify (or a fatal alert of any description); the input mutates that ciphertext (byte flips, cuts,
 // fake headers, dropped, duplicated and swapped records, inserted plaintext
 // control records and raw bytes) and chooses how it is delivered.
 //
@@ -11,11 +11,13 @@
 // longest intact prefix of whole records (a record counts only if every byte
 // of it and of every record before it is unchanged at its original offset);
 // CloseNotify iff the peer's close_notify is in that prefix, with
-// ignored_bytes = every byte after it; a stream that stops inside a record
+// ignored_bytes = every byte after it; PeerAlert{code} iff a fatal alert the
+// peer protected is (R12); a stream that stops inside a record
 // (a strict cut, or a changed record that never completes) ends
 // Truncated/Reset with exactly the bytes after the prefix as leftover, or not
 // at all without a transport end; anything else is ProtocolError (never
-// PeerAlert, LocalError or HandshakeRejected after the handshake). Whether a
+// LocalError or HandshakeRejected after the handshake, nor a PeerAlert the
+// peer did not send). Whether a
 // header alone ends the stream is decided by gate_model.hpp. Plus every
 // check of fuzz::deliver (C2, one end, stable verdict).
 //
@@ -186,6 +188,7 @@ struct PeerRecord {
   bool close_notify = false;
   bool empty = false;  // an application-data record with no content (R15 counts these)
   bool hello_request = false;
+  std::optional<Alert> fatal_alert;  // a protected fatal alert: the stream ends with PeerAlert (R12)
 };
 
 struct Stream {
@@ -219,12 +222,14 @@ Stream build_stream(Input& in, const Combo& combo, const Session& s, Forge& forg
                     std::size_t max_plaintext_total) {
   Stream out;
   out.wire = s.leftover;
-  for (const auto& r : records_of(s.leftover)) out.records.push_back({r.offset, r.size, {}, false, false, false});
+  for (const auto& r : records_of(s.leftover)) out.records.push_back({r.offset, r.size, {}, false, false, false, {}});
   std::size_t written = 0;
   std::size_t empty_in_a_row = 0;
   bool closed = false;
-  auto add = [&](Bytes bytes, Bytes plaintext, bool close_notify, bool empty, const std::string& what) {
-    out.records.push_back({out.wire.size(), bytes.size(), std::move(plaintext), close_notify, empty, what == "HelloRequest"});
+  auto add = [&](Bytes bytes, Bytes plaintext, bool close_notify, bool empty, const std::string& what,
+                 std::optional<Alert> fatal_alert = std::nullopt) {
+    out.records.push_back(
+        {out.wire.size(), bytes.size(), std::move(plaintext), close_notify, empty, what == "HelloRequest", fatal_alert});
     out.wire.insert(out.wire.end(), bytes.begin(), bytes.end());
     out.shape += what + " ";
   };
@@ -274,6 +279,14 @@ Stream build_stream(Input& in, const Combo& combo, const Session& s, Forge& forg
         }
         break;
       case 6: {
+        if (v >= 0xf000) {  // R12: a fatal alert, any description but the three that are not errors
+          auto code = static_cast<std::uint8_t>(v & 0xff);
+          if (code == 0 || code == 90 || code == 100) code = 80;
+          add(forge.alert(static_cast<Alert>(code)), {}, false, false, "A" + std::to_string(code),
+              closed ? std::nullopt : std::optional(static_cast<Alert>(code)));
+          closed = true;  // nothing after it is read
+          break;
+        }
         const Bytes warning_close_notify{std::byte{1}, std::byte{0}};
         add(forge.record(record::ContentType::alert, warning_close_notify), {}, !closed, false, "CN");
         closed = true;
@@ -415,8 +428,9 @@ std::string mutate(Bytes& m, Input& in) {
 
 struct Expected {
   Bytes plaintext;
-  enum class Kind { none, close_notify, truncated, reset, protocol_error } kind = Kind::none;
+  enum class Kind { none, close_notify, truncated, reset, protocol_error, peer_alert } kind = Kind::none;
   std::uint64_t count = 0;  // ignored bytes (close_notify) or leftover (truncated, reset)
+  Alert alert = Alert::close_notify;  // peer_alert
   std::size_t intact_records = 0;
   std::string describe() const {
     switch (kind) {
@@ -425,6 +439,8 @@ struct Expected {
       case Kind::truncated: return "truncated (" + std::to_string(count) + " leftover bytes)";
       case Kind::reset: return "reset (" + std::to_string(count) + " leftover bytes)";
       case Kind::protocol_error: return "protocol_error (any alert)";
+      case Kind::peer_alert: return "peer_alert(" + std::string(to_string(alert)) + ", code " +
+                                    std::to_string(static_cast<int>(alert)) + ")";
     }
     return "?";
   }
@@ -444,6 +460,11 @@ Expected expect(const Stream& w, std::span<const std::byte> m, TransportEnd end,
     if (r.close_notify) {
       e.kind = Expected::Kind::close_notify;
       e.count = m.size() - prefix;
+      return e;
+    }
+    if (r.fatal_alert) {
+      e.kind = Expected::Kind::peer_alert;
+      e.alert = *r.fatal_alert;
       return e;
     }
     e.plaintext.insert(e.plaintext.end(), r.plaintext.begin(), r.plaintext.end());
@@ -496,6 +517,11 @@ void judge(const Expected& e, const Observed& o) {
       break;
     }
     case Expected::Kind::protocol_error: ok = v && std::holds_alternative<ProtocolError>(*v); break;
+    case Expected::Kind::peer_alert: {
+      const auto* a = v ? std::get_if<PeerAlert>(&*v) : nullptr;
+      ok = a && a->alert == e.alert;
+      break;
+    }
   }
   if (ok && e.kind != Expected::Kind::none) ok = o.end_reported;
   if (!ok)
