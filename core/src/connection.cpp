@@ -58,7 +58,7 @@ struct Connection::Impl {
   TlsVersion version = TlsVersion::tls1_3;
   std::optional<record::Sealing> sealing;  // the negotiated suite's, once the handshake is done
   std::optional<Verdict> verdict;
-  std::optional<errc> outbound_failure;  // after CloseNotify: writing or closing failed on our side
+  std::optional<errc> outbound_failure;  // after CloseNotify or Truncated: writing or closing failed on our side
   // Plaintext write() accepted that is not sealed yet: written before the
   // handshake finished, and sealed as the outbound queue makes room (C10).
   std::vector<std::byte> held;
@@ -72,14 +72,17 @@ struct Connection::Impl {
   void finish(Verdict v) {
     if (!verdict) {
       verdict = std::move(v);
-    } else if (std::holds_alternative<CloseNotify>(*verdict) && !std::holds_alternative<CloseNotify>(v) &&
-               !outbound_failure) {
-      // The peer's stream ended cleanly and stays CloseNotify (every byte
-      // of it was delivered); what failed is our side of the connection,
-      // and the calls that use it say so: write() and close() (our
-      // close_notify may never reach the peer).
-      outbound_failure = is_out_of_memory(v) ? errc::out_of_memory : errc::write_after_end;
+      return;
     }
+    // The peer's stream ended (cleanly, or by a FIN) and its verdict stays;
+    // our direction may still be sealing (can_seal). A failure now is our
+    // side's, and the calls that use it say so: write() and close() (our
+    // close_notify may never reach the peer), and nothing more is sealed.
+    // Another transport end after a FIN is no such failure.
+    bool ours_still_open = std::holds_alternative<CloseNotify>(*verdict) || std::holds_alternative<Truncated>(*verdict);
+    bool same_end = v.index() == verdict->index() || std::holds_alternative<Reset>(v);
+    if (ours_still_open && !same_end && !outbound_failure)
+      outbound_failure = is_out_of_memory(v) ? errc::out_of_memory : errc::write_after_end;
   }
 
   // Every call but commit_input() and the output side may move or reuse the
