@@ -851,9 +851,13 @@ LeakReport classify_leaks(const std::string& report) {
       auto in = line.find(" in ");
       if (in == std::string_view::npos || line.find(LASTBYTE_SOURCE_DIR) == std::string_view::npos) continue;
       std::string_view rest = line.substr(in + 4);
-      std::string_view function = rest.substr(0, rest.find(' '));
-      std::string_view file = rest.substr(rest.find(' ') + 1);
-      if (file.find("/tests/") != std::string_view::npos || function.starts_with("noting_")) continue;
+      // FILE:LINE is the last word (a clang symbol has spaces: "(anonymous
+      // namespace)"); frames without line tables end in a module and a
+      // BuildId instead, which is no source of ours.
+      std::string_view function = rest.substr(0, rest.rfind(' '));
+      std::string_view file = rest.substr(rest.rfind(' ') + 1);
+      if (!file.starts_with(LASTBYTE_SOURCE_DIR)) continue;
+      if (file.find("/tests/") != std::string_view::npos || function.find("noting_") != std::string_view::npos) continue;
       bool operation = file.find("/backends/") != std::string_view::npos &&
                        std::any_of(std::begin(engine_operations), std::end(engine_operations),
                                    [&](std::string_view op) { return function == op || function.ends_with("::" + std::string(op) + "()"); });

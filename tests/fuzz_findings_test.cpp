@@ -56,6 +56,40 @@ TEST(FuzzFindings, Tls12ClientIgnoresEveryHelloRequest) {
   EXPECT_GT(cells, 0);
 }
 
+// ---- nine KeyUpdates in a row (fuzz_session_gnutls) ---------------------------
+// RFC 8446 §4.6.3 sets no limit; GnuTLS 3.7 refuses a 9th KeyUpdate within a
+// second (lib/tls13/key_update.c: KEY_UPDATES_PER_WINDOW 8 per 1000 ms,
+// GNUTLS_E_TOO_MANY_HANDSHAKE_PACKETS): a defence against a peer that makes
+// it rekey forever. OpenSSL and wolfSSL read on. A library's own policy no
+// adapter can change (the limit is GnuTLS's state): pinned as it is.
+TEST(FuzzFindings, GnuTlsRefusesANinthKeyUpdateWithinASecond) {
+  Scenario nine{"R22-nine", "T13: nine KeyUpdates between D(100) and D(100)",
+                [](TlsVersion v, Role) { return v == TlsVersion::tls1_3; },
+                /*uses_forge=*/true, /*handshake_first=*/true, {}, [](ScriptWriter& w) {
+                  w.data(100), w.forge();
+                  for (int i = 0; i < 9; ++i) w.raw(w.forge().key_update(0));
+                  w.data(100), w.close_notify(), w.end(TransportEnd::fin), w.expect(CloseNotify{});
+                }};
+  int cells = 0;
+  for (const Backend* victim : installed_backends())
+    for (const Backend* peer : installed_backends())
+      for (const Cell& cell : cells_for(nine, *victim, *peer, 7)) {
+        if (cell.schedule.kind != Schedule::Kind::whole || cell.read_size != 512) continue;
+        CellResult result = run_cell(cell);
+        if (result.status == CellResult::Status::unsupported) continue;
+        ++cells;
+        if (victim->name == "gnutls") {
+          EXPECT_EQ(result.status, CellResult::Status::fail)
+              << cell.name() << ": GnuTLS now takes nine KeyUpdates: update docs/divergences.md and this test";
+          EXPECT_NE(result.message.find("Too many handshake packets"), std::string::npos) << cell.name() << "\n"
+                                                                                          << result.message;
+        } else {
+          EXPECT_EQ(result.status, CellResult::Status::pass) << cell.name() << "\n" << result.message;
+        }
+      }
+  EXPECT_GT(cells, 0);
+}
+
 // ---- an off-curve key share (fuzz_handshake_wolfssl) ---------------------------
 
 // A TLS 1.3 ServerHello choosing TLS_AES_128_GCM_SHA256 and secp256r1, whose

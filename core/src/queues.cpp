@@ -61,13 +61,18 @@ Judgement judge_unprotected_alert(const record::Header& h, std::span<const std::
   return refuse(refusal(Alert::illegal_parameter, "alert of level " + std::to_string(level)));
 }
 
-Judgement judge_in_handshake(const record::Header& h, std::span<const std::byte> body) {
+// `peer_ccs_seen`: a ChangeCipherSpec from the peer passed the gate. Before
+// it, no TLS 1.2 record is protected, so an alert record is unprotected
+// whatever its length (a TLS 1.3 alert under handshake keys is type 23);
+// after it, one of 16 bytes or more may be a protected alert, the library's
+// to read.
+Judgement judge_in_handshake(const record::Header& h, std::span<const std::byte> body, bool peer_ccs_seen) {
   if ((h.version & 0xff) > 3)
     return refuse(refusal(Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS 1.0-1.2's"));
   if (h.length > record::max_fragment_tls12)
     return refuse(refusal(Alert::record_overflow, "record header claims " + std::to_string(h.length) +
                                                       " bytes; the limit is " + std::to_string(record::max_fragment_tls12)));
-  if (static_cast<record::ContentType>(h.type) == record::ContentType::alert && h.length < 16)
+  if (static_cast<record::ContentType>(h.type) == record::ContentType::alert && (h.length < 16 || !peer_ccs_seen))
     return judge_unprotected_alert(h, body);
   return pass();
 }
@@ -120,12 +125,12 @@ Judgement judge_protected(const record::Header& h, const RecordPolicy& policy, s
 // identically (R15, R18-R20, R32-R34, I01-I08). `body` is empty while the
 // record is incomplete; only unprotected alerts need it.
 Judgement judge(const record::Header& h, std::span<const std::byte> body, const RecordPolicy& policy,
-                std::size_t empty_before) {
+                std::size_t empty_before, bool peer_ccs_seen) {
   if (!h.known_type())
     return refuse(refusal(Alert::unexpected_message, "record of unknown content type " + std::to_string(h.type) +
                                                          (h.type >= 'A' && h.type <= 'Z' ? " (is the peer speaking plaintext?)" : "")));
   if ((h.version >> 8) != 3) return refuse(refusal(Alert::protocol_version, "record version " + hex16(h.version) + " is not TLS"));
-  if (policy.phase == RecordPolicy::Phase::handshake) return judge_in_handshake(h, body);
+  if (policy.phase == RecordPolicy::Phase::handshake) return judge_in_handshake(h, body, peer_ccs_seen);
   return judge_protected(h, policy, empty_before);
 }
 
@@ -171,7 +176,7 @@ void InboundQueue::expose_next() {
     bool complete = end_ - begin_ >= header->record_size();
     std::span<const std::byte> body;
     if (complete) body = {buf_.data() + begin_ + record::header_size, header->length};
-    Judgement j = judge(*header, body, policy_, empty_in_a_row_);
+    Judgement j = judge(*header, body, policy_, empty_in_a_row_, peer_ccs_seen_);
     if (j.action == Judgement::Action::refuse) {
       gate_verdict_ = std::move(j.verdict);
       return;
@@ -182,6 +187,7 @@ void InboundQueue::expose_next() {
       continue;
     }
     empty_in_a_row_ = is_empty_record(*header, policy_) ? empty_in_a_row_ + 1 : 0;
+    if (static_cast<record::ContentType>(header->type) == record::ContentType::change_cipher_spec) peer_ccs_seen_ = true;
     exposed_ += header->record_size();
   }
 }
@@ -202,7 +208,7 @@ bool InboundQueue::record_ready() const {
     bool complete = end_ - pos >= header->record_size();
     std::span<const std::byte> body;
     if (complete) body = {buf_.data() + pos + record::header_size, header->length};
-    Judgement j = judge(*header, body, policy_, empty_in_a_row_);
+    Judgement j = judge(*header, body, policy_, empty_in_a_row_, peer_ccs_seen_);
     if (j.action == Judgement::Action::refuse) return true;
     if (!complete) return false;
     if (j.action == Judgement::Action::pass) return true;

@@ -101,6 +101,7 @@ class InboundQueue {
   std::size_t begin_ = 0, exposed_ = 0, end_ = 0;
   RecordPolicy policy_;
   std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
+  bool peer_ccs_seen_ = false;       // a ChangeCipherSpec was exposed (judge_in_handshake)
   std::optional<Verdict> gate_verdict_;
   bool allocation_failed_ = false;
 };

@@ -50,7 +50,9 @@ inline bool is_empty_record(const record::Header& h, const Policy& p) {
 // Every refusal the header alone calls for (empty: the header passes).
 // `empty_before`: records with no content the gate let through in a row
 // right before this one.
-inline std::vector<Alert> header_refusals(const record::Header& h, const Policy& p, std::size_t empty_before) {
+// `ccs_before`: a ChangeCipherSpec passed before (the handshake phase only).
+inline std::vector<Alert> header_refusals(const record::Header& h, const Policy& p, std::size_t empty_before,
+                                          bool ccs_before = false) {
   std::vector<Alert> out;
   auto refuse_if = [&](bool cond, Alert a) {
     if (cond) out.push_back(a);
@@ -62,7 +64,9 @@ inline std::vector<Alert> header_refusals(const record::Header& h, const Policy&
     // length limit, and an unprotected alert must be exactly one alert.
     refuse_if((h.version >> 8) == 3 && (h.version & 0xff) > 3, Alert::protocol_version);
     refuse_if(h.length > record::max_plaintext + 2048, Alert::record_overflow);  // R19
-    refuse_if(h.type == 21 && h.length < 16 && h.length != 2, Alert::decode_error);
+    // Before a ChangeCipherSpec no alert is protected; after it one of 16
+    // bytes or more may be (TLS 1.2), the library's to read.
+    refuse_if(h.type == 21 && h.length != 2 && (h.length < 16 || !ccs_before), Alert::decode_error);
     return out;
   }
   bool tls13 = p.phase == Policy::Phase::tls13;
@@ -73,7 +77,12 @@ inline std::vector<Alert> header_refusals(const record::Header& h, const Policy&
   refuse_if(tls13 && h.type != 23, Alert::unexpected_message);           // TLS 1.3 protects every record
   refuse_if(!tls13 && h.type == 20, Alert::unexpected_message);          // CCS: renegotiation refused
   refuse_if(!tls13 && h.type == 22 && p.server, Alert::no_renegotiation);  // R32
-  refuse_if(p.sealing && h.length < p.sealing->min_fragment, Alert::bad_record_mac);
+  // Too short for the tag: a TLS 1.2 alert or handshake record is plaintext
+  // (unexpected_message); application data failed its protection.
+  bool short_record = p.sealing && h.length < p.sealing->min_fragment;
+  bool tls12_control = !tls13 && (h.type == 21 || h.type == 22);
+  refuse_if(short_record && tls12_control, Alert::unexpected_message);
+  refuse_if(short_record && !tls12_control, Alert::bad_record_mac);
   refuse_if(is_empty_record(h, p) && empty_before >= empty_records_allowed_in_a_row, Alert::unexpected_message);  // R15
   refuse_if(!tls13 && h.type == 21 && p.sealing && h.length != 2 + p.sealing->overhead, Alert::decode_error);  // R33
   return out;

@@ -72,7 +72,7 @@ class Model {
   // What pull(k) must yield.
   std::span<const std::byte> pull(std::size_t k) {
     Front f = peek();
-    consumed_ = f.consumed, exposed_end_ = f.exposed_end, empty_in_a_row_ = f.empty_in_a_row, refusal_ = f.refusal;
+    consumed_ = f.consumed, exposed_end_ = f.exposed_end, empty_in_a_row_ = f.empty_in_a_row, ccs_seen_ = f.ccs_seen, refusal_ = f.refusal;
     std::size_t n = std::min(k, exposed_end_ - consumed_);
     auto out = std::span(stream_).subspan(consumed_, n);
     consumed_ += n;
@@ -88,17 +88,18 @@ class Model {
  private:
   struct Front {
     std::size_t consumed, exposed_end, empty_in_a_row;
+    bool ccs_seen;
     std::optional<Refusal> refusal;
   };
   // Judges records at the front until one is exposed, one is refused, or more
   // bytes are needed; drops handshake-phase warning alerts.
   Front peek() const {
-    Front f{consumed_, exposed_end_, empty_in_a_row_, refusal_};
+    Front f{consumed_, exposed_end_, empty_in_a_row_, ccs_seen_, refusal_};
     while (f.consumed == f.exposed_end && !f.refusal) {
       auto header = record::parse_header(std::span(stream_).subspan(f.consumed));
       if (!header) break;
       bool complete = stream_.size() - f.consumed >= header->record_size();
-      auto refusals = model::header_refusals(*header, policy_, f.empty_in_a_row);
+      auto refusals = model::header_refusals(*header, policy_, f.empty_in_a_row, f.ccs_seen);
       if (!refusals.empty()) {
         f.refusal = Refusal{false, refusals};
         break;
@@ -116,6 +117,7 @@ class Model {
         continue;
       }
       f.empty_in_a_row = model::is_empty_record(*header, policy_) ? f.empty_in_a_row + 1 : 0;
+      f.ccs_seen = f.ccs_seen || header->type == 20;
       f.exposed_end = f.consumed + header->record_size();
     }
     return f;
@@ -126,6 +128,7 @@ class Model {
   Bytes stream_;
   std::size_t consumed_ = 0, exposed_end_ = 0;
   std::size_t empty_in_a_row_ = 0;
+  bool ccs_seen_ = false;
   std::optional<Refusal> refusal_;
 };
 
