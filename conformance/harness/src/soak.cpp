@@ -808,7 +808,12 @@ std::optional<std::string> SoakCell::Impl::run(std::uint64_t seed, SoakStats& st
   else if (at)
     fail("peer bytes: the victim's write() accepted " + std::to_string(accepted.size()) + ", the peer got " +
          std::to_string(peer_got.size()) + ", first difference at offset " + std::to_string(*at));
-  Verdict peer_expected = close_effective ? Verdict{CloseNotify{}} : Verdict{Truncated{0, false, false}};
+  // Our close_notify follows the bytes write() accepted (C10): when some of
+  // them could never be sealed, neither could it (seeds 20551 and 20922 of
+  // a 3,000-pair run: TLS 1.2, the peer's close_notify answered behind 16 KB
+  // of held plaintext a minimum-size queue could not seal before the RST).
+  bool close_sent = close_effective && !(held_tail_dropped && victim.unsent() > 0);
+  Verdict peer_expected = close_sent ? Verdict{CloseNotify{}} : Verdict{Truncated{0, false, false}};
   const auto& peer_final = peer.verdict();
   if (!peer_ended || !peer_final || !same_verdict(peer_expected, *peer_final))
     fail("peer verdict: expected " + describe(peer_expected) + ", got " + (peer_final ? describe(*peer_final) : "none"));
