@@ -373,6 +373,32 @@ TEST_P(ConnectionTest, UnauthenticatedCloseNotifyIsNeverACleanEnd) {
   }
 }
 
+// fuzz_handshake_gnutls: a 151-byte alert record before the ClientHello
+// (a close_notify followed by junk) was read as close_notify when it came in
+// pieces and refused as an unexpected packet when it came whole (C6). No
+// alert is protected before the peer's ChangeCipherSpec: the gate refuses
+// any length but 2, whatever the cut, on every backend and role.
+TEST_P(ConnectionTest, OverlongPlaintextAlertGetsOneVerdictWhateverTheCut) {
+  Bytes record{std::byte{21}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{151}, std::byte{1}, std::byte{0}};
+  record.resize(5 + 151, std::byte{0x42});
+  for (Role victim : {Role::client, Role::server}) {
+    for (std::size_t piece : {record.size(), std::size_t{3}, std::size_t{1}}) {
+      SCOPED_TRACE(std::string(victim == Role::client ? "client" : "server") + ", pieces of " + std::to_string(piece));
+      auto p = pair(client_config(version()), server_config(version()));
+      Connection& c = p.side(victim);
+      std::byte buf[64];
+      for (std::size_t at = 0; at < record.size() && !c.verdict(); at += piece) {
+        c.feed(std::span(record).subspan(at, std::min(piece, record.size() - at)));
+        c.read(buf);
+      }
+      ASSERT_TRUE(c.verdict().has_value());
+      auto* error = std::get_if<ProtocolError>(&*c.verdict());
+      ASSERT_NE(error, nullptr) << describe(*c.verdict());
+      EXPECT_EQ(error->alert, Alert::decode_error) << describe(*c.verdict());
+    }
+  }
+}
+
 // Finding: with record version 0x032f Mbed TLS refused the record the
 // others accepted. The gate has one rule: before the handshake finished a
 // record version is 0x0300-0x0303, after it exactly 0x0303.
