@@ -1,13 +1,12 @@
 // OpenSSL 3 adapter. I/O goes through a custom BIO onto the core's queues;
 // the BIO never reports EOF, so OpenSSL never decides how a stream ended.
 #include <lastbyte/backends/openssl.hpp>
+#include <lastbyte/policy.hpp>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <memory>
@@ -188,21 +187,26 @@ const BIO_METHOD* engine_io_method() {
 
 // ---- error classes ----------------------------------------------------------
 
-RejectReason reject_reason_from_verify(long result) {
+// OpenSSL keeps one verification error, the first it met: a set of one
+// fault for policy::reason_for (which orders faults the same way).
+using Fault = policy::CertificateFault;
+policy::CertificateFaults faults_from_verify(long result) {
+  auto only = [](Fault f) { return static_cast<policy::CertificateFaults>(f); };
   switch (result) {
+    case X509_V_OK: return 0;
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID: return RejectReason::expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return only(Fault::expired);
     case X509_V_ERR_HOSTNAME_MISMATCH:
-    case X509_V_ERR_IP_ADDRESS_MISMATCH: return RejectReason::hostname;
+    case X509_V_ERR_IP_ADDRESS_MISMATCH: return only(Fault::hostname);
     case X509_V_ERR_INVALID_PURPOSE:
-    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE: return RejectReason::usage;
+    case X509_V_ERR_KEYUSAGE_NO_DIGITAL_SIGNATURE: return only(Fault::usage);
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED: return RejectReason::untrusted;
-    default: return RejectReason::bad_certificate;
+    case X509_V_ERR_CERT_UNTRUSTED: return only(Fault::untrusted);
+    default: return only(Fault::bad_certificate);
   }
 }
 
@@ -281,9 +285,7 @@ class OpenSslEngine final : public Engine {
     AllocationWatch watch;
     int rc = SSL_do_handshake(ssl_);
     if (failed_by_us(watch)) return EngineStatus::failed;
-    if (rc != 1) return status_after(rc);
-    handshake_done_ = true;
-    return EngineStatus::done;
+    return rc == 1 ? EngineStatus::done : status_after(rc);
   }
 
   EngineResult read(std::span<std::byte> out) override {
@@ -343,10 +345,10 @@ class OpenSslEngine final : public Engine {
     if (library_reason_ == ERR_R_INTERNAL_ERROR || (library_lib_ == ERR_LIB_SSL && library_reason_ == SSL_R_MISSING_FATAL) ||
         sent_alert_ == static_cast<int>(Alert::internal_error))
       return LocalError{detail_.empty() ? "OpenSSL internal error" : detail_};
-    if (!handshake_done_) {
+    if (!io_.handshake_done()) {
       long verify = SSL_get_verify_result(ssl_);
-      if (verify != X509_V_OK) return HandshakeRejected{reject_reason_from_verify(verify),
-                                                       X509_verify_cert_error_string(verify)};
+      if (auto reason = policy::reason_for(faults_from_verify(verify)))
+        return HandshakeRejected{*reason, X509_verify_cert_error_string(verify)};
       return HandshakeRejected{reject_reason_from_alert(sent_alert_.value_or(-1), library_reason_), detail_};
     }
     if (sent_alert_) return ProtocolError{alert_class(*sent_alert_, library_reason_), detail_};
@@ -395,7 +397,6 @@ class OpenSslEngine final : public Engine {
   bool out_of_memory_ = false;
   const char* callback_failure_ = nullptr;
   std::string detail_;
-  bool handshake_done_ = false;  // SSL_is_init_finished() turns false after an error
 };
 
 // Runs a callback's C++ code inside OpenSSL: nothing may unwind into it.
@@ -409,51 +410,6 @@ void contained(const SSL* ssl, const char* what_failed, F&& f) noexcept {
     static_cast<OpenSslEngine*>(SSL_get_app_data(ssl))->on_callback_failure(what_failed);
   }
 }
-
-// Sessions this context handed out as blobs, kept parsed: resuming one costs
-// an SSL_SESSION_dup() instead of d2i_SSL_SESSION(), which re-parses the
-// server's certificate and cost twice a whole resumed TLS 1.2 handshake
-// (callgrind, bench/README.md). Blobs from elsewhere are parsed as before.
-class SessionCache {
- public:
-  ~SessionCache() {
-    for (auto& entry : entries_) SSL_SESSION_free(entry.session);
-  }
-  // A cache only: a session it cannot keep (no memory) is parsed from its
-  // blob when it is resumed. Throws std::bad_alloc.
-  void remember(const SessionBlob& blob, SSL_SESSION* session) {
-    // A copy: SSL_free() of a connection that never shut down marks its
-    // own session object not resumable.
-    std::unique_ptr<SSL_SESSION, Deleter<SSL_SESSION_free>> copy(SSL_SESSION_dup(session));
-    if (!copy) return;
-    Entry entry{.blob = blob, .session = nullptr};
-    std::lock_guard lock(mutex_);
-    if (entries_.size() == capacity) {
-      SSL_SESSION_free(entries_.front().session);
-      entries_.erase(entries_.begin());
-    }
-    entries_.reserve(capacity);
-    entry.session = copy.release();
-    entries_.push_back(std::move(entry));
-  }
-  // A fresh copy the caller owns, or nullptr (not cached, or no memory for
-  // the copy: the caller parses the blob instead).
-  SSL_SESSION* find(std::span<const std::byte> blob) const {
-    std::lock_guard lock(mutex_);
-    for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
-      if (std::ranges::equal(it->blob, blob)) return SSL_SESSION_dup(it->session);
-    return nullptr;
-  }
-
- private:
-  static constexpr std::size_t capacity = 32;
-  struct Entry {
-    SessionBlob blob;
-    SSL_SESSION* session;
-  };
-  mutable std::mutex mutex_;
-  std::vector<Entry> entries_;
-};
 
 class OpenSslContext final : public EngineContext {
  public:
@@ -478,7 +434,10 @@ class OpenSslContext final : public EngineContext {
   Config config_;
   SslCtxPtr ctx_;
   std::vector<unsigned char> alpn_wire_;  // RFC 7301 ProtocolNameList
-  SessionCache sessions_;
+  // Resuming a session of this cache costs an SSL_SESSION_dup() instead of
+  // d2i_SSL_SESSION(), which re-parses the server's certificate: twice a
+  // whole resumed TLS 1.2 handshake (callgrind, bench/README.md).
+  policy::SessionCache sessions_;
 };
 
 int version_constant(TlsVersion v) { return v == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION; }
@@ -551,19 +510,24 @@ std::optional<Error> OpenSslContext::configure() {
         SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
         auto* p = reinterpret_cast<unsigned char*>(blob.data());
         if (len <= 0 || i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
-        of(ssl).sessions_.remember(blob, session);
+        // A copy: SSL_free() of a connection that never shut down marks
+        // its own session object not resumable. One that cannot be copied
+        // (no memory) is parsed from its blob when it is resumed.
+        if (SSL_SESSION* copy = SSL_SESSION_dup(session))
+          of(ssl).sessions_.remember(blob, policy::SessionCache::Session(copy, SSL_SESSION_free));
         of(ssl).config_.on_new_session(blob);
       });
       return 0;  // we kept no reference
     });
   }
 
-  int verify = SSL_VERIFY_NONE;
-  if (config_.role == Role::client && !config_.dangerously_disable_certificate_verification) verify = SSL_VERIFY_PEER;
-  if (config_.role == Role::server && config_.client_auth != ClientAuth::none)
-    verify = SSL_VERIFY_PEER | (config_.client_auth == ClientAuth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
-  SSL_CTX_set_verify(ctx, verify, nullptr);
-  if (verify != SSL_VERIFY_NONE)
+  policy::Verify verify = policy::verify_mode(config_);
+  SSL_CTX_set_verify(ctx,
+                     verify == policy::Verify::none       ? SSL_VERIFY_NONE
+                     : verify == policy::Verify::optional ? SSL_VERIFY_PEER
+                                                          : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  if (verify != policy::Verify::none)
     if (auto error = load_trust()) return error;
   if (auto error = load_identity()) return error;
   if (auto error = settle_certificate_caches()) return error;
@@ -663,41 +627,23 @@ std::optional<Error> OpenSslContext::load_identity() {
 
 std::optional<Error> OpenSslContext::configure_alpn() {
   if (config_.alpn.empty()) return std::nullopt;
-  for (const auto& protocol : config_.alpn) {
-    alpn_wire_.push_back(static_cast<unsigned char>(protocol.size()));
-    alpn_wire_.insert(alpn_wire_.end(), protocol.begin(), protocol.end());
-  }
+  alpn_wire_ = policy::alpn_wire(config_.alpn);
   if (config_.role == Role::client) {
     if (SSL_CTX_set_alpn_protos(ctx_.get(), alpn_wire_.data(), static_cast<unsigned>(alpn_wire_.size())) != 0)
       return library_error("cannot set ALPN protocols");
     return std::nullopt;
   }
-  // Server preference order; no overlap is fatal (RFC 7301 §3.2).
   SSL_CTX_set_alpn_select_cb(
       ctx_.get(),
       [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg) {
-        const auto& ours = static_cast<OpenSslContext*>(arg)->config_.alpn;
-        for (const auto& protocol : ours) {
-          for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
-            std::string_view offered(reinterpret_cast<const char*>(in + i + 1), std::min<unsigned>(in[i], inlen - i - 1));
-            if (offered == protocol) {
-              *out = in + i + 1;
-              *outlen = in[i];
-              return SSL_TLSEXT_ERR_OK;
-            }
-          }
-        }
-        return SSL_TLSEXT_ERR_ALERT_FATAL;
+        auto chosen = policy::select_alpn(static_cast<OpenSslContext*>(arg)->config_.alpn, std::span(in, inlen));
+        if (!chosen) return SSL_TLSEXT_ERR_ALERT_FATAL;  // no overlap is fatal (RFC 7301 §3.2)
+        *out = chosen->data();
+        *outlen = static_cast<unsigned char>(chosen->size());
+        return SSL_TLSEXT_ERR_OK;
       },
       this);
   return std::nullopt;
-}
-
-// Parsed without allocating (a2i_IPADDRESS allocates, and a failure there
-// would turn an IP address into a DNS name to check).
-bool is_ip_address(const std::string& name) {
-  unsigned char buf[16];
-  return ::inet_pton(AF_INET, name.c_str(), buf) == 1 || ::inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
 Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const ConnectionOptions& options) {
@@ -730,18 +676,20 @@ Expected<std::unique_ptr<Engine>> OpenSslContext::set_up_engine(EngineIo io, con
     return std::unique_ptr<Engine>(std::move(engine));
   }
   SSL_set_connect_state(ssl);
-  const std::string& name = options.server_name;
-  bool ip = !name.empty() && is_ip_address(name);
-  if (!name.empty() && !ip && SSL_set_tlsext_host_name(ssl, name.c_str()) != 1)
-    return library_error("cannot use \"" + name + "\" as SNI server name");
-  if (!config_.dangerously_disable_certificate_verification) {
+  auto name = policy::classify_server_name(options.server_name);
+  if (name.sends_sni() && SSL_set_tlsext_host_name(ssl, name.text.c_str()) != 1)
+    return library_error("cannot use \"" + name.text + "\" as SNI server name");
+  if (policy::verify_mode(config_) != policy::Verify::none) {
     // RFC 6125: names come from subjectAltName only; "*" matches one whole label.
     SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-    int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str()) : SSL_set1_host(ssl, name.c_str());
-    if (ok != 1) return library_error("cannot verify against server name \"" + name + "\"");
+    auto ip = name.ip_bytes();
+    int ok = name.is_ip() ? X509_VERIFY_PARAM_set1_ip(SSL_get0_param(ssl), ip.data(), ip.size())
+                          : SSL_set1_host(ssl, name.text.c_str());
+    if (ok != 1) return library_error("cannot verify against server name \"" + name.text + "\"");
   }
   if (!options.resume_session.empty()) {
-    SSL_SESSION* session = sessions_.find(options.resume_session);
+    auto parsed = sessions_.find(options.resume_session);
+    SSL_SESSION* session = parsed ? SSL_SESSION_dup(static_cast<SSL_SESSION*>(parsed.get())) : nullptr;
     const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
     if (!session) session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
     if (!session) {
@@ -760,11 +708,11 @@ Expected<std::unique_ptr<Engine>> OpenSslContext::set_up_engine(EngineIo io, con
 
 const Backend& openssl() {
   static const Backend backend{
-      "openssl",
-      [] { return std::string(OpenSSL_version(OPENSSL_VERSION)); },
-      [](TlsVersion) { return true; },
-      [](TlsVersion) { return true; },
-      &OpenSslContext::create,
+      .name = "openssl",
+      .library_version = [] { return std::string(OpenSSL_version(OPENSSL_VERSION)); },
+      .supports = [](TlsVersion) { return true; },
+      .exports_secrets = [](TlsVersion) { return true; },  // SSL_CTX_set_keylog_callback, 1.2 and 1.3
+      .create_context = &OpenSslContext::create,
   };
   return backend;
 }

@@ -2,6 +2,7 @@
 // core's queues; the receive callback never reports EOF or a reset, so
 // SOCKET_PEER_CLOSED_E and friends never reach the application.
 #include <lastbyte/backends/wolfssl.hpp>
+#include <lastbyte/policy.hpp>
 
 // clang-format off
 #include <wolfssl/options.h>  // must come first: the build's feature macros
@@ -14,14 +15,12 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <new>
 #include <optional>
 #include <type_traits>
-#include <arpa/inet.h>
 
 namespace lastbyte::backends {
 namespace {
@@ -39,19 +38,21 @@ Error library_error(const std::string& what, int code = 0) {
 auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 long size(const std::string& s) { return static_cast<long>(s.size()); }
 
-// Verification errors (wolfSSL codes or their X509_V_ERR translations).
-std::optional<RejectReason> reject_reason_from_verify(int code) {
+// Verification errors (wolfSSL codes or their X509_V_ERR translations) as
+// certificate faults; a code that is none of them names no fault.
+using Fault = policy::CertificateFault;
+policy::CertificateFaults faults_from_verify(int code) {
+  auto only = [](Fault f) { return static_cast<policy::CertificateFaults>(f); };
   switch (code) {
-    case 0: return std::nullopt;
     case ASN_AFTER_DATE_E:
     case ASN_BEFORE_DATE_E:
     case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID: return RejectReason::expired;
+    case X509_V_ERR_CERT_NOT_YET_VALID: return only(Fault::expired);
     case DOMAIN_NAME_MISMATCH:
-    case IPADDR_MISMATCH: return RejectReason::hostname;
+    case IPADDR_MISMATCH: return only(Fault::hostname);
     case EXTKEYUSE_AUTH_E:
     case KEYUSE_SIGNATURE_E:
-    case X509_V_ERR_INVALID_PURPOSE: return RejectReason::usage;
+    case X509_V_ERR_INVALID_PURPOSE: return only(Fault::usage);
     case ASN_NO_SIGNER_E:
     case ASN_SELF_SIGNED_E:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
@@ -59,15 +60,15 @@ std::optional<RejectReason> reject_reason_from_verify(int code) {
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED: return RejectReason::untrusted;
-    default: return RejectReason::bad_certificate;
+    case X509_V_ERR_CERT_UNTRUSTED: return only(Fault::untrusted);
+    default: return 0;
   }
 }
 
+// The handshake's error and the first verification error may each name a
+// fault: policy::reason_for orders them as on every backend.
 RejectReason reject_reason_from_error(int error, int verify_error, int alert_sent) {
-  for (int code : {error, verify_error})
-    if (auto reason = reject_reason_from_verify(code); reason && *reason != RejectReason::bad_certificate)
-      return *reason;
+  if (auto reason = policy::reason_for(faults_from_verify(error) | faults_from_verify(verify_error))) return *reason;
   switch (error) {
     case NO_PEER_CERT: return RejectReason::certificate_required;
     case MATCH_SUITE_ERROR: return RejectReason::no_shared_cipher;
@@ -234,7 +235,7 @@ class WolfSslEngine final : public Engine {
     int rc = wolfSSL_negotiate(ssl_);
     if (failed_by_us(watch)) return EngineStatus::failed;
     if (rc != WOLFSSL_SUCCESS) return status_after(rc);
-    if (!handshake_done_) on_handshake_done();
+    on_handshake_done();
     return failed_by_us(watch) ? EngineStatus::failed : EngineStatus::done;
   }
 
@@ -291,7 +292,7 @@ class WolfSslEngine final : public Engine {
     if (out_of_memory_ || error_ == MEMORY_E || error_ == MEMORY_ERROR || error_ == MP_MEM)
       return out_of_memory_error(error_ ? detail : std::string());
     if (error_ == FATAL_ERROR && history.last_rx.code >= 0) return PeerAlert{static_cast<Alert>(history.last_rx.code)};
-    if (!handshake_done_)
+    if (!io_.handshake_done())
       return HandshakeRejected{reject_reason_from_error(error_, verify_error_, history.last_tx.code),
                                verify_error_ ? detail + "; certificate: " + describe_error(verify_error_) : detail};
     return ProtocolError{alert_class(error_), detail};
@@ -312,7 +313,11 @@ class WolfSslEngine final : public Engine {
   }
 
   const WolfSslContext& context() const { return context_; }
-  void on_new_session(SessionBlob blob);
+  struct NewSession {
+    SessionBlob blob;
+    policy::SessionCache::Session parsed;  // nullptr: it could not be copied
+  };
+  void on_new_session(NewSession session);
 
  private:
   bool failed_by_us(const AllocationWatch& watch) {
@@ -333,13 +338,12 @@ class WolfSslEngine final : public Engine {
   void on_handshake_done();
 
   EngineIo io_;
-  SessionBlob session_during_handshake_;
+  NewSession session_during_handshake_;
   WolfSslContext& context_;
   WOLFSSL* ssl_ = nullptr;
-  std::string server_name_;
+  policy::ServerName server_name_;
   int error_ = 0;
   int verify_error_ = 0;
-  bool handshake_done_ = false;
   bool out_of_memory_ = false;
   const char* callback_failure_ = nullptr;
 };
@@ -393,6 +397,9 @@ class WolfSslContext final : public EngineContext {
 
   const Config& config() const { return config_; }
   const std::string& alpn_list() const { return alpn_list_; }
+  // Sessions this context handed out as blobs, kept parsed: resuming one
+  // costs a wolfSSL_SESSION_dup() instead of wolfSSL_d2i_SSL_SESSION().
+  policy::SessionCache& sessions() { return sessions_; }
 
  private:
   std::optional<Error> configure();
@@ -408,22 +415,17 @@ class WolfSslContext final : public EngineContext {
 
   static int select_alpn(WOLFSSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                          unsigned int inlen, void* self) noexcept {  // allocates nothing
-    // Server preference order; no overlap is fatal (RFC 7301 §3.2).
-    for (const auto& protocol : static_cast<WolfSslContext*>(self)->config_.alpn)
-      for (unsigned i = 0; i < inlen; i += 1u + in[i]) {
-        std::string_view offered(reinterpret_cast<const char*>(in + i + 1), std::min<unsigned>(in[i], inlen - i - 1));
-        if (offered == protocol) {
-          *out = in + i + 1;
-          *outlen = in[i];
-          return 0;  // SSL_TLSEXT_ERR_OK
-        }
-      }
-    return fatal_return;
+    auto chosen = policy::select_alpn(static_cast<WolfSslContext*>(self)->config_.alpn, std::span(in, inlen));
+    if (!chosen) return fatal_return;  // no overlap is fatal (RFC 7301 §3.2)
+    *out = chosen->data();
+    *outlen = static_cast<unsigned char>(chosen->size());
+    return 0;  // SSL_TLSEXT_ERR_OK
   }
 
   Config config_;
   WOLFSSL_CTX* ctx_ = nullptr;
   std::string alpn_list_;  // comma-separated, as wolfSSL_UseALPN wants it
+  policy::SessionCache sessions_;
 };
 
 std::optional<Error> WolfSslContext::configure() {
@@ -441,10 +443,10 @@ std::optional<Error> WolfSslContext::configure() {
   wolfSSL_CTX_SetIOSend(ctx_, send_hook);
 
   bool client = config_.role == Role::client;
-  int mode = WOLFSSL_VERIFY_NONE;
-  if (client && !config_.dangerously_disable_certificate_verification) mode = WOLFSSL_VERIFY_PEER;
-  if (!client && config_.client_auth != ClientAuth::none)
-    mode = WOLFSSL_VERIFY_PEER | (config_.client_auth == ClientAuth::required ? WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+  policy::Verify verify = policy::verify_mode(config_);
+  int mode = verify == policy::Verify::none       ? WOLFSSL_VERIFY_NONE
+             : verify == policy::Verify::optional ? WOLFSSL_VERIFY_PEER
+                                                  : WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   wolfSSL_CTX_set_verify(ctx_, mode, mode == WOLFSSL_VERIFY_NONE ? nullptr : verify_hook);
   if (mode != WOLFSSL_VERIFY_NONE)
     if (auto error = load_trust()) return error;
@@ -541,52 +543,39 @@ void WolfSslEngine::new_session(WOLFSSL_SESSION* session) {
   SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
   auto* p = reinterpret_cast<unsigned char*>(blob.data());
   if (len <= 0 || wolfSSL_i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
-  on_new_session(std::move(blob));
+  // The copy for the context's cache; one that cannot be made (no memory)
+  // is parsed from its blob when it is resumed.
+  policy::SessionCache::Session parsed;
+  if (WOLFSSL_SESSION* copy = wolfSSL_SESSION_dup(session)) parsed.reset(copy, wolfSSL_SESSION_free);
+  on_new_session({.blob = std::move(blob), .parsed = std::move(parsed)});
 }
 
-// ---- the name policy (RFC 6125): subjectAltName only, "*" one whole label ----
+// ---- the name policy (policy::names_match) ----------------------------------
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-bool dns_name_matches(std::string_view pattern, std::string_view host) {
-  if (pattern.starts_with("*.")) {
-    auto dot = host.find('.');
-    return dot != std::string_view::npos && dot > 0 && iequals(pattern.substr(1), host.substr(dot));
-  }
-  return iequals(pattern, host);
-}
-
-// Binary form of an IP address, or empty if `name` is not one.
-std::string ip_bytes(const std::string& name) {
-  unsigned char buf[16];
-  if (::inet_pton(AF_INET, name.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 4);
-  if (::inet_pton(AF_INET6, name.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 16);
-  return {};
-}
-
-// The names are read from a decoding of the certificate's DER:
+// The subjectAltNames of a certificate, read from a decoding of its DER:
 // wolfSSL_X509_get_ext_d2i() leaks a GENERAL_NAME when one of its
-// allocations fails.
-bool certificate_names(WOLFSSL_X509* cert, const std::string& name) {
+// allocations fails. wolfSSL's own name check would fall back to the CN.
+policy::SubjectAltNames subject_alt_names(WOLFSSL_X509* cert) {
+  policy::SubjectAltNames names;
   int der_len = 0;
   const unsigned char* der = wolfSSL_X509_get_der(cert, &der_len);
-  if (!der || der_len <= 0) return false;
+  if (!der || der_len <= 0) return names;
   DecodedCert decoded;
   wc_InitDecodedCert(&decoded, der, static_cast<word32>(der_len), nullptr);
-  std::string ip = ip_bytes(name);
-  bool match = false;
-  if (wc_ParseCert(&decoded, CERT_TYPE, NO_VERIFY, nullptr) == 0)
-    for (const DNS_entry* entry = decoded.altNames; entry && !match; entry = entry->next) {
-      std::string_view text(entry->name, static_cast<std::size_t>(std::max(entry->len, 0)));
-      match = ip.empty() ? entry->type == ASN_DNS_TYPE && dns_name_matches(text, name)
-                         : entry->type == ASN_IP_TYPE && text == ip;
-    }
+  try {
+    if (wc_ParseCert(&decoded, CERT_TYPE, NO_VERIFY, nullptr) == 0)
+      for (const DNS_entry* entry = decoded.altNames; entry; entry = entry->next) {
+        const auto* name = reinterpret_cast<const unsigned char*>(entry->name);
+        auto size = static_cast<std::size_t>(std::max(entry->len, 0));
+        if (entry->type == ASN_DNS_TYPE) names.dns.emplace_back(entry->name, size);
+        if (entry->type == ASN_IP_TYPE) names.ip.emplace_back(name, name + size);  // 4 or 16 bytes
+      }
+  } catch (...) {
+    wc_FreeDecodedCert(&decoded);
+    throw;
+  }
   wc_FreeDecodedCert(&decoded);
-  return match;
+  return names;
 }
 
 int WolfSslEngine::verify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
@@ -594,12 +583,10 @@ int WolfSslEngine::verify(int preverified, WOLFSSL_X509_STORE_CTX* store) {
     if (!verify_error_) verify_error_ = wolfSSL_X509_STORE_CTX_get_error(store);
     return 0;
   }
-  // The chain is fine; wolfSSL's own name check would fall back to the CN.
-  if (wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0 || context_.config().role != Role::client ||
-      context_.config().dangerously_disable_certificate_verification)
-    return 1;
-  if (certificate_names(wolfSSL_X509_STORE_CTX_get_current_cert(store), server_name_)) return 1;
-  verify_error_ = ip_bytes(server_name_).empty() ? DOMAIN_NAME_MISMATCH : IPADDR_MISMATCH;
+  // The chain is fine; the name is the core's policy to check.
+  if (wolfSSL_X509_STORE_CTX_get_error_depth(store) != 0 || context_.config().role != Role::client) return 1;
+  if (policy::names_match(server_name_, subject_alt_names(wolfSSL_X509_STORE_CTX_get_current_cert(store)))) return 1;
+  verify_error_ = server_name_.is_ip() ? IPADDR_MISMATCH : DOMAIN_NAME_MISMATCH;
   return 0;
 }
 
@@ -624,14 +611,17 @@ std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOpti
     return std::nullopt;
   }
   wolfSSL_set_connect_state(ssl_);
-  server_name_ = options.server_name;
-  if (!server_name_.empty() && ip_bytes(server_name_).empty() &&
-      wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, server_name_.data(), static_cast<unsigned short>(server_name_.size())) !=
-          WOLFSSL_SUCCESS)
-    return library_error("cannot use \"" + server_name_ + "\" as SNI server name");
+  server_name_ = policy::classify_server_name(options.server_name);
+  const std::string& sni = server_name_.text;
+  if (server_name_.sends_sni() && wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, sni.data(),
+                                                 static_cast<unsigned short>(sni.size())) != WOLFSSL_SUCCESS)
+    return library_error("cannot use \"" + sni + "\" as SNI server name");
   if (options.resume_session.empty()) return std::nullopt;
+  WOLFSSL_SESSION* session = nullptr;
+  if (auto parsed = context_.sessions().find(options.resume_session))
+    session = wolfSSL_SESSION_dup(static_cast<WOLFSSL_SESSION*>(parsed.get()));
   const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
-  WOLFSSL_SESSION* session = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
+  if (!session) session = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
   if (!session) return Error{errc::invalid_config, "resume_session is not a session saved by the wolfssl backend"};
   int rc = wolfSSL_set_session(ssl_, session);
   wolfSSL_SESSION_free(session);
@@ -644,23 +634,26 @@ std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOpti
 // server, without a session-ID cache, cannot resume that one). The last one,
 // surfaced once the handshake is done, is the whole session. TLS 1.3 tickets
 // come after the handshake: each surfaces as it arrives.
-void WolfSslEngine::on_new_session(SessionBlob blob) {
-  if (!handshake_done_) {
-    session_during_handshake_ = std::move(blob);
+void WolfSslEngine::on_new_session(NewSession session) {
+  if (!io_.handshake_done()) {
+    session_during_handshake_ = std::move(session);
     return;
   }
-  context_.config().on_new_session(blob);
+  context_.sessions().remember(session.blob, std::move(session.parsed));
+  context_.config().on_new_session(session.blob);
 }
 
 // A key log line that cannot be written (no memory, the callback threw)
 // fails the connection, as on the other backends: a requested key log is
 // complete.
 void WolfSslEngine::on_handshake_done() {
-  handshake_done_ = true;
   const Config& config = context_.config();
-  if (!session_during_handshake_.empty())
-    contained(*this, "the on_new_session callback threw",
-              [&] { config.on_new_session(std::exchange(session_during_handshake_, {})); });
+  if (!session_during_handshake_.blob.empty())
+    contained(*this, "the on_new_session callback threw", [&] {
+      NewSession session = std::exchange(session_during_handshake_, {});
+      context_.sessions().remember(session.blob, std::move(session.parsed));
+      config.on_new_session(session.blob);
+    });
   if (!config.keylog || wolfSSL_version(ssl_) != TLS1_2_VERSION) return;
   unsigned char client_random[32], master[48];
   if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random ||
@@ -674,12 +667,12 @@ void WolfSslEngine::on_handshake_done() {
 
 const Backend& wolfssl() {
   static const Backend backend{
-      "wolfssl",
-      [] { return "wolfSSL " + std::string(wolfSSL_lib_version()); },
-      [](TlsVersion) { return true; },
+      .name = "wolfssl",
+      .library_version = [] { return "wolfSSL " + std::string(wolfSSL_lib_version()); },
+      .supports = [](TlsVersion) { return true; },
       // Debian's build lacks HAVE_SECRET_CALLBACK: no TLS 1.3 traffic secrets.
-      [](TlsVersion v) { return v == TlsVersion::tls1_2; },
-      &WolfSslContext::create,
+      .exports_secrets = [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+      .create_context = &WolfSslContext::create,
   };
   return backend;
 }

@@ -263,6 +263,8 @@ std::size_t EngineIo::pull(std::span<std::byte> out) noexcept try {
   return 0;
 }
 
+bool EngineIo::handshake_done() const noexcept { return in_.handshake_done(); }
+
 void EngineIo::push(std::span<const std::byte> ciphertext) noexcept try {
   out_.push(ciphertext);
 } catch (const std::bad_alloc&) {

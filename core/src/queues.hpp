@@ -82,6 +82,7 @@ class InboundQueue {
   bool release();
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
+  bool handshake_done() const { return policy_.phase != RecordPolicy::Phase::handshake; }
   // EngineIo could not allocate while the library was inside a call.
   void note_allocation_failure() { allocation_failed_ = true; }
   bool allocation_failed() const { return allocation_failed_; }

@@ -35,7 +35,9 @@
 //     reports it under another name (docs/adversarial.md).
 //
 // The return contract of each method (EngineResult::bytes and status):
-//   handshake()  done: the handshake is complete (and stays so on later calls);
+//   handshake()  done: the handshake is complete; the core never calls
+//                  handshake() again (EngineIo::handshake_done() is true from
+//                  then on);
 //                want_input: it needs records pull() cannot give yet (what it
 //                  had to send is pushed);
 //                peer_closed: the peer's close_notify arrived during the
@@ -88,6 +90,13 @@ class EngineIo {
   // 0: no complete record is available yet.
   std::size_t pull(std::span<std::byte> out) noexcept;
   void push(std::span<const std::byte> ciphertext) noexcept;
+
+  // Whether the core has seen handshake() return done: false during every
+  // handshake() call, true in every later call. An engine asks this instead
+  // of keeping its own flag, so that "during the handshake" (a
+  // HandshakeRejected verdict, a handshake alert, a TLS 1.2 session kept
+  // until the end) means one thing on every backend.
+  bool handshake_done() const noexcept;
 
  private:
   detail::InboundQueue& in_;
