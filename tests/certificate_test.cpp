@@ -95,6 +95,27 @@ TEST_P(Certificates, IpAddressNamesAreCheckedAgainstIpSubjectAltNames) {
   expect_rejected(connect(testing::test_pki().server, "127.0.0.2", nullptr), RejectReason::hostname);
 }
 
+// The kind of a server name is decided once (policy::classify_server_name,
+// inet_pton): "123" is a DNS name on every backend. Mbed TLS's adapter once
+// took any digits-and-dots name for an IP address and refused it.
+TEST_P(Certificates, DigitsOnlyNamesAreDnsNames) {
+  const auto& pki = testing::test_pki();
+  auto leaf = testing::issue(pki.ca, {.common_name = "123", .dns_names = {"123"}});
+  EXPECT_FALSE(connect(leaf, "123", &pki.ca).has_value());
+  expect_rejected(connect(leaf, "124", &pki.ca), RejectReason::hostname);
+}
+
+// policy::names_match on every backend: a wildcard never stands for a whole
+// name below a top-level domain ("*.test" names nothing). wolfSSL's and
+// Mbed TLS's adapters once matched it with "server.test".
+TEST_P(Certificates, WildcardNeverCoversATopLevelDomain) {
+  const auto& pki = testing::test_pki();
+  auto leaf = testing::issue(pki.ca, {.common_name = "wild", .dns_names = {"*.test"}});
+  expect_rejected(connect(leaf, "server.test", &pki.ca), RejectReason::hostname);
+  auto proper = testing::issue(pki.ca, {.common_name = "wild", .dns_names = {"*.example.test"}});
+  EXPECT_FALSE(connect(proper, "server.example.test", &pki.ca).has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, Certificates, ::testing::ValuesIn(all_params()), param_name);
 
 }  // namespace

@@ -160,7 +160,6 @@ class GnuTlsEngine final : public Engine {
   std::optional<Error> setup(const ConnectionOptions& options);
 
   EngineStatus handshake() override {
-    if (handshake_done_) return EngineStatus::done;
     int rc;
     do {  // a warning alert interrupts the handshake without ending it
       starved_ = false;
@@ -229,7 +228,7 @@ class GnuTlsEngine final : public Engine {
       return PeerAlert{.alert = static_cast<Alert>(gnutls_alert_get(session_))};
     std::string detail = describe_error(error_);
     if (error_ == GNUTLS_E_MEMORY_ERROR || error_ == GNUTLS_E_INTERNAL_ERROR) return LocalError{.detail = detail};
-    if (!handshake_done_) {
+    if (!io_.handshake_done()) {
       if (auto reason = policy::reason_for(faults_))
         return HandshakeRejected{.reason = *reason, .detail = detail + certificate_detail()};
       return HandshakeRejected{.reason = reject_reason_from_error(error_), .detail = detail};
@@ -270,7 +269,7 @@ class GnuTlsEngine final : public Engine {
   EngineStatus status_after(int rc) {
     if (rc == GNUTLS_E_AGAIN && !local_error_) return EngineStatus::want_input;
     error_ = rc;
-    auto reason = handshake_done_ ? std::nullopt : policy::reason_for(faults_);
+    auto reason = io_.handshake_done() ? std::nullopt : policy::reason_for(faults_);
     if (const auto* decided = decided_ ? std::get_if<ProtocolError>(&*decided_) : nullptr)
       gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(decided->alert));
     else if (reason)
@@ -318,7 +317,6 @@ class GnuTlsEngine final : public Engine {
   unsigned verify_status_ = 0;
   std::optional<Verdict> decided_;     // a failure the adapter classified itself
   const char* local_error_ = nullptr;  // a callback failed (allocation, the application's callback)
-  bool handshake_done_ = false;
   bool tls13_ = false;    // negotiated, once the handshake is done
   bool starved_ = false;  // the pull function found no record during the current call
   std::uint64_t pulls_ = 0, key_update_pulls_ = ~std::uint64_t{0};
@@ -596,14 +594,14 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
     // RFC 8446 §5.1: a KeyUpdate ends its record, yet GnuTLS 3.7 reads on
     // under the new keys (R23). A message that needed no pull since the
     // KeyUpdate came from the same record.
-    if (incoming && handshake_done_ && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
+    if (incoming && io_.handshake_done() && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
       decided_ = ProtocolError{.alert = Alert::unexpected_message,
                                .detail = "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
       return GNUTLS_E_UNEXPECTED_PACKET;
     }
     if (type == GNUTLS_HANDSHAKE_KEY_UPDATE && incoming && when == GNUTLS_HOOK_POST) key_update_pulls_ = pulls_;
     // TLS 1.3 tickets arrive after the handshake, possibly several.
-    if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming && when == GNUTLS_HOOK_POST && handshake_done_)
+    if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming && when == GNUTLS_HOOK_POST && io_.handshake_done())
       surface_session();
     return 0;
   });
@@ -755,7 +753,6 @@ std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
 }
 
 void GnuTlsEngine::on_handshake_done() {
-  handshake_done_ = true;
   tls13_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3;
   // A TLS 1.2 ticket comes within the handshake; TLS 1.3 ones after it
   // (on_handshake_message).

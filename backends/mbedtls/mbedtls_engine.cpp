@@ -2,6 +2,7 @@
 // onto the core's queues; the receive hook never reports EOF, so Mbed TLS's
 // "0 means EOF" and MBEDTLS_ERR_SSL_CONN_EOF never reach the application.
 #include <lastbyte/backends/mbedtls.hpp>
+#include <lastbyte/policy.hpp>
 
 #include "ecp_tables.hpp"
 
@@ -132,16 +133,41 @@ Error library_error(const std::string& what, int rc) {
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
 const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
 
-// Verification flags to one reason, in the order OpenSSL reports them
-// (chain, then usage, then name, then time) so combined faults agree.
-RejectReason reject_reason_from_flags(std::uint32_t flags) {
-  if (flags & MBEDTLS_X509_BADCERT_MISSING) return RejectReason::certificate_required;
-  if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED) return RejectReason::untrusted;
-  if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE | MBEDTLS_X509_BADCERT_NS_CERT_TYPE))
-    return RejectReason::usage;
-  if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) return RejectReason::hostname;
-  if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE)) return RejectReason::expired;
-  return RejectReason::bad_certificate;
+// Verification flags to certificate faults; policy::reason_for picks the
+// one reported, in the same order on every backend.
+using Fault = policy::CertificateFault;
+policy::CertificateFaults faults_from_flags(std::uint32_t flags) {
+  constexpr std::pair<std::uint32_t, Fault> table[] = {
+      {MBEDTLS_X509_BADCERT_MISSING, Fault::missing},
+      {MBEDTLS_X509_BADCERT_NOT_TRUSTED, Fault::untrusted},
+      {MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE | MBEDTLS_X509_BADCERT_NS_CERT_TYPE,
+       Fault::usage},
+      {MBEDTLS_X509_BADCERT_CN_MISMATCH, Fault::hostname},
+      {MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE, Fault::expired},
+  };
+  policy::CertificateFaults faults = 0;
+  std::uint32_t known = 0;
+  for (auto [bits, fault] : table) {
+    if (flags & bits) faults |= static_cast<policy::CertificateFaults>(fault);
+    known |= bits;
+  }
+  if (flags & ~known) faults |= static_cast<policy::CertificateFaults>(Fault::bad_certificate);
+  return faults;
+}
+
+// The names the core's policy matches: subjectAltName only (2.28's own
+// check falls back to the CN, and knows no iPAddress names).
+policy::SubjectAltNames subject_alt_names(const mbedtls_x509_crt& crt) {
+  policy::SubjectAltNames names;
+  if (!(crt.ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME)) return names;
+  for (const mbedtls_x509_sequence* san = &crt.subject_alt_names; san && san->buf.p; san = san->next) {
+    const unsigned char* value = san->buf.p;
+    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2))  // dNSName
+      names.dns.emplace_back(reinterpret_cast<const char*>(value), san->buf.len);
+    if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7))  // iPAddress
+      names.ip.emplace_back(value, value + san->buf.len);
+  }
+  return names;
 }
 
 RejectReason reject_reason_from_alert(std::optional<int> alert, int rc) {
@@ -185,7 +211,7 @@ class MbedTlsEngine final : public Engine {
       if (callback_failure_) return EngineStatus::failed;
       if (rc != 0) return status_after(rc);
     }
-    if (!handshake_done_) on_handshake_done();
+    on_handshake_done();
     return callback_failure_ ? EngineStatus::failed : EngineStatus::done;
   }
 
@@ -245,6 +271,8 @@ class MbedTlsEngine final : public Engine {
     }
   }
 
+  const policy::ServerName& server_name() const { return server_name_; }
+
   std::size_t pending_plaintext() const override { return mbedtls_ssl_get_bytes_avail(&ssl_); }
 
   SessionInfo session_info() const override {
@@ -266,12 +294,12 @@ class MbedTlsEngine final : public Engine {
     // internal_error: "unrelated to the peer" (RFC 8446 §6.2).
     if (is_local_failure(error_) || handshake_alert_sent_ == static_cast<int>(Alert::internal_error))
       return LocalError{detail};
-    if (!handshake_done_) {
+    if (!io_.handshake_done()) {
       std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
       // Set by chain verification and by the key-usage checks (which fail
       // with MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE instead).
       if (flags != 0 && flags != static_cast<std::uint32_t>(-1))
-        return HandshakeRejected{reject_reason_from_flags(flags), detail};
+        if (auto reason = policy::reason_for(faults_from_flags(flags))) return HandshakeRejected{*reason, detail};
       return HandshakeRejected{reject_reason_from_alert(handshake_alert_sent_, error_), detail};
     }
     return ProtocolError{alert_class(error_), detail};
@@ -282,7 +310,7 @@ class MbedTlsEngine final : public Engine {
     auto* self = static_cast<MbedTlsEngine*>(ctx);
     // Handshake alerts are still plaintext: note which one we sent, since
     // Mbed TLS reports only an error code.
-    if (!self->handshake_done_ && len == 7 && data[0] == 21 && data[5] == 2) self->handshake_alert_sent_ = data[6];
+    if (!self->io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) self->handshake_alert_sent_ = data[6];
     self->io_.push(std::as_bytes(std::span(data, len)));
     return static_cast<int>(len);
   }
@@ -301,7 +329,7 @@ class MbedTlsEngine final : public Engine {
       case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY: return EngineStatus::peer_closed;
       default:
         error_ = rc;
-        if (!handshake_done_ && (!verdict_repeats() || !peer_share_is_bad(rc))) out_of_memory_ = true;
+        if (!io_.handshake_done() && (!verdict_repeats() || !peer_share_is_bad(rc))) out_of_memory_ = true;
         return EngineStatus::failed;
     }
   }
@@ -321,7 +349,7 @@ class MbedTlsEngine final : public Engine {
   mbedtls_ssl_context ssl_;
   int error_ = 0;
   std::size_t pulled_ = 0;  // ciphertext bytes Mbed TLS took from the core's queue
-  bool handshake_done_ = false;
+  policy::ServerName server_name_;
   bool resumed_ = false;
   bool out_of_memory_ = false;
   const char* callback_failure_ = nullptr;
@@ -388,12 +416,20 @@ class MbedTlsContext final : public EngineContext {
   std::optional<Error> load_identity();
 
   static int verify(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
-    // RFC 6125: a server's names come from subjectAltName only; 2.28 falls
-    // back to the CN.
+    // The server's name is the core's policy to check (policy::names_match),
+    // in place of 2.28's own check.
     const Config& config = static_cast<MbedTlsContext*>(self)->config_;
-    if (depth == 0 && config.role == Role::client && !(crt->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME))
-      *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    return running_engine ? running_engine->on_verified(crt, depth, *flags) : 0;
+    if (!running_engine) return 0;
+    if (depth == 0 && config.role == Role::client) {
+      bool named = false;
+      try {
+        named = policy::names_match(running_engine->server_name(), subject_alt_names(*crt));
+      } catch (const std::bad_alloc&) {
+        return MBEDTLS_ERR_X509_ALLOC_FAILED;
+      }
+      *flags = named ? *flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH : *flags | MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    }
+    return running_engine->on_verified(crt, depth, *flags);
   }
 
   static int export_keys(void* self, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
@@ -440,12 +476,11 @@ std::optional<Error> MbedTlsContext::configure() {
   mbedtls_ssl_conf_legacy_renegotiation(&conf_, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
   if (config_.keylog) mbedtls_ssl_conf_export_keys_ext_cb(&conf_, export_keys, this);
 
-  int authmode = MBEDTLS_SSL_VERIFY_NONE;
-  if (client && !config_.dangerously_disable_certificate_verification) authmode = MBEDTLS_SSL_VERIFY_REQUIRED;
-  if (!client && config_.client_auth != ClientAuth::none)
-    authmode = config_.client_auth == ClientAuth::required ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_OPTIONAL;
-  mbedtls_ssl_conf_authmode(&conf_, authmode);
-  if (authmode != MBEDTLS_SSL_VERIFY_NONE) {
+  policy::Verify mode = policy::verify_mode(config_);
+  mbedtls_ssl_conf_authmode(&conf_, mode == policy::Verify::none       ? MBEDTLS_SSL_VERIFY_NONE
+                                    : mode == policy::Verify::optional ? MBEDTLS_SSL_VERIFY_OPTIONAL
+                                                                       : MBEDTLS_SSL_VERIFY_REQUIRED);
+  if (mode != policy::Verify::none) {
     if (auto error = load_trust()) return error;
     mbedtls_ssl_conf_ca_chain(&conf_, &ca_, nullptr);
     mbedtls_ssl_conf_verify(&conf_, verify, this);
@@ -513,26 +548,16 @@ std::optional<Error> MbedTlsContext::load_identity() {
   return std::nullopt;
 }
 
-bool looks_like_ip_address(const std::string& name) {
-  return name.find(':') != std::string::npos ||
-         std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
-}
-
 std::optional<Error> MbedTlsEngine::setup(const ConnectionOptions& options) {
   const Config& config = context_.config();
   int rc = mbedtls_ssl_setup(&ssl_, context_.conf());
   if (rc != 0) return library_error("mbedtls_ssl_setup failed", rc);
   mbedtls_ssl_set_bio(&ssl_, this, send, receive, nullptr);
   if (config.role == Role::server) return std::nullopt;
-  if (!options.server_name.empty()) {
-    if (looks_like_ip_address(options.server_name) && !config.dangerously_disable_certificate_verification)
-      return Error{errc::unsupported_by_backend,
-                   "Mbed TLS 2.28 cannot verify IP address server names (\"" + options.server_name +
-                       "\"): connect by DNS name, or choose another backend"};
-    // Sets SNI and the name verified against the certificate.
-    if ((rc = mbedtls_ssl_set_hostname(&ssl_, options.server_name.c_str())) != 0)
-      return library_error("cannot use \"" + options.server_name + "\" as server name", rc);
-  }
+  // SNI for a DNS name (the verify callback checks the name, DNS or IP).
+  server_name_ = policy::classify_server_name(options.server_name);
+  if (server_name_.sends_sni() && (rc = mbedtls_ssl_set_hostname(&ssl_, server_name_.text.c_str())) != 0)
+    return library_error("cannot use \"" + server_name_.text + "\" as server name", rc);
   if (!options.resume_session.empty()) {
     mbedtls_ssl_session session;
     mbedtls_ssl_session_init(&session);
@@ -604,7 +629,6 @@ bool MbedTlsEngine::peer_share_is_bad(int rc) const {
 // A session that cannot be serialised (no memory) fails the connection
 // rather than reach the application truncated or not at all.
 void MbedTlsEngine::on_handshake_done() {
-  handshake_done_ = true;
   const Config& config = context_.config();
   if (config.role != Role::client || !config.on_new_session) return;
   // Serialised straight from the live session: mbedtls_ssl_get_session()
@@ -625,15 +649,16 @@ void MbedTlsEngine::on_handshake_done() {
 
 const Backend& mbedtls() {
   static const Backend backend{
-      "mbedtls",
-      [] {
-        char version[18];
-        mbedtls_version_get_string_full(version);
-        return std::string(version);
-      },
-      [](TlsVersion v) { return v == TlsVersion::tls1_2; },
-      [](TlsVersion v) { return v == TlsVersion::tls1_2; },  // mbedtls_ssl_conf_export_keys_ext_cb
-      &MbedTlsContext::create,
+      .name = "mbedtls",
+      .library_version =
+          [] {
+            char version[18];
+            mbedtls_version_get_string_full(version);
+            return std::string(version);
+          },
+      .supports = [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+      .exports_secrets = [](TlsVersion v) { return v == TlsVersion::tls1_2; },  // mbedtls_ssl_conf_export_keys_ext_cb
+      .create_context = &MbedTlsContext::create,
   };
   return backend;
 }

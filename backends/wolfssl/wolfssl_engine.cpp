@@ -617,14 +617,17 @@ std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOpti
                                                  static_cast<unsigned short>(sni.size())) != WOLFSSL_SUCCESS)
     return library_error("cannot use \"" + sni + "\" as SNI server name");
   if (options.resume_session.empty()) return std::nullopt;
-  WOLFSSL_SESSION* session = nullptr;
-  if (auto parsed = context_.sessions().find(options.resume_session))
-    session = wolfSSL_SESSION_dup(static_cast<WOLFSSL_SESSION*>(parsed.get()));
-  const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
-  if (!session) session = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
-  if (!session) return Error{errc::invalid_config, "resume_session is not a session saved by the wolfssl backend"};
-  int rc = wolfSSL_set_session(ssl_, session);
-  wolfSSL_SESSION_free(session);
+  // wolfSSL_set_session() copies the session into the connection
+  // (wolfSSL_DupSession) and only reads the one it is given: the cached
+  // object serves every connection, on any thread (threads_wolfssl, TSan).
+  policy::SessionCache::Session session = context_.sessions().find(options.resume_session);
+  if (!session) {
+    const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
+    WOLFSSL_SESSION* parsed = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
+    if (!parsed) return Error{errc::invalid_config, "resume_session is not a session saved by the wolfssl backend"};
+    session.reset(parsed, wolfSSL_SESSION_free);
+  }
+  int rc = wolfSSL_set_session(ssl_, static_cast<WOLFSSL_SESSION*>(session.get()));
   if (rc != WOLFSSL_SUCCESS) return Error{errc::invalid_config, "resume_session was refused by wolfSSL"};
   return std::nullopt;
 }
