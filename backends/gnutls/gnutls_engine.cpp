@@ -19,6 +19,8 @@
 namespace lastbyte::backends {
 namespace {
 
+// ---- errors -----------------------------------------------------------------
+
 std::string describe_error(int code) {
   return std::string(gnutls_strerror(code)) + " (GnuTLS error " + std::to_string(code) + ")";
 }
@@ -143,10 +145,12 @@ struct LastRecord {
   bool kept() const { return size >= 5 && size == 5 + length && length <= max_body; }
 };
 
+// ---- the engine -------------------------------------------------------------
+
 class GnuTlsContext;
-ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len);
-ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len);
-int pull_timeout_hook(gnutls_transport_ptr_t, unsigned);
+ssize_t send_hook(gnutls_transport_ptr_t self, const void* data, size_t len);
+ssize_t receive_hook(gnutls_transport_ptr_t self, void* data, size_t len);
+int receive_timeout_hook(gnutls_transport_ptr_t, unsigned);
 int verify_hook(gnutls_session_t session);
 int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret);
 int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsigned incoming,
@@ -168,17 +172,17 @@ class GnuTlsEngine final : public Engine {
              (rc == GNUTLS_E_AGAIN && !starved_));
     // A close_notify GnuTLS decrypted during the handshake (the record gate
     // decides unprotected ones): GNUTLS_E_SESSION_EOF, not an error.
-    if (rc == GNUTLS_E_SESSION_EOF && !local_error_) return EngineStatus::peer_closed;
-    if (rc != GNUTLS_E_SUCCESS || local_error_) return status_after(rc);
+    if (rc == GNUTLS_E_SESSION_EOF && !callback_failure_) return EngineStatus::peer_closed;
+    if (rc != GNUTLS_E_SUCCESS || callback_failure_) return status_after(rc);
     on_handshake_done();
-    return local_error_ ? status_after(GNUTLS_E_INTERNAL_ERROR) : EngineStatus::done;
+    return callback_failure_ ? status_after(GNUTLS_E_INTERNAL_ERROR) : EngineStatus::done;
   }
 
   EngineResult read(std::span<std::byte> out) override {
     for (;;) {
       starved_ = false;
       ssize_t rc = gnutls_record_recv(session_, out.data(), out.size());
-      if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
+      if (callback_failure_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
       if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
       if (!decided_ && (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
                         rc == GNUTLS_E_DECRYPTION_FAILED))
@@ -198,14 +202,14 @@ class GnuTlsEngine final : public Engine {
   EngineResult write(std::span<const std::byte> plaintext) override {
     // At most one record per call: the core loops over partial writes.
     ssize_t rc = gnutls_record_send(session_, plaintext.data(), plaintext.size());
-    if (local_error_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
+    if (callback_failure_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
     if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
     return {0, status_after(static_cast<int>(rc))};
   }
 
   EngineStatus send_close_notify() override {
     int rc = gnutls_bye(session_, GNUTLS_SHUT_WR);  // sends ours, never waits for the peer's
-    return rc == GNUTLS_E_SUCCESS && !local_error_ ? EngineStatus::done : status_after(rc);
+    return rc == GNUTLS_E_SUCCESS && !callback_failure_ ? EngineStatus::done : status_after(rc);
   }
 
   std::size_t pending_plaintext() const override { return gnutls_record_check_pending(session_); }
@@ -222,7 +226,7 @@ class GnuTlsEngine final : public Engine {
   }
 
   Verdict failure() const override {
-    if (local_error_) return LocalError{.detail = local_error_};
+    if (callback_failure_) return LocalError{.detail = callback_failure_.why()};
     if (decided_) return *decided_;
     if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED)
       return PeerAlert{.alert = static_cast<Alert>(gnutls_alert_get(session_))};
@@ -239,19 +243,18 @@ class GnuTlsEngine final : public Engine {
   // ---- GnuTLS's callbacks: no exception leaves them (C cannot unwind) ----
 
   int verify() noexcept {
-    return guarded([&] { return (faults_ = peer_faults()) == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR; });
+    return callback_failure_.run(
+        "the certificate check threw",
+        [&] { return (faults_ = peer_faults()) == 0 ? 0 : GNUTLS_E_CERTIFICATE_ERROR; }, GNUTLS_E_MEMORY_ERROR);
   }
 
   ssize_t send(const void* data, size_t len) noexcept {
-    if (guarded([&] { return io_.push(std::as_bytes(std::span(static_cast<const char*>(data), len))), 0; }) < 0)
-      return transport_error(ENOMEM);
+    io_.push(std::as_bytes(std::span(static_cast<const char*>(data), len)));
     return static_cast<ssize_t>(len);
   }
 
   ssize_t receive(void* data, size_t len) noexcept {
-    std::size_t n = 0;
-    if (guarded([&] { return n = io_.pull(std::as_writable_bytes(std::span(static_cast<char*>(data), len))), 0; }) < 0)
-      return transport_error(ENOMEM);
+    std::size_t n = io_.pull(std::as_writable_bytes(std::span(static_cast<char*>(data), len)));
     if (n == 0) {
       starved_ = true;
       return transport_error(EAGAIN);  // "nothing yet", never EOF: the core decides
@@ -267,7 +270,7 @@ class GnuTlsEngine final : public Engine {
  private:
   // Fatal: remembers why, and sends the alert (GnuTLS leaves that to us).
   EngineStatus status_after(int rc) {
-    if (rc == GNUTLS_E_AGAIN && !local_error_) return EngineStatus::want_input;
+    if (rc == GNUTLS_E_AGAIN && !callback_failure_) return EngineStatus::want_input;
     error_ = rc;
     auto reason = io_.handshake_done() ? std::nullopt : policy::reason_for(faults_);
     if (const auto* decided = decided_ ? std::get_if<ProtocolError>(&*decided_) : nullptr)
@@ -279,20 +282,6 @@ class GnuTlsEngine final : public Engine {
     else
       gnutls_alert_send_appropriate(session_, rc);
     return EngineStatus::failed;
-  }
-
-  // Runs a callback's work; a failure makes the next call report `failed`
-  // with a static string (reporting it allocates nothing).
-  template <class Work>
-  int guarded(Work work) noexcept {
-    try {
-      return work();
-    } catch (const std::bad_alloc&) {
-      if (!local_error_) local_error_ = "out of memory";
-    } catch (...) {
-      if (!local_error_) local_error_ = "an application callback threw";
-    }
-    return GNUTLS_E_MEMORY_ERROR;
   }
 
   ssize_t transport_error(int errno_value) {
@@ -316,12 +305,14 @@ class GnuTlsEngine final : public Engine {
   policy::CertificateFaults faults_ = 0;
   unsigned verify_status_ = 0;
   std::optional<Verdict> decided_;     // a failure the adapter classified itself
-  const char* local_error_ = nullptr;  // a callback failed (allocation, the application's callback)
+  CallbackFailure callback_failure_;
   bool tls13_ = false;    // negotiated, once the handshake is done
   bool starved_ = false;  // the pull function found no record during the current call
   std::uint64_t pulls_ = 0, key_update_pulls_ = ~std::uint64_t{0};
   LastRecord last_;
 };
+
+// ---- the context ------------------------------------------------------------
 
 class GnuTlsContext final : public EngineContext {
  public:
@@ -484,15 +475,15 @@ GnuTlsEngine& engine_of(gnutls_session_t session) {
   return *static_cast<GnuTlsEngine*>(gnutls_session_get_ptr(session));
 }
 
-ssize_t push_hook(gnutls_transport_ptr_t self, const void* data, size_t len) {
+ssize_t send_hook(gnutls_transport_ptr_t self, const void* data, size_t len) {
   return static_cast<GnuTlsEngine*>(self)->send(data, len);
 }
-ssize_t pull_hook(gnutls_transport_ptr_t self, void* data, size_t len) {
+ssize_t receive_hook(gnutls_transport_ptr_t self, void* data, size_t len) {
   return static_cast<GnuTlsEngine*>(self)->receive(data, len);
 }
 // Unused with GNUTLS_NONBLOCK, but GnuTLS wants one beside a custom pull
 // function: "maybe" (0 would be a fatal timeout); the pull function then tells.
-int pull_timeout_hook(gnutls_transport_ptr_t, unsigned) { return 1; }
+int receive_timeout_hook(gnutls_transport_ptr_t, unsigned) { return 1; }
 int verify_hook(gnutls_session_t session) { return engine_of(session).verify(); }
 int keylog_hook(gnutls_session_t session, const char* label, const gnutls_datum_t* secret) {
   return engine_of(session).on_secret(label, *secret);
@@ -502,7 +493,7 @@ int handshake_hook(gnutls_session_t session, unsigned type, unsigned when, unsig
   return engine_of(session).on_handshake_message(type, when, incoming != 0, *message);
 }
 
-// ---- the name policy (RFC 6125) and the rest of the engine --------------------
+// ---- the rest of the engine -------------------------------------------------
 
 // The subjectAltNames of a DER certificate; GnuTLS's own name check would
 // fall back to the CN.
@@ -576,16 +567,20 @@ int GnuTlsEngine::on_secret(const char* label, const gnutls_datum_t& secret) noe
   if (!config.keylog) return 0;  // installed anyway: GnuTLS would write SSLKEYLOGFILE itself
   gnutls_datum_t client_random{}, server_random{};
   gnutls_session_get_random(session_, &client_random, &server_random);
-  return guarded([&] {
-    config.keylog(nss_keylog_line(label, std::span(client_random.data, client_random.size),
-                                  std::span(secret.data, secret.size)));
-    return 0;
-  });
+  return callback_failure_.run(
+      "the keylog callback threw",
+      [&] {
+        config.keylog(nss_keylog_line(label, std::span(client_random.data, client_random.size),
+                                      std::span(secret.data, secret.size)));
+        return 0;
+      },
+      GNUTLS_E_MEMORY_ERROR);
 }
 
 int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incoming,
                                        const gnutls_datum_t& message) noexcept {
-  return guarded([&] {
+  // Beside allocations, only the application's on_new_session can throw here.
+  return callback_failure_.run("the on_new_session callback threw", [&] {
     bool server = context_.config().role == Role::server;
     if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && server)
       return on_client_hello(message);
@@ -604,7 +599,7 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
     if (type == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming && when == GNUTLS_HOOK_POST && io_.handshake_done())
       surface_session();
     return 0;
-  });
+  }, GNUTLS_E_MEMORY_ERROR);
 }
 
 // What the last record held, decrypted again with GnuTLS's read keys, when
@@ -723,9 +718,9 @@ std::optional<Error> GnuTlsEngine::setup(const ConnectionOptions& options) {
       (rc = gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, context_.credentials())) < 0)
     return library_error("cannot configure the GnuTLS session", rc);
   gnutls_transport_set_ptr(session_, this);
-  gnutls_transport_set_push_function(session_, push_hook);
-  gnutls_transport_set_pull_function(session_, pull_hook);
-  gnutls_transport_set_pull_timeout_function(session_, pull_timeout_hook);
+  gnutls_transport_set_push_function(session_, send_hook);
+  gnutls_transport_set_pull_function(session_, receive_hook);
+  gnutls_transport_set_pull_timeout_function(session_, receive_timeout_hook);
   gnutls_session_set_keylog_function(session_, keylog_hook);
   gnutls_handshake_set_hook_function(session_, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, handshake_hook);
   if (!client) {
@@ -756,7 +751,7 @@ void GnuTlsEngine::on_handshake_done() {
   tls13_ = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3;
   // A TLS 1.2 ticket comes within the handshake; TLS 1.3 ones after it
   // (on_handshake_message).
-  if (!tls13_) guarded([&] { return surface_session(), 0; });
+  if (!tls13_) callback_failure_.run("the on_new_session callback threw", [&] { surface_session(); });
 }
 
 }  // namespace

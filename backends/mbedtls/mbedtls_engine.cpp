@@ -85,6 +85,8 @@ bool has_generator_table(const mbedtls_pk_context& pk) { return is_ec(pk) && mbe
 
 namespace {
 
+// ---- errors -----------------------------------------------------------------
+
 std::string describe_error(int rc) {
   char buf[160];
   mbedtls_strerror(rc, buf, sizeof buf);
@@ -132,6 +134,8 @@ Error library_error(const std::string& what, int rc) {
 
 // PEM text as Mbed TLS wants it: NUL-terminated, length including the NUL.
 const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
+
+// ---- error classes ----------------------------------------------------------
 
 // Verification flags to certificate faults; policy::reason_for picks the
 // one reported, in the same order on every backend.
@@ -189,8 +193,15 @@ Alert alert_class(int rc) {
   }
 }
 
+// ---- the engine -------------------------------------------------------------
+
 class MbedTlsContext;
 class MbedTlsEngine;
+int send_hook(void* engine, const unsigned char* data, std::size_t len);
+int receive_hook(void* engine, unsigned char* data, std::size_t len);
+int verify_hook(void* context, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags);
+int keylog_hook(void* context, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
+                std::size_t, const unsigned char client_random[32], const unsigned char[32], mbedtls_tls_prf_types);
 
 // The engine whose call is running on this thread: Mbed TLS 2.28 passes
 // its key export callback the configuration's context only.
@@ -248,12 +259,6 @@ class MbedTlsEngine final : public Engine {
     return rc == 0 ? EngineStatus::done : status_after(rc);
   }
 
-  // A callback of ours failed inside Mbed TLS (it cannot unwind C frames):
-  // the call that ran it reports failed. `why` is a literal.
-  void on_callback_failure(const char* why) noexcept {
-    if (!callback_failure_) callback_failure_ = why;
-  }
-
   // The verify callback, once per certificate of the chain, the leaf last:
   // a chain that comes out with flags is kept (as DER) to be confirmed
   // (verdict_repeats); Mbed TLS frees its own copy when verification fails.
@@ -287,7 +292,7 @@ class MbedTlsEngine final : public Engine {
   }
 
   Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_};
+    if (callback_failure_) return LocalError{callback_failure_.why()};
     if (error_ == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return PeerAlert{static_cast<Alert>(ssl_.in_msg[1])};
     std::string detail = describe_error(error_);
     if (out_of_memory_ || is_allocation_failure(error_)) return out_of_memory_error(detail);
@@ -305,22 +310,25 @@ class MbedTlsEngine final : public Engine {
     return ProtocolError{alert_class(error_), detail};
   }
 
- private:
-  static int send(void* ctx, const unsigned char* data, std::size_t len) {
-    auto* self = static_cast<MbedTlsEngine*>(ctx);
+  // ---- Mbed TLS's callbacks (through the hooks below) ----
+
+  int send(const unsigned char* data, std::size_t len) {
     // Handshake alerts are still plaintext: note which one we sent, since
     // Mbed TLS reports only an error code.
-    if (!self->io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) self->handshake_alert_sent_ = data[6];
-    self->io_.push(std::as_bytes(std::span(data, len)));
+    if (!io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) handshake_alert_sent_ = data[6];
+    io_.push(std::as_bytes(std::span(data, len)));
     return static_cast<int>(len);
   }
 
-  static int receive(void* ctx, unsigned char* data, std::size_t len) {
-    auto* self = static_cast<MbedTlsEngine*>(ctx);
-    std::size_t n = self->io_.pull(std::as_writable_bytes(std::span(data, len)));
-    self->pulled_ += n;
+  int receive(unsigned char* data, std::size_t len) {
+    std::size_t n = io_.pull(std::as_writable_bytes(std::span(data, len)));
+    pulled_ += n;
     return n > 0 ? static_cast<int>(n) : MBEDTLS_ERR_SSL_WANT_READ;  // never EOF: the core decides
   }
+
+  CallbackFailure& callback_failure() { return callback_failure_; }
+
+ private:
 
   EngineStatus status_after(int rc) {
     switch (rc) {
@@ -352,26 +360,13 @@ class MbedTlsEngine final : public Engine {
   policy::ServerName server_name_;
   bool resumed_ = false;
   bool out_of_memory_ = false;
-  const char* callback_failure_ = nullptr;
+  CallbackFailure callback_failure_;
   std::optional<int> handshake_alert_sent_;
   bool flags_seen_ = false, confirming_ = false;
   std::vector<std::vector<unsigned char>> refused_chain_;  // DER, leaf first
 };
 
-// Runs a callback's C++ code inside Mbed TLS: nothing may unwind into it.
-// Returns false if it failed.
-template <class F>
-bool contained(MbedTlsEngine* engine, const char* what_failed, F&& f) noexcept {
-  try {
-    f();
-    return true;
-  } catch (const std::bad_alloc&) {
-    if (engine) engine->on_callback_failure("out of memory");
-  } catch (...) {
-    if (engine) engine->on_callback_failure(what_failed);
-  }
-  return false;
-}
+// ---- the context ------------------------------------------------------------
 
 class MbedTlsContext final : public EngineContext {
  public:
@@ -415,33 +410,6 @@ class MbedTlsContext final : public EngineContext {
   std::vector<int> cipher_suites_;  // zero-terminated; conf_ points into it
   std::optional<Error> load_identity();
 
-  static int verify(void* self, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
-    // The server's name is the core's policy to check (policy::names_match),
-    // in place of 2.28's own check.
-    const Config& config = static_cast<MbedTlsContext*>(self)->config_;
-    if (!running_engine) return 0;
-    if (depth == 0 && config.role == Role::client) {
-      bool named = false;
-      try {
-        named = policy::names_match(running_engine->server_name(), subject_alt_names(*crt));
-      } catch (const std::bad_alloc&) {
-        return MBEDTLS_ERR_X509_ALLOC_FAILED;
-      }
-      *flags = named ? *flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH : *flags | MBEDTLS_X509_BADCERT_CN_MISMATCH;
-    }
-    return running_engine->on_verified(crt, depth, *flags);
-  }
-
-  static int export_keys(void* self, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
-                         std::size_t, const unsigned char client_random[32], const unsigned char[32],
-                         mbedtls_tls_prf_types) {
-    bool ok = contained(running_engine, "the keylog callback threw", [&] {
-      static_cast<MbedTlsContext*>(self)->config_.keylog(
-          nss_keylog_line("CLIENT_RANDOM", std::span(client_random, 32), std::span(master, 48)));
-    });
-    return ok ? 0 : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
-  }
-
   Config config_;
   mbedtls_ssl_config conf_;
   mbedtls_entropy_context entropy_;
@@ -474,7 +442,7 @@ std::optional<Error> MbedTlsContext::configure() {
   mbedtls_ssl_conf_ciphersuites(&conf_, cipher_suites_.data());
   mbedtls_ssl_conf_renegotiation(&conf_, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   mbedtls_ssl_conf_legacy_renegotiation(&conf_, MBEDTLS_SSL_LEGACY_NO_RENEGOTIATION);
-  if (config_.keylog) mbedtls_ssl_conf_export_keys_ext_cb(&conf_, export_keys, this);
+  if (config_.keylog) mbedtls_ssl_conf_export_keys_ext_cb(&conf_, keylog_hook, this);
 
   policy::Verify mode = policy::verify_mode(config_);
   mbedtls_ssl_conf_authmode(&conf_, mode == policy::Verify::none       ? MBEDTLS_SSL_VERIFY_NONE
@@ -483,7 +451,7 @@ std::optional<Error> MbedTlsContext::configure() {
   if (mode != policy::Verify::none) {
     if (auto error = load_trust()) return error;
     mbedtls_ssl_conf_ca_chain(&conf_, &ca_, nullptr);
-    mbedtls_ssl_conf_verify(&conf_, verify, this);
+    mbedtls_ssl_conf_verify(&conf_, verify_hook, this);
   }
   if (auto error = load_identity()) return error;
   // Before any connection exists: see ecp_tables.hpp (the groups every
@@ -548,11 +516,48 @@ std::optional<Error> MbedTlsContext::load_identity() {
   return std::nullopt;
 }
 
+// ---- hooks: Mbed TLS's C callbacks into the engine ---------------------------
+
+int send_hook(void* engine, const unsigned char* data, std::size_t len) {
+  return static_cast<MbedTlsEngine*>(engine)->send(data, len);
+}
+int receive_hook(void* engine, unsigned char* data, std::size_t len) {
+  return static_cast<MbedTlsEngine*>(engine)->receive(data, len);
+}
+
+// The server's name is the core's policy to check (policy::names_match), in
+// place of 2.28's own check.
+int verify_hook(void* context, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
+  if (!running_engine) return 0;
+  if (depth == 0 && static_cast<MbedTlsContext*>(context)->config().role == Role::client) {
+    bool named = false;
+    try {
+      named = policy::names_match(running_engine->server_name(), subject_alt_names(*crt));
+    } catch (const std::bad_alloc&) {
+      return MBEDTLS_ERR_X509_ALLOC_FAILED;
+    }
+    *flags = named ? *flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH : *flags | MBEDTLS_X509_BADCERT_CN_MISMATCH;
+  }
+  return running_engine->on_verified(crt, depth, *flags);
+}
+
+int keylog_hook(void* context, const unsigned char* master, const unsigned char*, std::size_t, std::size_t,
+                std::size_t, const unsigned char client_random[32], const unsigned char[32], mbedtls_tls_prf_types) {
+  if (!running_engine) return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+  bool ok = running_engine->callback_failure().run("the keylog callback threw", [&] {
+    static_cast<MbedTlsContext*>(context)->config().keylog(
+        nss_keylog_line("CLIENT_RANDOM", std::span(client_random, 32), std::span(master, 48)));
+  });
+  return ok ? 0 : MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+}
+
+// ---- the rest of the engine ---------------------------------------------------
+
 std::optional<Error> MbedTlsEngine::setup(const ConnectionOptions& options) {
   const Config& config = context_.config();
   int rc = mbedtls_ssl_setup(&ssl_, context_.conf());
   if (rc != 0) return library_error("mbedtls_ssl_setup failed", rc);
-  mbedtls_ssl_set_bio(&ssl_, this, send, receive, nullptr);
+  mbedtls_ssl_set_bio(&ssl_, this, send_hook, receive_hook, nullptr);
   if (config.role == Role::server) return std::nullopt;
   // SNI for a DNS name (the verify callback checks the name, DNS or IP).
   server_name_ = policy::classify_server_name(options.server_name);
@@ -637,7 +642,7 @@ void MbedTlsEngine::on_handshake_done() {
   const mbedtls_ssl_session* session = ssl_.session;
   std::size_t len = 0;
   if (!session || mbedtls_ssl_session_save(session, nullptr, 0, &len) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) return;
-  contained(this, "the on_new_session callback threw", [&] {
+  callback_failure_.run("the on_new_session callback threw", [&] {
     SessionBlob blob(len);
     if (mbedtls_ssl_session_save(session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) != 0)
       throw std::bad_alloc();

@@ -25,7 +25,7 @@ struct Deleter {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
 
-// ---- allocation failures ------------------------------------------------------
+// ---- errors and allocation failures -----------------------------------------
 
 // OpenSSL 3.0 goes on after many allocation failures, and reports them
 // under other names or not at all: SSL_CTX_new() takes a signature
@@ -147,23 +147,17 @@ bool pem_loop_ended_cleanly() {
   return clean;
 }
 
-// ---- the BIO onto EngineIo --------------------------------------------------
+// ---- the BIO onto the core's queues ------------------------------------------
 
-int bio_write(BIO* bio, const char* data, size_t len, size_t* written) {
-  static_cast<EngineIo*>(BIO_get_data(bio))->push(std::as_bytes(std::span(data, len)));
-  *written = len;
-  return 1;
-}
-
-int bio_read(BIO* bio, char* data, size_t len, size_t* read) {
-  BIO_clear_retry_flags(bio);
-  *read = static_cast<EngineIo*>(BIO_get_data(bio))->pull(std::as_writable_bytes(std::span(data, len)));
-  if (*read > 0) return 1;
-  BIO_set_retry_read(bio);  // "nothing yet", never EOF: the core decides how streams end
-  return 0;
-}
-
-long bio_ctrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+// OpenSSL's C callbacks, defined with the engine below.
+int send_hook(BIO* bio, const char* data, size_t len, size_t* written);
+int receive_hook(BIO* bio, char* data, size_t len, size_t* read);
+long control_hook(BIO*, int cmd, long, void*);
+void alert_hook(const SSL* ssl, int where, int ret);
+void keylog_hook(const SSL* ssl, const char* line);
+int new_session_hook(SSL* ssl, SSL_SESSION* session);
+int alpn_hook(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+              void* context);
 
 // Made once per process; not cached while it cannot be made (an
 // allocation failed), so that one failure does not break every later
@@ -176,8 +170,8 @@ const BIO_METHOD* engine_io_method() {
   int index = BIO_get_new_index();
   BIO_METHOD* m = index == -1 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
   if (!m) return nullptr;
-  if (BIO_meth_set_write_ex(m, bio_write) != 1 || BIO_meth_set_read_ex(m, bio_read) != 1 ||
-      BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
+  if (BIO_meth_set_write_ex(m, send_hook) != 1 || BIO_meth_set_read_ex(m, receive_hook) != 1 ||
+      BIO_meth_set_ctrl(m, control_hook) != 1 ||
       BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; }) != 1) {
     BIO_meth_free(m);
     return nullptr;
@@ -265,17 +259,16 @@ bool is_fatal_alert(int level, int code, bool tls13) {
          (alert != Alert::close_notify && alert != Alert::user_canceled && alert != Alert::no_renegotiation);
 }
 
-// ---- context and engine -----------------------------------------------------
+// ---- the engine -------------------------------------------------------------
 
 class OpenSslContext;
 
 class OpenSslEngine final : public Engine {
  public:
-  OpenSslEngine(EngineIo io, SSL* ssl) : io_(io), ssl_(ssl) {}
+  OpenSslEngine(EngineIo io, OpenSslContext& context) : io_(io), context_(context) {}
   ~OpenSslEngine() override { SSL_free(ssl_); }
 
-  EngineIo* io() { return &io_; }
-  SSL* ssl() { return ssl_; }
+  std::optional<Error> setup(SSL_CTX* ctx, const ConnectionOptions& options);
 
   // A call during which an allocation failed has failed, whatever OpenSSL
   // returned: what it did after the failure cannot be trusted (the core
@@ -316,12 +309,6 @@ class OpenSslEngine final : public Engine {
     return rc >= 0 ? EngineStatus::done : status_after(-1);
   }
 
-  // A callback of ours failed inside OpenSSL (it cannot unwind C frames):
-  // the call that ran it reports failed. `why` is a literal.
-  void on_callback_failure(const char* why) noexcept {
-    if (!callback_failure_) callback_failure_ = why;
-  }
-
   std::size_t pending_plaintext() const override { return static_cast<std::size_t>(SSL_pending(ssl_)); }
 
   SessionInfo session_info() const override {
@@ -337,7 +324,7 @@ class OpenSslEngine final : public Engine {
   }
 
   Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_};
+    if (callback_failure_) return LocalError{callback_failure_.why()};
     if (out_of_memory_ || SSL_get_verify_result(ssl_) == X509_V_ERR_OUT_OF_MEM) return out_of_memory_error(detail_);
     if (received_alert_) return PeerAlert{static_cast<Alert>(*received_alert_)};
     // OpenSSL's own failures (it sends internal_error: "unrelated to the
@@ -356,12 +343,21 @@ class OpenSslEngine final : public Engine {
     return LocalError{detail_.empty() ? "OpenSSL failed without a reason" : detail_};
   }
 
+  // ---- OpenSSL's callbacks (through the hooks below) ----
+
+  void send(std::span<const std::byte> ciphertext) { io_.push(ciphertext); }
+  std::size_t receive(std::span<std::byte> out) { return io_.pull(out); }
+
   void on_alert(int where, int ret) {
     int level = ret >> 8, code = ret & 0xff;
     if (!is_fatal_alert(level, code, SSL_version(ssl_) == TLS1_3_VERSION)) return;
     auto& slot = (where & SSL_CB_READ) ? received_alert_ : sent_alert_;
     if (!slot) slot = code;
   }
+
+  void new_session(SSL_SESSION* session);
+  OpenSslContext& context() { return context_; }
+  CallbackFailure& callback_failure() { return callback_failure_; }
 
  private:
   bool failed_by_us(const AllocationWatch& watch) {
@@ -391,25 +387,16 @@ class OpenSslEngine final : public Engine {
   }
 
   EngineIo io_;
-  SSL* ssl_;
+  OpenSslContext& context_;
+  SSL* ssl_ = nullptr;
   std::optional<int> received_alert_, sent_alert_;
   int library_lib_ = 0, library_reason_ = 0;
   bool out_of_memory_ = false;
-  const char* callback_failure_ = nullptr;
+  CallbackFailure callback_failure_;
   std::string detail_;
 };
 
-// Runs a callback's C++ code inside OpenSSL: nothing may unwind into it.
-template <class F>
-void contained(const SSL* ssl, const char* what_failed, F&& f) noexcept {
-  try {
-    f();
-  } catch (const std::bad_alloc&) {
-    static_cast<OpenSslEngine*>(SSL_get_app_data(ssl))->on_callback_failure("out of memory");
-  } catch (...) {
-    static_cast<OpenSslEngine*>(SSL_get_app_data(ssl))->on_callback_failure(what_failed);
-  }
-}
+// ---- the context ------------------------------------------------------------
 
 class OpenSslContext final : public EngineContext {
  public:
@@ -419,17 +406,14 @@ class OpenSslContext final : public EngineContext {
   Expected<std::unique_ptr<Engine>> new_engine(EngineIo io, const ConnectionOptions& options) override;
 
   const Config& config() const { return config_; }
+  policy::SessionCache& sessions() { return sessions_; }
 
  private:
-  Expected<std::unique_ptr<Engine>> set_up_engine(EngineIo io, const ConnectionOptions& options);
   std::optional<Error> configure();
   std::optional<Error> load_trust();
   std::optional<Error> load_identity();
   std::optional<Error> configure_alpn();
   std::optional<Error> settle_certificate_caches();
-  static OpenSslContext& of(const SSL* ssl) {
-    return *static_cast<OpenSslContext*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
-  }
 
   Config config_;
   SslCtxPtr ctx_;
@@ -456,8 +440,6 @@ Expected<std::unique_ptr<EngineContext>> OpenSslContext::create(const Config& co
     SslCtxPtr ctx(SSL_CTX_new(config.role == Role::client ? TLS_client_method() : TLS_server_method()));
     if (!ctx) return library_error("SSL_CTX_new failed");
     auto made = std::make_unique<OpenSslContext>(config, std::move(ctx));
-    // The callbacks find the context through it (ex_data: it allocates).
-    if (SSL_CTX_set_app_data(made->ctx_.get(), made.get()) != 1) return library_error("SSL_CTX_set_app_data failed");
     if (auto error = made->configure()) return *error;
     return made;
   }();
@@ -488,10 +470,7 @@ std::optional<Error> OpenSslContext::configure() {
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (auto error = set_cipher_suites(ctx, config_.cipher_suites)) return error;
 
-  if (config_.keylog)
-    SSL_CTX_set_keylog_callback(ctx, [](const SSL* ssl, const char* line) {
-      contained(ssl, "the keylog callback threw", [&] { of(ssl).config_.keylog(line); });
-    });
+  if (config_.keylog) SSL_CTX_set_keylog_callback(ctx, keylog_hook);
 
   if (!config_.session_tickets) {
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
@@ -502,23 +481,7 @@ std::optional<Error> OpenSslContext::configure() {
     SSL_CTX_set_session_id_context(ctx, sid_context, sizeof sid_context - 1);
   } else if (config_.on_new_session) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(ctx, [](SSL* ssl, SSL_SESSION* session) {
-      // A session that cannot be serialised (no memory) fails the
-      // connection rather than reach the application truncated or not at all.
-      contained(ssl, "the on_new_session callback threw", [&] {
-        int len = i2d_SSL_SESSION(session, nullptr);
-        SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
-        auto* p = reinterpret_cast<unsigned char*>(blob.data());
-        if (len <= 0 || i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
-        // A copy: SSL_free() of a connection that never shut down marks
-        // its own session object not resumable. One that cannot be copied
-        // (no memory) is parsed from its blob when it is resumed.
-        if (SSL_SESSION* copy = SSL_SESSION_dup(session))
-          of(ssl).sessions_.remember(blob, policy::SessionCache::Session(copy, SSL_SESSION_free));
-        of(ssl).config_.on_new_session(blob);
-      });
-      return 0;  // we kept no reference
-    });
+    SSL_CTX_sess_set_new_cb(ctx, new_session_hook);
   }
 
   policy::Verify verify = policy::verify_mode(config_);
@@ -633,75 +596,125 @@ std::optional<Error> OpenSslContext::configure_alpn() {
       return library_error("cannot set ALPN protocols");
     return std::nullopt;
   }
-  SSL_CTX_set_alpn_select_cb(
-      ctx_.get(),
-      [](SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void* arg) {
-        auto chosen = policy::select_alpn(static_cast<OpenSslContext*>(arg)->config_.alpn, std::span(in, inlen));
-        if (!chosen) return SSL_TLSEXT_ERR_ALERT_FATAL;  // no overlap is fatal (RFC 7301 §3.2)
-        *out = chosen->data();
-        *outlen = static_cast<unsigned char>(chosen->size());
-        return SSL_TLSEXT_ERR_OK;
-      },
-      this);
+  SSL_CTX_set_alpn_select_cb(ctx_.get(), alpn_hook, this);
   return std::nullopt;
 }
 
 Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const ConnectionOptions& options) {
   clear_error_queue();
   AllocationWatch watch;
-  auto engine = set_up_engine(io, options);
-  if (watch.failed()) return went_on_after_allocation_failure(engine ? std::nullopt : std::optional(engine.error()));
-  return engine;
+  auto engine = std::make_unique<OpenSslEngine>(io, *this);
+  auto error = engine->setup(ctx_.get(), options);
+  if (watch.failed()) return went_on_after_allocation_failure(error);
+  if (error) return *error;
+  return std::unique_ptr<Engine>(std::move(engine));
 }
 
-Expected<std::unique_ptr<Engine>> OpenSslContext::set_up_engine(EngineIo io, const ConnectionOptions& options) {
-  std::unique_ptr<SSL, Deleter<SSL_free>> owned(SSL_new(ctx_.get()));
-  if (!owned) return library_error("SSL_new failed");
-  SSL* ssl = owned.get();
-  auto engine = std::make_unique<OpenSslEngine>(io, ssl);
-  owned.release();  // the engine frees it now
+// ---- hooks: OpenSSL's C callbacks into the engine ----------------------------
+
+OpenSslEngine& engine_of(const SSL* ssl) { return *static_cast<OpenSslEngine*>(SSL_get_app_data(ssl)); }
+OpenSslEngine& engine_of(BIO* bio) { return *static_cast<OpenSslEngine*>(BIO_get_data(bio)); }
+
+int send_hook(BIO* bio, const char* data, size_t len, size_t* written) {
+  engine_of(bio).send(std::as_bytes(std::span(data, len)));
+  *written = len;
+  return 1;
+}
+
+int receive_hook(BIO* bio, char* data, size_t len, size_t* read) {
+  BIO_clear_retry_flags(bio);
+  *read = engine_of(bio).receive(std::as_writable_bytes(std::span(data, len)));
+  if (*read > 0) return 1;
+  BIO_set_retry_read(bio);  // "nothing yet", never EOF: the core decides how streams end
+  return 0;
+}
+
+long control_hook(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+void alert_hook(const SSL* ssl, int where, int ret) {
+  if (where & SSL_CB_ALERT) engine_of(ssl).on_alert(where, ret);
+}
+
+void keylog_hook(const SSL* ssl, const char* line) {
+  OpenSslEngine& engine = engine_of(ssl);
+  engine.callback_failure().run("the keylog callback threw", [&] { engine.context().config().keylog(line); });
+}
+
+int new_session_hook(SSL* ssl, SSL_SESSION* session) {
+  OpenSslEngine& engine = engine_of(ssl);
+  engine.callback_failure().run("the on_new_session callback threw", [&] { engine.new_session(session); });
+  return 0;  // we kept no reference
+}
+
+int alpn_hook(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+              void* context) {  // allocates nothing
+  auto chosen = policy::select_alpn(static_cast<OpenSslContext*>(context)->config().alpn, std::span(in, inlen));
+  if (!chosen) return SSL_TLSEXT_ERR_ALERT_FATAL;  // no overlap is fatal (RFC 7301 §3.2)
+  *out = chosen->data();
+  *outlen = static_cast<unsigned char>(chosen->size());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// ---- the rest of the engine ---------------------------------------------------
+
+// A session that cannot be serialised (no memory) fails the connection
+// rather than reach the application truncated or not at all.
+void OpenSslEngine::new_session(SSL_SESSION* session) {
+  int len = i2d_SSL_SESSION(session, nullptr);
+  SessionBlob blob(static_cast<std::size_t>(std::max(len, 0)));
+  auto* p = reinterpret_cast<unsigned char*>(blob.data());
+  if (len <= 0 || i2d_SSL_SESSION(session, &p) != len) throw std::bad_alloc();
+  // A copy: SSL_free() of a connection that never shut down marks its own
+  // session object not resumable. One that cannot be copied (no memory) is
+  // parsed from its blob when it is resumed.
+  if (SSL_SESSION* copy = SSL_SESSION_dup(session))
+    context_.sessions().remember(blob, policy::SessionCache::Session(copy, SSL_SESSION_free));
+  context_.config().on_new_session(blob);
+}
+
+std::optional<Error> OpenSslEngine::setup(SSL_CTX* ctx, const ConnectionOptions& options) {
+  ssl_ = SSL_new(ctx);
+  if (!ssl_) return library_error("SSL_new failed");
   // Before anything can call back: the callbacks find the engine through
   // it (ex_data: it allocates, and a null one would be dereferenced).
-  if (SSL_set_app_data(ssl, engine.get()) != 1) return library_error("SSL_set_app_data failed");
+  if (SSL_set_app_data(ssl_, this) != 1) return library_error("SSL_set_app_data failed");
   const BIO_METHOD* method = engine_io_method();
   BIO* bio = method ? BIO_new(method) : nullptr;
   if (!bio) return library_error("BIO_new failed");
-  BIO_set_data(bio, engine->io());
-  SSL_set_bio(ssl, bio, bio);  // takes ownership; cannot fail
-  SSL_set_info_callback(ssl, [](const SSL* s, int where, int ret) {
-    if (where & SSL_CB_ALERT) static_cast<OpenSslEngine*>(SSL_get_app_data(s))->on_alert(where, ret);
-  });
-  if (config_.role == Role::server) {
-    SSL_set_accept_state(ssl);
-    return std::unique_ptr<Engine>(std::move(engine));
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl_, bio, bio);  // takes ownership; cannot fail
+  SSL_set_info_callback(ssl_, alert_hook);
+  const Config& config = context_.config();
+  if (config.role == Role::server) {
+    SSL_set_accept_state(ssl_);
+    return std::nullopt;
   }
-  SSL_set_connect_state(ssl);
+  SSL_set_connect_state(ssl_);
   auto name = policy::classify_server_name(options.server_name);
-  if (name.sends_sni() && SSL_set_tlsext_host_name(ssl, name.text.c_str()) != 1)
+  if (name.sends_sni() && SSL_set_tlsext_host_name(ssl_, name.text.c_str()) != 1)
     return library_error("cannot use \"" + name.text + "\" as SNI server name");
-  if (policy::verify_mode(config_) != policy::Verify::none) {
+  if (policy::verify_mode(config) != policy::Verify::none) {
     // RFC 6125: names come from subjectAltName only; "*" matches one whole label.
-    SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
     auto ip = name.ip_bytes();
-    int ok = name.is_ip() ? X509_VERIFY_PARAM_set1_ip(SSL_get0_param(ssl), ip.data(), ip.size())
-                          : SSL_set1_host(ssl, name.text.c_str());
+    int ok = name.is_ip() ? X509_VERIFY_PARAM_set1_ip(SSL_get0_param(ssl_), ip.data(), ip.size())
+                          : SSL_set1_host(ssl_, name.text.c_str());
     if (ok != 1) return library_error("cannot verify against server name \"" + name.text + "\"");
   }
-  if (!options.resume_session.empty()) {
-    auto parsed = sessions_.find(options.resume_session);
-    SSL_SESSION* session = parsed ? SSL_SESSION_dup(static_cast<SSL_SESSION*>(parsed.get())) : nullptr;
-    const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
-    if (!session) session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
-    if (!session) {
-      Error error = library_error("resume_session is not a session saved by the openssl backend");
-      if (error.code != make_error_code(errc::out_of_memory)) error.code = errc::invalid_config;
-      return error;
-    }
-    int ok = SSL_set_session(ssl, session);
-    SSL_SESSION_free(session);
-    if (ok != 1) return library_error("SSL_set_session failed");
+  if (options.resume_session.empty()) return std::nullopt;
+  auto parsed = context_.sessions().find(options.resume_session);
+  SSL_SESSION* session = parsed ? SSL_SESSION_dup(static_cast<SSL_SESSION*>(parsed.get())) : nullptr;
+  const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
+  if (!session) session = d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
+  if (!session) {
+    Error error = library_error("resume_session is not a session saved by the openssl backend");
+    if (error.code != make_error_code(errc::out_of_memory)) error.code = errc::invalid_config;
+    return error;
   }
-  return std::unique_ptr<Engine>(std::move(engine));
+  int ok = SSL_set_session(ssl_, session);
+  SSL_SESSION_free(session);
+  if (ok != 1) return library_error("SSL_set_session failed");
+  return std::nullopt;
 }
 
 }  // namespace

@@ -25,6 +25,8 @@
 namespace lastbyte::backends {
 namespace {
 
+// ---- errors -----------------------------------------------------------------
+
 std::string describe_error(int code) {
   char buf[WOLFSSL_MAX_ERROR_SZ];
   wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code), buf, sizeof buf);
@@ -37,6 +39,8 @@ Error library_error(const std::string& what, int code = 0) {
 
 auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 long size(const std::string& s) { return static_cast<long>(s.size()); }
+
+// ---- error classes ----------------------------------------------------------
 
 // Verification errors (wolfSSL codes or their X509_V_ERR translations) as
 // certificate faults; a code that is none of them names no fault.
@@ -213,6 +217,8 @@ std::optional<Error> init_library() {
   return std::nullopt;
 }
 
+// ---- the engine -------------------------------------------------------------
+
 class WolfSslContext;
 int receive_hook(WOLFSSL* ssl, char* data, int len, void*);
 int send_hook(WOLFSSL* ssl, char* data, int len, void*);
@@ -262,12 +268,6 @@ class WolfSslEngine final : public Engine {
     return rc >= 0 || rc == WOLFSSL_SHUTDOWN_NOT_DONE ? EngineStatus::done : status_after(rc);
   }
 
-  // A callback of ours failed inside wolfSSL (it cannot unwind C frames):
-  // the call that ran it reports failed. `why` is a literal.
-  void on_callback_failure(const char* why) noexcept {
-    if (!callback_failure_) callback_failure_ = why;
-  }
-
   std::size_t pending_plaintext() const override { return static_cast<std::size_t>(wolfSSL_pending(ssl_)); }
 
   SessionInfo session_info() const override {
@@ -285,7 +285,7 @@ class WolfSslEngine final : public Engine {
   }
 
   Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_};
+    if (callback_failure_) return LocalError{callback_failure_.why()};
     WOLFSSL_ALERT_HISTORY history{};
     wolfSSL_get_alert_history(ssl_, &history);
     std::string detail = describe_error(error_);
@@ -313,6 +313,7 @@ class WolfSslEngine final : public Engine {
   }
 
   const WolfSslContext& context() const { return context_; }
+  CallbackFailure& callback_failure() { return callback_failure_; }
   struct NewSession {
     SessionBlob blob;
     policy::SessionCache::Session parsed;  // nullptr: it could not be copied
@@ -345,23 +346,10 @@ class WolfSslEngine final : public Engine {
   int error_ = 0;
   int verify_error_ = 0;
   bool out_of_memory_ = false;
-  const char* callback_failure_ = nullptr;
+  CallbackFailure callback_failure_;
 };
 
-// Runs a callback's C++ code inside wolfSSL: nothing may unwind into it.
-// A value-returning callback then returns R{} (0: refuse).
-template <class F>
-auto contained(WolfSslEngine& engine, const char* what_failed, F&& f) noexcept {
-  using R = decltype(f());
-  try {
-    return f();
-  } catch (const std::bad_alloc&) {
-    engine.on_callback_failure("out of memory");
-  } catch (...) {
-    engine.on_callback_failure(what_failed);
-  }
-  if constexpr (!std::is_void_v<R>) return R{};
-}
+// ---- the context ------------------------------------------------------------
 
 // A context or a session set up while an allocation failed is not used,
 // even where wolfSSL went on (a CA it could not store, a cipher list it
@@ -527,12 +515,13 @@ int verify_hook(int preverified, WOLFSSL_X509_STORE_CTX* store) {
   auto* ssl = static_cast<WOLFSSL*>(wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
   if (!ssl) return 0;
   WolfSslEngine& engine = engine_of(ssl);
-  return contained(engine, "the certificate check threw", [&] { return engine.verify(preverified, store); });
+  // A check that failed refuses the certificate (0).
+  return engine.callback_failure().run("the certificate check threw", [&] { return engine.verify(preverified, store); });
 }
 
 int new_session_hook(WOLFSSL* ssl, WOLFSSL_SESSION* session) {
   WolfSslEngine& engine = engine_of(ssl);
-  contained(engine, "the on_new_session callback threw", [&] { engine.new_session(session); });
+  engine.callback_failure().run("the on_new_session callback threw", [&] { engine.new_session(session); });
   return 0;  // we kept no reference
 }
 
@@ -550,7 +539,7 @@ void WolfSslEngine::new_session(WOLFSSL_SESSION* session) {
   on_new_session({.blob = std::move(blob), .parsed = std::move(parsed)});
 }
 
-// ---- the name policy (policy::names_match) ----------------------------------
+// ---- the rest of the engine -------------------------------------------------
 
 // The subjectAltNames of a certificate, read from a decoding of its DER:
 // wolfSSL_X509_get_ext_d2i() leaks a GENERAL_NAME when one of its
@@ -652,7 +641,7 @@ void WolfSslEngine::on_new_session(NewSession session) {
 void WolfSslEngine::on_handshake_done() {
   const Config& config = context_.config();
   if (!session_during_handshake_.blob.empty())
-    contained(*this, "the on_new_session callback threw", [&] {
+    callback_failure_.run("the on_new_session callback threw", [&] {
       NewSession session = std::exchange(session_during_handshake_, {});
       context_.sessions().remember(session.blob, std::move(session.parsed));
       config.on_new_session(session.blob);
@@ -661,8 +650,8 @@ void WolfSslEngine::on_handshake_done() {
   unsigned char client_random[32], master[48];
   if (wolfSSL_get_client_random(ssl_, client_random, sizeof client_random) != sizeof client_random ||
       wolfSSL_SESSION_get_master_key(wolfSSL_get_session(ssl_), master, sizeof master) != sizeof master)
-    return on_callback_failure("the TLS 1.2 master secret is not available for the key log");
-  contained(*this, "the keylog callback threw",
+    return callback_failure_.note("the TLS 1.2 master secret is not available for the key log");
+  callback_failure_.run("the keylog callback threw",
             [&] { config.keylog(nss_keylog_line("CLIENT_RANDOM", client_random, master)); });
 }
 

@@ -2,6 +2,20 @@
 // includes a TLS library header; each backends/<name>/ implements these two
 // interfaces over one library and exposes one `Backend`.
 //
+// Every adapter (backends/<name>/<name>_engine.cpp) reads alike, in the same
+// sections and order: errors (the library's error text, allocation
+// watching), error classes (library codes to CertificateFault bits, reject
+// reasons and alert classes), the engine (the Engine methods in the order
+// below, then the library's callbacks as methods: send, receive, verify,
+// new_session, ...), the context (create, new_engine, configure, load_trust,
+// load_identity), hooks (the C functions the library calls, named
+// <what>_hook, each forwarding to the engine; C code cannot unwind, so the
+// C++ work runs through CallbackFailure::run), the rest of the engine
+// (setup, on_handshake_done), and the Backend. Policy (what a server name
+// is, how names match, verify mode, ALPN choice, which fault is reported,
+// the session cache, whether the handshake is over) comes from core, never
+// from the adapter: lastbyte/policy.hpp, EngineIo::handshake_done().
+//
 // What an engine may assume (the core guarantees it):
 //   * EngineIo::pull() only ever yields whole TLS records. The core parses the
 //     5-byte record headers and exposes one complete record at a time, so the
@@ -69,9 +83,11 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace lastbyte {
 
@@ -133,6 +149,44 @@ std::string nss_keylog_line(std::string_view label, std::span<const unsigned cha
 // returns an Error (Connection::create).
 LocalError out_of_memory_error(std::string_view library_detail = {});
 bool is_out_of_memory(const Verdict& verdict);
+
+// A callback of ours failed inside the library's C code, which cannot
+// unwind: the exception is caught and noted, and the engine call that ran
+// the callback reports `failed`, failure() then being LocalError{why()}.
+// Reporting it allocates nothing (the texts are literals). Every adapter
+// runs its callbacks' C++ code through run().
+class CallbackFailure {
+ public:
+  // Runs `work`; on an exception notes "out of memory" (std::bad_alloc) or
+  // `what_failed` (anything else) and returns `on_failure`.
+  template <class Work, class R = std::invoke_result_t<Work&>>
+    requires(!std::is_void_v<R>)
+  R run(const char* what_failed, Work&& work, R on_failure = R()) noexcept {
+    try {
+      return work();
+    } catch (const std::bad_alloc&) {
+      note("out of memory");
+    } catch (...) {
+      note(what_failed);
+    }
+    return on_failure;
+  }
+  // The same for work returning nothing: false if it failed.
+  template <class Work>
+    requires std::is_void_v<std::invoke_result_t<Work&>>
+  bool run(const char* what_failed, Work&& work) noexcept {
+    return run(what_failed, [&] { return work(), true; }, false);
+  }
+  // The first failure is the one reported.
+  void note(const char* why) noexcept {
+    if (!why_) why_ = why;
+  }
+  explicit operator bool() const noexcept { return why_ != nullptr; }
+  const char* why() const noexcept { return why_; }
+
+ private:
+  const char* why_ = nullptr;
+};
 
 // One TLS session of one library.
 class Engine {
