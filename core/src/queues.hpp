@@ -83,6 +83,9 @@ class InboundQueue {
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
   bool handshake_done() const { return policy_.phase != RecordPolicy::Phase::handshake; }
+  // Bytes moved to the front of the buffer so far (tests check that
+  // feeding costs O(bytes fed)).
+  std::size_t bytes_compacted() const { return bytes_compacted_; }
   // EngineIo could not allocate while the library was inside a call.
   void note_allocation_failure() { allocation_failed_ = true; }
   bool allocation_failed() const { return allocation_failed_; }
@@ -102,6 +105,7 @@ class InboundQueue {
   std::size_t begin_ = 0, exposed_ = 0, end_ = 0;
   RecordPolicy policy_;
   std::size_t empty_in_a_row_ = 0;  // exposed records with no content, since the last one with some
+  std::size_t bytes_compacted_ = 0;
   bool peer_ccs_seen_ = false;       // a ChangeCipherSpec was exposed (judge_in_handshake)
   std::optional<Verdict> gate_verdict_;
   bool allocation_failed_ = false;
