@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACKAGE \([^ ]*\).*/\1/p' backends/backends.cmake)
 # libgnutls28-dev: native mode measures GnuTLS too (docs/divergences.md), adapter or not.
 # ccache: .ci/run compiles the same sources for every configured backend.
-packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config "${backend_packages[@]}" libgnutls28-dev libgtest-dev
+packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config openssl "${backend_packages[@]}" libgnutls28-dev libgtest-dev
           libbenchmark-dev libasio-dev ccache)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,24 +1,83 @@
-// Just enough HTTP/1.1 for the tools: one request, one Content-Length response.
+// The HTTP/1.1 the tools speak: requests, a strict incremental response
+// parser (RFC 9112 framing: Content-Length, chunked, close-delimited, no
+// body), targets and sizes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace lastbyte::tools {
 
-struct Response {
-  int status = 0;
-  std::optional<std::size_t> content_length;
-  std::string body;
-  bool headers_complete = false;
-
-  // Complete: headers seen and exactly Content-Length body bytes.
-  bool complete() const { return headers_complete && content_length && body.size() == *content_length; }
+// How a response's body ends (RFC 9112 §6.3).
+enum class Framing {
+  none,     // HEAD, 1xx, 204, 304: no body
+  length,   // Content-Length
+  chunked,  // Transfer-Encoding: chunked (decoded; trailers read)
+  close,    // until the end of the stream: complete only with close_notify
 };
+std::string_view to_string(Framing framing);
 
-Response parse_response(std::string_view raw);
+// One response, fed as it arrives. Strict: a malformed status line, header,
+// length or chunk is an error (never guessed around), header sections are
+// bounded (64 KiB), conflicting Content-Lengths are refused. Interim 1xx
+// responses are skipped.
+class ResponseParser {
+ public:
+  // `head`: the request was HEAD (the response has no body, whatever it says).
+  explicit ResponseParser(bool head = false) : head_(head) {}
+
+  // Consumes bytes of the response and returns how many it took: fewer than
+  // given once the response is complete (the rest belongs to the next
+  // response on the connection) or once it failed.
+  std::size_t feed(std::string_view bytes);
+  // The stream ended after every byte was fed. A close-delimited body is
+  // complete only if `authenticated_end` (the peer's close_notify).
+  void end_of_stream(bool authenticated_end);
+
+  bool complete() const { return state_ == State::done; }
+  bool failed() const { return state_ == State::failed; }
+  const std::string& error() const { return error_; }
+  bool headers_complete() const { return state_ > State::headers || (state_ == State::failed && framing_known_); }
+
+  int status() const { return status_; }
+  Framing framing() const { return framing_; }
+  std::optional<std::uint64_t> content_length() const { return content_length_; }
+  const std::string& body() const { return body_; }  // decoded
+  const std::vector<std::pair<std::string, std::string>>& trailers() const { return trailers_; }
+  // The connection may carry another request once this response is
+  // complete: HTTP/1.1 without "Connection: close" (HTTP/1.0 with
+  // "Connection: keep-alive"), and a body not ended by the close.
+  bool keep_alive() const { return keep_alive_ && framing_ != Framing::close; }
+
+ private:
+  enum class State { status_line, headers, body, chunk_size, chunk_data, chunk_data_end, trailers, done, failed };
+
+  std::size_t fail(std::string why);
+  // A whole line (CRLF or LF ended) at the front of `in`, without its end.
+  std::optional<std::string_view> take_line(std::string_view in, std::size_t& used);
+  bool on_status_line(std::string_view line);
+  bool on_header(std::string_view line);
+  bool on_headers_end();
+
+  bool head_;
+  State state_ = State::status_line;
+  std::string error_;
+  std::string line_;  // a line split across feeds
+  std::size_t header_bytes_ = 0;
+  int status_ = 0;
+  bool http11_ = false, keep_alive_ = false, framing_known_ = false;
+  bool connection_close_ = false, connection_keep_alive_ = false, chunked_ = false, other_coding_ = false;
+  Framing framing_ = Framing::none;
+  std::optional<std::uint64_t> content_length_;
+  std::uint64_t remaining_ = 0;  // of the body or of the current chunk
+  std::string body_;
+  std::vector<std::pair<std::string, std::string>> trailers_;
+};
 
 // Offset just past "\r\n\r\n", or nullopt.
 std::optional<std::size_t> header_end(std::string_view raw);

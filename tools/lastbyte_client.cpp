@@ -1,10 +1,15 @@
 // lastbyte-client: HTTP/1.1 over lastbyte through the reference socket driver.
-// Prints the body to stdout, the session and the verdict to stderr; with -n,
-// repeats on fresh connections and summarises.
+// Prints the (de-chunked) body to stdout, the session and the verdict to
+// stderr; with -n, sends N requests (on fresh connections, or with
+// --keep-alive on as few as the server allows) and summarises.
 //
-// Exit status: 0 every connection ended with close_notify and a complete
-// body; 3 a stream was truncated; 4 a stream was reset; 1 any other failure
-// (handshake, protocol, I/O, short body); 2 usage.
+// A response is complete when its framing says so (Content-Length, the last
+// chunk, no body for HEAD/204/304) or, for a close-delimited body, when the
+// stream ends with close_notify. Exit status: 0 every response complete (a
+// stream that then ended without close_notify is a warning, unless
+// --require-close-notify); 3 a response cut by a truncated stream; 4 by a
+// reset; 1 any other failure (handshake, protocol, malformed response, I/O);
+// 2 usage.
 #include "http.hpp"
 
 #include <lastbyte/lastbyte.hpp>
@@ -26,8 +31,12 @@ constexpr int exit_clean = 0, exit_failure = 1, exit_usage = 2, exit_truncated =
 const char usage[] =
     "usage: lastbyte-client [options] host:port [path]\n"
     "       lastbyte-client [options] https://host[:port]/path\n"
-    "  -n N             repeat on N fresh connections and print a summary\n"
+    "  -n N             send N requests (on fresh connections) and print a summary\n"
+    "  --keep-alive     send them on one connection, a new one when the server closes\n"
     "  --data TEXT      send a POST with this body (default: GET)\n"
+    "  --head           send HEAD (the response has no body)\n"
+    "  --require-close-notify  fail (3, 4) when a stream ends without close_notify,\n"
+    "                   also after a response complete by its length\n"
     "  --cafile FILE    trust anchors (default: the system store)\n"
     "  --alpn LIST      offer these ALPN protocols (comma-separated)\n"
     "  --tls 1.2|1.3    pin the TLS version\n"
@@ -45,7 +54,7 @@ struct Options {
   std::string cafile, keylog, backend;
   std::vector<std::string> alpn;
   std::optional<TlsVersion> version;
-  bool insecure = false, quiet = false;
+  bool insecure = false, quiet = false, keep_alive = false, head = false, require_close_notify = false;
   int timeout_s = 10;
 };
 
@@ -92,6 +101,9 @@ std::optional<Options> parse(int argc, char** argv, int& status) {
     else if (arg == "--backend") o.backend = need(arg);
     else if (arg == "--alpn") o.alpn = split(need(arg));
     else if (arg == "--insecure") o.insecure = true;
+    else if (arg == "--keep-alive") o.keep_alive = true;
+    else if (arg == "--head") o.head = true;
+    else if (arg == "--require-close-notify") o.require_close_notify = true;
     else if (arg == "--quiet") o.quiet = true;
     else if (arg == "--timeout") {
       auto n = tools::parse_size(need(arg));
@@ -105,6 +117,7 @@ std::optional<Options> parse(int argc, char** argv, int& status) {
     } else if (arg.starts_with("-")) throw std::invalid_argument("unknown option " + std::string(arg));
     else positional.push_back(arg);
   }
+  if (o.head && o.data) throw std::invalid_argument("--head and --data exclude each other");
   if (positional.empty() || positional.size() > 2) throw std::invalid_argument("expected host:port [path] or a URL");
   auto target = tools::parse_target(positional[0]);
   if (!target) throw std::invalid_argument("cannot parse target \"" + std::string(positional[0]) + "\"");
@@ -113,64 +126,99 @@ std::optional<Options> parse(int argc, char** argv, int& status) {
   return o;
 }
 
-std::string request_for(const Options& o) {
+// `last`: the last request on its connection ("Connection: close").
+std::string request_for(const Options& o, bool last) {
   std::string host = o.target.host.find(':') != std::string::npos ? "[" + o.target.host + "]" : o.target.host;
-  std::string method = o.data ? "POST" : "GET";
-  std::string req = method + " " + o.target.path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lastbyte-client\r\n" +
-                    "Connection: close\r\n";
+  std::string method = o.head ? "HEAD" : o.data ? "POST" : "GET";
+  std::string req = method + " " + o.target.path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: lastbyte-client\r\n";
+  if (last) req += "Connection: close\r\n";
   if (o.data) req += "Content-Length: " + std::to_string(o.data->size()) + "\r\n";
   return req + "\r\n" + o.data.value_or("");
 }
 
-struct Result {
-  std::optional<Verdict> verdict;
-  std::string error;  // set when no verdict (connect/I/O failure)
-  tools::Response response;
-  std::optional<SessionInfo> info;
+// One request and what came back.
+struct Exchange {
+  tools::ResponseParser response;
+  std::optional<Verdict> verdict = {};  // set when the stream ended during or right after this response
+  std::string error = {};               // an I/O failure, or why nothing was sent
+  std::optional<SessionInfo> info = {};
+  int connection = 0;                   // which connection carried it (1, 2, ...)
 };
 
-Result fetch(const Context& context, const Options& o, const std::string& request) {
-  Result result;
+// Sends requests on one connection until `wanted` exchanges were made, the
+// server closes, or something fails. Bytes that arrive after a response are
+// the start of the next one.
+void exchange_on_one_connection(const Context& context, const Options& o, int wanted, int connection_number,
+                                std::vector<Exchange>& out) {
   auto deadline = net::after(std::chrono::seconds(o.timeout_s));
+  auto fail_all = [&](std::string why) {
+    out.push_back({.response = tools::ResponseParser(o.head), .error = std::move(why), .connection = connection_number});
+  };
   auto socket = net::connect_tcp(o.target.host, o.target.port, deadline);
-  if (!socket) return {std::nullopt, socket.error().message(), {}, {}};
+  if (!socket) return fail_all(socket.error().message());
   auto connection = Connection::create(context, {.server_name = o.target.host});
-  if (!connection) return {std::nullopt, connection.error().message(), {}, {}};
+  if (!connection) return fail_all(connection.error().message());
   net::SocketDriver driver(*socket, *connection);
-  if (auto e = driver.write_all(std::as_bytes(std::span(request)), deadline))
-    if (!connection->verdict()) return {std::nullopt, "sending the request: " + e.message(), {}, {}};
-  std::string raw;
+  std::string pending;  // received, not yet part of a response
   std::vector<std::byte> buffer(64 * 1024);
-  for (;;) {
-    auto r = driver.read(buffer, deadline);
-    if (r.status == IoStatus::ok) {
-      raw.append(reinterpret_cast<const char*>(buffer.data()), r.bytes);
-      continue;
+  bool ended = false;
+  for (int i = 0; i < wanted && !ended; ++i) {
+    bool last = i + 1 == wanted || !o.keep_alive;
+    Exchange ex{.response = tools::ResponseParser(o.head), .connection = connection_number};
+    std::string request = request_for(o, last);
+    if (auto e = driver.write_all(std::as_bytes(std::span(request)), deadline); e && !connection->verdict()) {
+      ex.error = "sending the request: " + e.message();
+      out.push_back(std::move(ex));
+      break;
     }
-    if (r.status == IoStatus::end) break;
-    result.error = "reading the response: " + r.error.message();
-    break;
+    pending.erase(0, ex.response.feed(pending));
+    // The last response on a connection is read to the stream's end, so that
+    // its verdict is known; the others until they are complete.
+    while (!ex.response.failed() && (last || !ex.response.complete())) {
+      auto r = driver.read(buffer, deadline);
+      if (r.status == IoStatus::ok) {
+        std::string_view got(reinterpret_cast<const char*>(buffer.data()), r.bytes);
+        std::size_t used = ex.response.feed(got);
+        pending.append(got.substr(used));
+        continue;
+      }
+      if (r.status == IoStatus::end) {
+        ended = true;
+        ex.verdict = connection->verdict();
+        ex.response.end_of_stream(ex.verdict && std::holds_alternative<CloseNotify>(*ex.verdict));
+      } else if (!ex.response.complete()) {
+        ex.error = "reading the response: " + r.error.message();
+        ended = true;
+      }
+      break;
+    }
+    if (auto info = connection->info()) ex.info = *info;
+    bool reusable = ex.response.complete() && ex.response.keep_alive() && ex.error.empty();
+    out.push_back(std::move(ex));
+    if (!reusable) break;
   }
-  if (auto info = connection->info()) result.info = *info;
-  result.verdict = connection->verdict();
-  if (result.verdict && std::holds_alternative<CloseNotify>(*result.verdict)) driver.close(deadline);
-  result.response = tools::parse_response(raw);
-  return result;
+  // Our close_notify: after the server's, or when we are done with a
+  // connection the server keeps open.
+  if (!connection->verdict() || std::holds_alternative<CloseNotify>(*connection->verdict())) driver.close(deadline);
 }
 
-int exit_status_for(const Result& r) {
-  if (!r.verdict) return exit_failure;
-  if (std::holds_alternative<Truncated>(*r.verdict)) return exit_truncated;
-  if (std::holds_alternative<Reset>(*r.verdict)) return exit_reset;
-  if (std::holds_alternative<CloseNotify>(*r.verdict) && r.response.complete()) return exit_clean;
+int exit_status_for(const Exchange& ex, const Options& o) {
+  bool clean_end = !ex.verdict || std::holds_alternative<CloseNotify>(*ex.verdict);
+  if (ex.response.complete() && (clean_end || !o.require_close_notify)) return exit_clean;
+  if (ex.verdict && std::holds_alternative<Truncated>(*ex.verdict)) return exit_truncated;
+  if (ex.verdict && std::holds_alternative<Reset>(*ex.verdict)) return exit_reset;
   return exit_failure;
 }
 
-std::string body_summary(const tools::Response& response) {
-  if (!response.headers_complete) return "no complete response headers";
-  std::string expected = response.content_length ? std::to_string(*response.content_length) : "?";
-  return "HTTP " + std::to_string(response.status) + ", body " + std::to_string(response.body.size()) + "/" +
-         expected + " bytes (" + (response.complete() ? "complete" : "short") + ")";
+std::string response_summary(const tools::ResponseParser& response) {
+  if (!response.headers_complete()) {
+    return response.failed() ? "no response: " + response.error() : "no complete response headers";
+  }
+  std::string framing(to_string(response.framing()));
+  if (response.framing() == tools::Framing::length) framing += " " + std::to_string(*response.content_length());
+  return "HTTP " + std::to_string(response.status()) + ", " + framing + ", body " +
+         std::to_string(response.body().size()) + " bytes (" +
+         (response.complete() ? "complete" : "incomplete: " + response.error()) + ")";
 }
 
 int run(const Options& o) {
@@ -202,33 +250,50 @@ int run(const Options& o) {
     std::cerr << "lastbyte-client: " << context.error().message() << "\n";
     return exit_failure;
   }
-  std::string request = request_for(o);
-  std::map<std::string, int> verdicts;
-  int complete = 0, worst = exit_clean;
-  for (int i = 0; i < o.repeat; ++i) {
-    Result r = fetch(*context, o, request);
-    int status = exit_status_for(r);
-    worst = std::max(worst, status == exit_failure ? 5 : status);  // failure ranks worst
-    complete += r.response.complete();
-    std::string verdict = r.verdict ? describe(*r.verdict) : "none: " + r.error;
-    ++verdicts[r.verdict ? std::string(kind_name(*r.verdict)) : "error"];
-    if (o.repeat == 1) {
-      if (r.info)
-        std::cerr << "lastbyte-client: " << to_string(r.info->version) << " " << r.info->cipher
-                  << " alpn=" << (r.info->alpn.empty() ? "-" : r.info->alpn) << (r.info->resumed ? " resumed" : "")
-                  << " backend=" << r.info->backend << "\n";
-      if (!o.quiet) std::cout.write(r.response.body.data(), static_cast<std::streamsize>(r.response.body.size()));
-      std::cout.flush();
-      std::cerr << "lastbyte-client: " << body_summary(r.response) << "\n";
-      std::cerr << "lastbyte-client: verdict: " << verdict << "\n";
-    } else if (status != exit_clean) {
-      std::cerr << "lastbyte-client: connection " << i + 1 << ": " << body_summary(r.response) << "; verdict: " << verdict
-                << "\n";
+  std::vector<Exchange> exchanges;
+  for (int connections = 1; static_cast<int>(exchanges.size()) < o.repeat; ++connections) {
+    std::size_t before = exchanges.size();
+    int wanted = o.keep_alive ? o.repeat - static_cast<int>(before) : 1;
+    exchange_on_one_connection(*context, o, wanted, connections, exchanges);
+    // A connection that failed before any response ends the run: the
+    // next would most likely fail the same way.
+    if (exchanges.size() == before || !exchanges.back().response.complete()) {
+      if (!o.keep_alive) continue;
+      break;
     }
   }
+  std::map<std::string, int> verdicts;
+  int complete = 0, worst = exit_clean;
+  for (std::size_t i = 0; i < exchanges.size(); ++i) {
+    const Exchange& ex = exchanges[i];
+    int status = exit_status_for(ex, o);
+    worst = std::max(worst, status == exit_failure ? 5 : status);  // failure ranks worst
+    complete += ex.response.complete();
+    std::string verdict = ex.verdict ? describe(*ex.verdict) : ex.error.empty() ? "none: we closed" : "none: " + ex.error;
+    ++verdicts[ex.verdict ? std::string(kind_name(*ex.verdict)) : ex.error.empty() ? "kept_alive" : "error"];
+    bool warn = status == exit_clean && ex.verdict && !std::holds_alternative<CloseNotify>(*ex.verdict);
+    if (o.repeat == 1) {
+      if (ex.info)
+        std::cerr << "lastbyte-client: " << to_string(ex.info->version) << " " << ex.info->cipher
+                  << " alpn=" << (ex.info->alpn.empty() ? "-" : ex.info->alpn) << (ex.info->resumed ? " resumed" : "")
+                  << " backend=" << ex.info->backend << "\n";
+      const std::string& body = ex.response.body();
+      if (!o.quiet) std::cout.write(body.data(), static_cast<std::streamsize>(body.size()));
+      std::cout.flush();
+      std::cerr << "lastbyte-client: " << response_summary(ex.response) << "\n";
+      std::cerr << "lastbyte-client: verdict: " << verdict << "\n";
+    } else if (status != exit_clean || warn) {
+      std::cerr << "lastbyte-client: request " << i + 1 << " (connection " << ex.connection
+                << "): " << response_summary(ex.response) << "; verdict: " << verdict << "\n";
+    }
+    if (warn && o.repeat == 1)
+      std::cerr << "lastbyte-client: warning: the stream ended without close_notify after a response complete by "
+                   "its framing (--require-close-notify makes this a failure)\n";
+  }
   if (o.repeat > 1) {
-    std::cerr << "lastbyte-client: connections: " << o.repeat << "; complete bodies: " << complete
-              << "; short bodies: " << o.repeat - complete << "; verdicts:";
+    int connections = exchanges.empty() ? 0 : exchanges.back().connection;
+    std::cerr << "lastbyte-client: requests: " << o.repeat << "; connections: " << connections
+              << "; complete responses: " << complete << "; incomplete: " << o.repeat - complete << "; verdicts:";
     for (const auto& [kind, count] : verdicts) std::cerr << " " << kind << "=" << count;
     std::cerr << "\n";
   }
