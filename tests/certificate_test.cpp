@@ -116,6 +116,32 @@ TEST_P(Certificates, WildcardNeverCoversATopLevelDomain) {
   EXPECT_FALSE(connect(proper, "server.example.test", &pki.ca).has_value());
 }
 
+// One rule for names on every backend (found by review: OpenSSL's
+// X509_check_host and policy::names_match disagreed on these). The server
+// name's trailing dot is the root: the same host. A dNSName with one names
+// nothing. A wildcard covers a label of letters, digits and hyphens only.
+TEST_P(Certificates, TrailingDotsAndWildcardLabelsFollowOneRule) {
+  const auto& pki = testing::test_pki();
+  EXPECT_FALSE(connect(pki.server, "server.test.", &pki.ca).has_value());
+  auto dotted = testing::issue(pki.ca, {.common_name = "dotted", .dns_names = {"server.example.test."}});
+  expect_rejected(connect(dotted, "server.example.test", &pki.ca), RejectReason::hostname);
+  auto wild = testing::issue(pki.ca, {.common_name = "wild", .dns_names = {"*.example.test"}});
+  expect_rejected(connect(wild, "a_b.example.test", &pki.ca), RejectReason::hostname);
+  EXPECT_FALSE(connect(wild, "a-b.example.test", &pki.ca).has_value());
+}
+
+// A server name that is neither a host name nor an IP address is refused
+// before anything is sent: OpenSSL took ".example.test" for "any subdomain".
+TEST_P(Certificates, NamesThatAreNotHostNamesAreRefused) {
+  auto context = Context::create(client_config(GetParam().version), *GetParam().backend);
+  ASSERT_TRUE(context) << context.error().message();
+  for (std::string name : {".example.test", "*.example.test", "a..example.test", "a b.test", "a.test..", "."}) {
+    auto connection = Connection::create(*context, {.server_name = name});
+    ASSERT_FALSE(connection) << name;
+    EXPECT_EQ(connection.error().code, errc::invalid_config) << name << ": " << connection.error().message();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, Certificates, ::testing::ValuesIn(all_params()), param_name);
 
 }  // namespace

@@ -530,13 +530,15 @@ int receive_hook(void* engine, unsigned char* data, std::size_t len) {
 int verify_hook(void* context, mbedtls_x509_crt* crt, int depth, std::uint32_t* flags) {
   if (!running_engine) return 0;
   if (depth == 0 && static_cast<MbedTlsContext*>(context)->config().role == Role::client) {
-    bool named = false;
-    try {
-      named = policy::names_match(running_engine->server_name(), subject_alt_names(*crt));
-    } catch (const std::bad_alloc&) {
-      return MBEDTLS_ERR_X509_ALLOC_FAILED;
-    }
-    *flags = named ? *flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH : *flags | MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    int rc = running_engine->callback_failure().run(
+        "the certificate check threw",
+        [&] {
+          bool named = policy::names_match(running_engine->server_name(), subject_alt_names(*crt));
+          *flags = named ? *flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH : *flags | MBEDTLS_X509_BADCERT_CN_MISMATCH;
+          return 0;
+        },
+        MBEDTLS_ERR_X509_ALLOC_FAILED);
+    if (rc != 0) return rc;
   }
   return running_engine->on_verified(crt, depth, *flags);
 }

@@ -385,8 +385,9 @@ class WolfSslContext final : public EngineContext {
 
   const Config& config() const { return config_; }
   const std::string& alpn_list() const { return alpn_list_; }
-  // Sessions this context handed out as blobs, kept parsed: resuming one
-  // costs a wolfSSL_SESSION_dup() instead of wolfSSL_d2i_SSL_SESSION().
+  // Sessions this context handed out as blobs, kept parsed (a
+  // wolfSSL_SESSION_dup() when the session is surfaced): resuming one skips
+  // wolfSSL_d2i_SSL_SESSION().
   policy::SessionCache& sessions() { return sessions_; }
 
  private:
@@ -610,13 +611,25 @@ std::optional<Error> WolfSslEngine::setup(WOLFSSL_CTX* ctx, const ConnectionOpti
   // (wolfSSL_DupSession) and only reads the one it is given: the cached
   // object serves every connection, on any thread (threads_wolfssl, TSan).
   policy::SessionCache::Session session = context_.sessions().find(options.resume_session);
+  bool parsed_from_cache = session != nullptr;
   if (!session) {
     const auto* p = reinterpret_cast<const unsigned char*>(options.resume_session.data());
     WOLFSSL_SESSION* parsed = wolfSSL_d2i_SSL_SESSION(nullptr, &p, static_cast<long>(options.resume_session.size()));
     if (!parsed) return Error{errc::invalid_config, "resume_session is not a session saved by the wolfssl backend"};
     session.reset(parsed, wolfSSL_SESSION_free);
   }
-  int rc = wolfSSL_set_session(ssl_, static_cast<WOLFSSL_SESSION*>(session.get()));
+  auto* given = static_cast<WOLFSSL_SESSION*>(session.get());
+  int rc = wolfSSL_set_session(ssl_, given);
+  // A wolfSSL that keeps a reference to the session it is given instead of
+  // copying it (newer releases do, for heap sessions) would make the cached
+  // object the live session of every connection resuming from it: such a
+  // connection gets its own copy.
+  if (rc == WOLFSSL_SUCCESS && wolfSSL_get_session(ssl_) == given && parsed_from_cache) {
+    WOLFSSL_SESSION* own = wolfSSL_SESSION_dup(given);
+    if (!own) return library_error("wolfSSL_SESSION_dup failed");
+    rc = wolfSSL_set_session(ssl_, own);
+    wolfSSL_SESSION_free(own);
+  }
   if (rc != WOLFSSL_SUCCESS) return Error{errc::invalid_config, "resume_session was refused by wolfSSL"};
   return std::nullopt;
 }

@@ -3,6 +3,7 @@
 #include "queues.hpp"
 
 #include <lastbyte/connection.hpp>
+#include <lastbyte/policy.hpp>
 
 #include <algorithm>
 #include <new>
@@ -151,14 +152,16 @@ struct Connection::Impl {
   }
 
   void on_handshake_done() {
-    handshake_done = true;
-    SessionInfo info = engine->session_info();
+    SessionInfo info = engine->session_info();  // may throw (no memory): then nothing below has changed
     version = info.version;
     bool tls13 = version == TlsVersion::tls1_3;
     sealing = record::sealing(tls13, info.cipher);
+    // The record gate's phase is what EngineIo::handshake_done() reads: both
+    // flags turn together.
     in.set_policy({.phase = tls13 ? detail::RecordPolicy::Phase::tls13 : detail::RecordPolicy::Phase::tls12,
                    .sealing = sealing,
                    .server = role == Role::server});
+    handshake_done = true;
     seal_held();
   }
 
@@ -334,6 +337,11 @@ Expected<Connection> Connection::create(const Context& context, ConnectionOption
     return Error{errc::invalid_config,
                  "a client verifies the server's host name and needs one: set Config::server_name or "
                  "ConnectionOptions::server_name"};
+  if (config.role == Role::client &&
+      policy::classify_server_name(options.server_name).kind == policy::ServerName::Kind::invalid)
+    return Error{errc::invalid_config, "server name \"" + options.server_name +
+                                           "\" is neither a host name (letters, digits, hyphens, underscores; dots "
+                                           "between labels) nor an IP address"};
   auto impl = std::make_unique<Impl>(context.impl_, config.role);
   auto engine = context.impl_->engine->new_engine(EngineIo(impl->in, impl->out), options);
   if (!engine) return engine.error();

@@ -6,15 +6,34 @@
 
 namespace lastbyte::policy {
 
+namespace {
+
+bool is_host_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (std::size_t start = 0; start <= name.size();) {
+    auto dot = std::min(name.find('.', start), name.size());
+    auto label = name.substr(start, dot - start);
+    if (label.empty() || label.size() > 63 ||
+        !std::all_of(label.begin(), label.end(), [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; }))
+      return false;
+    start = dot + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 ServerName classify_server_name(std::string_view name) {
   ServerName result{.text = std::string(name)};
   if (name.empty()) return result;
-  if (::inet_pton(AF_INET, result.text.c_str(), result.address.data()) == 1)
+  if (::inet_pton(AF_INET, result.text.c_str(), result.address.data()) == 1) {
     result.kind = ServerName::Kind::ipv4;
-  else if (::inet_pton(AF_INET6, result.text.c_str(), result.address.data()) == 1)
+  } else if (::inet_pton(AF_INET6, result.text.c_str(), result.address.data()) == 1) {
     result.kind = ServerName::Kind::ipv6;
-  else
-    result.kind = ServerName::Kind::dns;
+  } else {
+    if (result.text.ends_with('.')) result.text.pop_back();  // the root
+    result.kind = is_host_name(result.text) ? ServerName::Kind::dns : ServerName::Kind::invalid;
+  }
   return result;
 }
 
@@ -36,21 +55,20 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// A trailing dot names the same host (RFC 1034 §3.1).
-std::string_view without_root(std::string_view name) {
-  return name.ends_with('.') ? name.substr(0, name.size() - 1) : name;
+bool is_ldh(std::string_view label) {
+  return std::all_of(label.begin(), label.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
 }
 
+// `host` is a classified DNS name (no trailing dot, no empty label).
 bool dns_name_matches(std::string_view pattern, std::string_view host) {
-  pattern = without_root(pattern);
-  host = without_root(host);
   if (pattern.empty() || host.empty()) return false;
   if (pattern.starts_with("*.")) {
-    // One whole label, and never the last two (no "*.com").
+    // One whole label of letters, digits and hyphens, and never directly
+    // under a top-level domain (no "*.com").
     std::string_view suffix = pattern.substr(1);
     if (suffix.find('.', 1) == std::string_view::npos) return false;
     auto dot = host.find('.');
-    return dot != std::string_view::npos && dot > 0 && iequals(suffix, host.substr(dot));
+    return dot != std::string_view::npos && dot > 0 && is_ldh(host.substr(0, dot)) && iequals(suffix, host.substr(dot));
   }
   return pattern.find('*') == std::string_view::npos && iequals(pattern, host);
 }
@@ -100,12 +118,15 @@ std::optional<std::span<const unsigned char>> select_alpn(std::span<const std::s
   return std::nullopt;
 }
 
-void SessionCache::remember(std::span<const std::byte> blob, Session session) {
+void SessionCache::remember(std::span<const std::byte> blob, Session session) noexcept try {
   if (!session || capacity_ == 0) return;
   SessionBlob copy(blob.begin(), blob.end());
   std::lock_guard lock(mutex_);
   if (entries_.size() == capacity_) entries_.erase(entries_.begin());
   entries_.push_back({std::move(copy), std::move(session)});
+} catch (const std::bad_alloc&) {
+  // A cache only: a session it cannot keep is parsed from its blob when it
+  // is resumed, and the application still gets the blob.
 }
 
 SessionCache::Session SessionCache::find(std::span<const std::byte> blob) const {

@@ -108,7 +108,8 @@ class EngineIo {
   void push(std::span<const std::byte> ciphertext) noexcept;
 
   // Whether the core has seen handshake() return done: false during every
-  // handshake() call, true in every later call. An engine asks this instead
+  // handshake() call (and the session_info() call right after the last),
+  // true in every later call. An engine asks this instead
   // of keeping its own flag, so that "during the handshake" (a
   // HandshakeRejected verdict, a handshake alert, a TLS 1.2 session kept
   // until the end) means one thing on every backend.

@@ -27,9 +27,14 @@ namespace lastbyte::policy {
 // A client's server name: a DNS name is sent as SNI and matched against
 // dNSName subjectAltNames; an IP literal (RFC 6066 §3 forbids it as SNI) is
 // matched against iPAddress subjectAltNames. Classified with inet_pton, so
-// "123" or "1.2.3" are DNS names, not addresses.
+// "123" or "1.2.3" are DNS names, not addresses. A DNS name loses one
+// trailing dot (the root: "example.test." names example.test, and SNI
+// carries no trailing dot, RFC 6066 §3) and must be a host name: labels of
+// 1-63 letters, digits, hyphens or underscores, 253 characters in all.
+// Anything else ("*.example.test", ".example.test", "a..b", a space) is
+// invalid, and Connection::create refuses it (errc::invalid_config).
 struct ServerName {
-  enum class Kind { none, dns, ipv4, ipv6 };
+  enum class Kind { none, dns, ipv4, ipv6, invalid };
   std::string text;
   Kind kind = Kind::none;
   std::array<std::uint8_t, 16> address{};  // network order; 4 or 16 bytes used
@@ -57,10 +62,13 @@ struct SubjectAltNames {
   std::vector<std::vector<std::uint8_t>> ip = {};  // 4 or 16 bytes each
 };
 
-// RFC 6125, the subset every backend applies: names come from
-// subjectAltName only (a CN-only certificate names nothing, C03); "*" is a
-// whole leftmost label and matches exactly one label (C04); DNS names
-// compare case-insensitively, IP addresses bytewise.
+// RFC 6125, the subset every backend applies (OpenSSL's X509_check_host
+// with NO_PARTIAL_WILDCARDS | NEVER_CHECK_SUBJECT decides the same): names
+// come from subjectAltName only (a CN-only certificate names nothing, C03);
+// "*" is a whole leftmost label, never directly under a top-level domain,
+// and matches exactly one label of letters, digits and hyphens (C04); DNS
+// names compare case-insensitively (a dNSName with a trailing dot names
+// nothing), IP addresses bytewise.
 bool names_match(const ServerName& name, const SubjectAltNames& names);
 
 // What one certificate verification found wrong; several may hold at once.
@@ -113,7 +121,9 @@ class SessionCache {
 
   explicit SessionCache(std::size_t capacity = 32) : capacity_(capacity) {}
 
-  void remember(std::span<const std::byte> blob, Session session);
+  // Never fails the connection: a session it cannot keep (no memory) is
+  // simply not cached.
+  void remember(std::span<const std::byte> blob, Session session) noexcept;
   Session find(std::span<const std::byte> blob) const;
 
  private:
