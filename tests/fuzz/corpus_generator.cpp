@@ -12,6 +12,7 @@
 //   fuzz_api_<b>        call sequences of a healthy exchange, early writes,
 //                       half-close, back-pressure, zero-copy feeding
 //   fuzz_record_gate    real transcripts (both directions of real sessions)
+//   fuzz_http_response  responses in every framing (Content-Length, chunked, close-delimited, no body)
 //                       under the handshake, TLS 1.2 and TLS 1.3 policies
 #include <lastbyte/conformance/harness.hpp>
 
@@ -241,6 +242,27 @@ void gate_seeds(Corpus& corpus) {
     }
 }
 
+// ---- fuzz_http_response -----------------------------------------------------
+
+// Byte 0: flags (1 HEAD, 2 a clean end, the rest seeds the cut points),
+// then a response in each framing the tools meet.
+void http_seeds(Corpus& corpus) {
+  const char* responses[] = {
+      "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello world!",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X\r\n\r\n5;x=y\r\nhello\r\n7\r\n world!\r\n0\r\nX: 1\r\n\r\n",
+      "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\nthe body ends with the stream",
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n",
+      "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+      "HTTP/1.1 200 OK\nContent-Length: 3\n\nabcHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+  };
+  for (const char* response : responses)
+    for (std::uint8_t flags : {std::uint8_t{2}, std::uint8_t{0}, std::uint8_t{3}, std::uint8_t{0x56}}) {
+      Seed seed{flags};
+      for (const char* c = response; *c; ++c) seed.push_back(static_cast<std::uint8_t>(*c));
+      corpus.add(seed);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -262,6 +284,9 @@ int main(int argc, char** argv) {
   Corpus gate(out / "fuzz_record_gate");
   gate_seeds(gate);
   written["fuzz_record_gate"] = gate.size();
+  Corpus http(out / "fuzz_http_response");
+  http_seeds(http);
+  written["fuzz_http_response"] = http.size();
   for (const auto& [dir, n] : written) std::printf("lastbyte-fuzz-corpus: %s: %zu seeds\n", dir.c_str(), n);
   return 0;
 }
