@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <fstream>
@@ -107,6 +108,46 @@ TEST_P(ConnectionTest, TransportInputAfterEofIsRefused) {
   EXPECT_EQ(p.client().feed_eof(), errc::input_after_transport_end);
   EXPECT_EQ(p.client().feed_reset(), errc::input_after_transport_end);
   EXPECT_TRUE(p.client().input_space().empty());
+}
+
+// C8 for a loop that only knows "the socket failed" (issue 13: an event
+// loop folds EOF and RST into one error): every complete record is
+// delivered, then Reset{eof_or_reset}; never a clean end unless the peer's
+// close_notify came first; writes are refused as after a reset.
+TEST_P(ConnectionTest, C8_TransportErrorDeliversEveryRecordAndIsNeverClean) {
+  for (bool peer_closed : {false, true}) {
+    SCOPED_TRACE(peer_closed ? "close_notify, then the error" : "the error alone");
+    auto p = established();
+    Bytes body = pattern(0, 40000);
+    std::size_t written = 0;
+    while (written < body.size()) {
+      auto r = p.server().write(std::span(body).subspan(written));
+      ASSERT_EQ(r.status, IoStatus::ok);
+      written += r.bytes;
+      p.client().feed(p.take_output(Role::server));
+    }
+    if (peer_closed) {
+      ASSERT_FALSE(p.server().close());
+    }
+    p.client().feed(p.take_output(Role::server));
+    ASSERT_FALSE(p.client().feed_transport_error());
+    EXPECT_EQ(p.client().feed_transport_error(), errc::input_after_transport_end);
+    EXPECT_TRUE(p.client().wants().read_now) << "the queued records are still to be read";
+    std::string got = drain(p.client());
+    EXPECT_EQ(got.size(), body.size());
+    EXPECT_EQ(std::memcmp(got.data(), body.data(), body.size()), 0);
+    ASSERT_TRUE(p.client().verdict().has_value());
+    if (peer_closed) {
+      EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.client().verdict())) << describe(*p.client().verdict());
+      continue;
+    }
+    auto* reset = std::get_if<Reset>(&*p.client().verdict());
+    ASSERT_NE(reset, nullptr) << describe(*p.client().verdict());
+    EXPECT_TRUE(reset->eof_or_reset);
+    EXPECT_FALSE(reset->during_handshake);
+    EXPECT_NE(describe(*p.client().verdict()).find("reset or EOF"), std::string::npos);
+    EXPECT_EQ(p.client().write(std::string_view("late")).error, errc::write_after_reset);
+  }
 }
 
 TEST_P(ConnectionTest, CloseAndInfoDuringTheHandshakeAreRefused) {

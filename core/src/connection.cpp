@@ -16,7 +16,7 @@ IoResult blocked() { return {0, IoStatus::blocked, {}}; }
 IoResult moved(std::size_t n) { return {n, IoStatus::ok, {}}; }
 IoResult ended() { return {0, IoStatus::end, {}}; }
 
-enum class Transport { open, eof, reset };
+enum class Transport { open, eof, reset, failed };  // failed: an EOF or a reset, the caller cannot tell
 
 // Room kept free in the outbound queue for records a library sends without
 // a write() to budget them: a KeyUpdate answer (27 bytes), a fatal alert
@@ -99,7 +99,10 @@ struct Connection::Impl {
     if (const auto& gate = in.gate_verdict()) return finish(*gate);
     if (transport == Transport::open) return;
     std::uint64_t leftover = in.unconsumed();
-    if (transport == Transport::reset) return finish(Reset{leftover, !handshake_done});
+    if (transport == Transport::reset || transport == Transport::failed)
+      return finish(Reset{.leftover_bytes = leftover,
+                          .during_handshake = !handshake_done,
+                          .eof_or_reset = transport == Transport::failed});
     finish(Truncated{leftover, !handshake_done, handshake_done && config().accept_truncation});
   }
 
@@ -171,7 +174,7 @@ struct Connection::Impl {
     if (outbound_failure) return outbound_failure;
     if (peer_closed && version == TlsVersion::tls1_2) return errc::write_after_peer_close_tls12;
     if (local_closed || close_requested) return errc::write_after_close;
-    if (transport == Transport::reset) return errc::write_after_reset;
+    if (transport == Transport::reset || transport == Transport::failed) return errc::write_after_reset;
     if (verdict && !std::holds_alternative<CloseNotify>(*verdict)) return errc::write_after_end;
     return std::nullopt;
   }
@@ -182,7 +185,9 @@ struct Connection::Impl {
   // transport is reset, the session failed or our side could not write
   // (then unsent() counts them).
   bool can_seal() const {
-    if (!handshake_done || local_closed || outbound_failure || transport == Transport::reset) return false;
+    if (!handshake_done || local_closed || outbound_failure || transport == Transport::reset ||
+        transport == Transport::failed)
+      return false;
     return !verdict || std::holds_alternative<CloseNotify>(*verdict) || std::holds_alternative<Truncated>(*verdict);
   }
 
@@ -405,6 +410,13 @@ std::error_code Connection::feed_reset() {
   impl_->invalidate_offer();
   if (impl_->transport != Transport::open) return errc::input_after_transport_end;
   impl_->transport = Transport::reset;
+  return {};
+}
+
+std::error_code Connection::feed_transport_error() {
+  impl_->invalidate_offer();
+  if (impl_->transport != Transport::open) return errc::input_after_transport_end;
+  impl_->transport = Transport::failed;
   return {};
 }
 

@@ -10,12 +10,13 @@ class Category final : public std::error_category {
     switch (static_cast<errc>(code)) {
       case errc::ok: return "ok";
       case errc::input_after_transport_end:
-        return "transport input after feed_eof()/feed_reset(): the transport already ended";
+        return "transport input after feed_eof()/feed_reset()/feed_transport_error(): the transport already ended";
       case errc::read_after_end:
         return "read() after the end of the stream was reported: consult verdict()";
       case errc::write_after_close: return "write() after close(): close_notify was already sent";
       case errc::write_after_reset:
-        return "write() after feed_reset(): the transport was reset, nothing can reach the peer any more";
+        return "write() after feed_reset() or feed_transport_error(): the transport failed, nothing can reach the "
+               "peer any more";
       case errc::write_after_end:
         return "write() after the stream ended with an error or truncation: consult verdict()";
       case errc::write_after_peer_close_tls12:

@@ -104,8 +104,8 @@ struct Describe {
     return s + ")";
   }
   std::string operator()(const Reset& v) const {
-    return "reset (" + std::to_string(v.leftover_bytes) + " leftover bytes" +
-           (v.during_handshake ? ", during handshake)" : ")");
+    return std::string(v.eof_or_reset ? "reset or EOF, the transport failed (" : "reset (") +
+           std::to_string(v.leftover_bytes) + " leftover bytes" + (v.during_handshake ? ", during handshake)" : ")");
   }
   std::string operator()(const PeerAlert& v) const {
     return "peer_alert(" + std::string(to_string(v.alert)) + ")";

@@ -1,6 +1,6 @@
 // (c) API sequences: random calls of every public Connection function on the
 // victim of a pair (feed, input_space, commit_input with any n, feed_eof,
-// feed_reset, output/consume_output with any n, handshake, read and write of
+// feed_reset, feed_transport_error, output/consume_output with any n, handshake, read and write of
 // any size including 0, close, release_buffers, wants, verdict, info), in
 // any order, with a peer (any installed backend) fed from the victim's
 // output and feeding it back.
@@ -148,7 +148,7 @@ class Run {
       case 1: input_space(); break;
       case 2: commit(arg); break;
       case 3: transport_end(false); break;
-      case 4: transport_end(true); break;
+      case 4: transport_end(true, arg & 1); break;  // feed_reset or feed_transport_error
       case 5: take_output(scaled(arg)); break;
       case 6: consume_too_much(arg); break;
       case 7: handshake(); break;
@@ -286,12 +286,14 @@ class Run {
     moved_ += n;
   }
 
-  void transport_end(bool reset) {
+  // `reset`: feed_reset(), or with `unknown` feed_transport_error() (the
+  // same contract: writes refused, Reset unless close_notify came first).
+  void transport_end(bool reset, bool unknown = false) {
     retire_offer();
     Allowed a;
     if (v_transport_ended_) a.push_back(errc::input_after_transport_end);
-    std::error_code e = reset ? v().feed_reset() : v().feed_eof();
-    refusal(reset ? "feed_reset" : "feed_eof", e, a);
+    std::error_code e = !reset ? v().feed_eof() : unknown ? v().feed_transport_error() : v().feed_reset();
+    refusal(!reset ? "feed_eof" : unknown ? "feed_transport_error" : "feed_reset", e, a);
     if (!e) v_transport_ended_ = true, v_reset_ = reset;
   }
 

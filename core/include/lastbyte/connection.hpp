@@ -1,6 +1,7 @@
 // A sans-I/O TLS connection. The caller owns the transport: it feeds received
 // ciphertext (feed / input_space+commit_input), the transport end (feed_eof,
-// feed_reset), sends what output() holds, and reads and writes plaintext.
+// feed_reset, or feed_transport_error when it cannot tell which), sends what
+// output() holds, and reads and writes plaintext.
 //
 // The decrypt-pending contract, as this API keeps it:
 //   C1 read() returns plaintext in record order; IoStatus::end (and with it
@@ -20,7 +21,12 @@
 //   C7 post-handshake messages (tickets, KeyUpdate) and data arriving with the
 //      last handshake flight are handled inside read(); never a stall.
 //   C8 after feed_reset(), complete records already received are delivered,
-//      then Reset.
+//      then Reset. feed_transport_error() is the same for a loop that only
+//      knows "the socket failed" (EOF and RST folded into one error): never a
+//      clean end unless the peer's close_notify came first, Reset with
+//      eof_or_reset set otherwise.
+//      Feed the end in the same iteration as the last bytes, before deciding
+//      to close: wants() then says whether read() still has work.
 //   C9 after the peer's close_notify the application may still write (TLS
 //      1.3) and then close(); on TLS 1.2 the core answers close_notify at once
 //      and refuses further writes (RFC 5246 §7.2.1). close() sends
@@ -140,6 +146,11 @@ class Connection {
   std::error_code commit_input(std::size_t n);
   std::error_code feed_eof();
   std::error_code feed_reset();
+  // The transport failed and the caller cannot tell an EOF from a reset (an
+  // event loop that folds them into one error). Treated as a reset: writes
+  // are refused and the verdict is Reset{.eof_or_reset = true} unless the
+  // peer's close_notify was already received (then CloseNotify).
+  std::error_code feed_transport_error();
 
   // Ciphertext to send; consume_output(n) once n bytes were sent. Consuming
   // may seal more plaintext write() accepted earlier (C10), so look at

@@ -10,12 +10,12 @@ namespace lastbyte {
 enum class errc {
   ok = 0,
   // API misuse on a Connection
-  input_after_transport_end = 1,  // feed()/feed_eof()/feed_reset() after the transport already ended
+  input_after_transport_end = 1,  // feed()/feed_eof()/feed_reset()/feed_transport_error() after the transport ended
   read_after_end,                 // read() after it already returned the end (see verdict())
   write_after_close,              // write() after close()
   write_after_end,                // write() after a verdict that forbids it
   write_after_peer_close_tls12,   // TLS 1.2 peer sent close_notify: RFC 5246 §7.2.1 forbids more data
-  write_after_reset,              // write() after feed_reset(): nothing can reach the peer any more
+  write_after_reset,              // write() after feed_reset()/feed_transport_error(): nothing reaches the peer
   close_during_handshake,         // close() before the handshake finished
   handshake_not_done,             // info() before the handshake finished
   input_overflow,                 // commit_input() beyond the space input_space() offered

@@ -89,6 +89,9 @@ struct Truncated {
 struct Reset {
   std::uint64_t leftover_bytes = 0;
   bool during_handshake = false;
+  // Connection::feed_transport_error(): the caller knew only that the
+  // transport failed, an EOF or a reset. Unclean either way.
+  bool eof_or_reset = false;
 };
 
 // The peer sent a fatal alert.
