@@ -26,7 +26,12 @@ cmake -S "$work/consumer" -B "$work/consumer/build" -G Ninja -DCMAKE_PREFIX_PATH
 cmake --build "$work/consumer/build" >/dev/null
 pc_dir=$(dirname "$(find "$work/prefix" -name lastbyte.pc)")
 # shellcheck disable=SC2046
-g++ $flags "$work/consumer/main.cpp" -o "$work/fetch-pkgconfig" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs lastbyte)
+g++ -std=c++20 $flags "$work/consumer/main.cpp" -o "$work/fetch-pkgconfig" $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs lastbyte)
+# A C program: C99, no C++ flags, only what pkg-config says.
+# shellcheck disable=SC2046
+cc -std=c99 -Wall -Wextra -Wpedantic -Werror $flags "$source/tests/consumer/main.c" -o "$work/c-consumer" \
+  $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs lastbyte)
+"$work/c-consumer" | grep -q '^lastbyte from C: backend ' || { echo "install_test: the C consumer failed" >&2; exit 1; }
 
 "$server" --port 0 --body-size 1000 --max-connections 2 --write-ca "$work/ca.pem" >"$work/server.out" 2>/dev/null &
 server_pid=$!
@@ -39,4 +44,4 @@ for binary in "$work/consumer/build/fetch" "$work/fetch-pkgconfig"; do
   [ "$body" -eq 1000 ] || { echo "install_test: $binary: body of $body bytes, expected 1000" >&2; exit 1; }
   grep -qx close_notify "$work/verdict" || { echo "install_test: $binary: $(cat "$work/verdict")" >&2; exit 1; }
 done
-echo "install_test: find_package and pkg-config consumers both fetched 1000 bytes, verdict close_notify"
+echo "install_test: find_package and pkg-config consumers both fetched 1000 bytes, verdict close_notify; the C consumer linked and ran"
