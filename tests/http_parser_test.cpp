@@ -100,14 +100,37 @@ TEST(HttpParser, MalformedResponsesAreRefusedNotGuessedAround) {
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFF\r\n",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+      // Found by review: each of these was read, not refused.
+      "HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding:\r\nContent-Length: 2\r\n\r\nhi",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: ,\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5,\r\n\r\nhello",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 2\r\nhi\r\n0\r\n\r\n",
   };
   for (const char* raw : bad) {
     auto p = parse(raw, 0, false, true, true);
     EXPECT_TRUE(p.parser.failed()) << raw;
     EXPECT_FALSE(p.parser.error().empty()) << raw;
   }
+  std::string nul = std::string("HTTP/1.1 200 OK\r\nX: a") + '\0' + "b\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_TRUE(parse(nul, 0, false, true, true).parser.failed()) << "a NUL in a header value";
+  std::string interim;
+  for (int i = 0; i < 17; ++i) interim += "HTTP/1.1 100 Continue\r\n\r\n";
+  EXPECT_TRUE(parse(interim + "HTTP/1.1 204 No Content\r\n\r\n").parser.failed()) << "interim responses are bounded";
+  EXPECT_TRUE(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2 ;x\r\nhi\r\n0\r\n\r\n").parser.complete())
+      << "whitespace before a chunk extension is allowed (BWS)";
   std::string huge = "HTTP/1.1 200 OK\r\nX: " + std::string(70000, 'a') + "\r\n\r\n";
   EXPECT_TRUE(parse(huge, 1000, false, true, true).parser.failed()) << "header sections are bounded";
+}
+
+TEST(HttpParser, HeadersCompleteOnlyWhenTheyWere) {
+  auto garbage = parse("garbage\r\n");
+  EXPECT_TRUE(garbage.parser.failed());
+  EXPECT_FALSE(garbage.parser.headers_complete());
+  auto cut = parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf");
+  EXPECT_TRUE(cut.parser.failed());
+  EXPECT_TRUE(cut.parser.headers_complete());
 }
 
 TEST(HttpParser, TruncatedResponsesAreNeverComplete) {

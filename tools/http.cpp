@@ -88,12 +88,12 @@ std::optional<std::string_view> ResponseParser::take_line(std::string_view in, s
   auto lf = in.find('\n');
   std::size_t limit = max_header_section - std::min(header_bytes_, max_header_section);
   if (lf == std::string_view::npos) {
-    if (line_.size() + in.size() > limit) return fail("a header line longer than 64 KiB"), std::nullopt;
+    if (line_.size() + in.size() > limit) return fail("a header section longer than 64 KiB"), std::nullopt;
     line_.append(in);
     used = in.size();
     return std::nullopt;
   }
-  if (line_.size() + lf > limit) return fail("a header line longer than 64 KiB"), std::nullopt;
+  if (line_.size() + lf > limit) return fail("a header section longer than 64 KiB"), std::nullopt;
   line_.append(in.substr(0, lf));
   used = lf + 1;
   header_bytes_ += line_.size() + 1;
@@ -124,6 +124,7 @@ bool ResponseParser::on_header(std::string_view line) {
     return fail("header name \"" + std::string(name.substr(0, 64)) + "\" (no spaces before the colon, RFC 9112 §5.1)"),
            false;
   auto value = trim(line.substr(colon + 1));
+  if (value.find('\0') != std::string_view::npos) return fail("a NUL byte in a header value (RFC 9110 §5.5)"), false;
   std::string key = lowercase(name);
   if (state_ == State::trailers) {
     trailers_.emplace_back(std::string(name), std::string(value));
@@ -131,7 +132,11 @@ bool ResponseParser::on_header(std::string_view line) {
   }
   if (key == "content-length") {
     // A list of identical values is one value (RFC 9110 §8.6); differing ones are refused.
-    for (const auto& element : list_elements(value)) {
+    auto elements = list_elements(value);
+    // Every element of the list must be a length: "5," or an empty value is malformed.
+    if (elements.empty() || std::count(value.begin(), value.end(), ',') + 1 != static_cast<long>(elements.size()))
+      return fail("Content-Length \"" + std::string(value.substr(0, 64)) + "\""), false;
+    for (const auto& element : elements) {
       auto length = decimal(element);
       if (!length) return fail("Content-Length \"" + std::string(value.substr(0, 64)) + "\""), false;
       if (content_length_ && *content_length_ != *length) return fail("conflicting Content-Lengths"), false;
@@ -139,10 +144,13 @@ bool ResponseParser::on_header(std::string_view line) {
     }
     if (!content_length_) return fail("an empty Content-Length"), false;
   } else if (key == "transfer-encoding") {
-    for (const auto& coding : list_elements(value)) {
+    auto codings = list_elements(value);
+    if (codings.empty()) return fail("an empty Transfer-Encoding"), false;
+    for (const auto& coding : codings) {
       if (chunked_) return fail("a transfer coding after chunked (RFC 9112 §6.1)"), false;
-      if (coding == "chunked") chunked_ = true;
-      else other_coding_ = true;
+      if (coding != "chunked")
+        return fail("transfer coding \"" + coding.substr(0, 32) + "\": this client decodes chunked only"), false;
+      chunked_ = true;
     }
   } else if (key == "connection") {
     for (const auto& option : list_elements(value)) {
@@ -155,8 +163,12 @@ bool ResponseParser::on_header(std::string_view line) {
 
 bool ResponseParser::on_headers_end() {
   framing_known_ = true;
+  if (status_ == 101) return fail("101 Switching Protocols: no upgrade was asked for"), false;
   if (status_ < 200) {  // an interim response: the real one follows
+    int interim = interim_ + 1;
+    if (interim > 16) return fail("more than 16 interim (1xx) responses"), false;
     *this = ResponseParser(head_);
+    interim_ = interim;
     return true;
   }
   keep_alive_ = http11_ ? !connection_close_ : connection_keep_alive_ && !connection_close_;
@@ -164,12 +176,11 @@ bool ResponseParser::on_headers_end() {
   if (no_body) {
     framing_ = Framing::none;
     state_ = State::done;
-  } else if (chunked_ || other_coding_) {
-    // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length; a final
-    // coding other than chunked is read until the close.
-    framing_ = chunked_ && !other_coding_ ? Framing::chunked : Framing::close;
+  } else if (chunked_) {
+    // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
+    framing_ = Framing::chunked;
     if (content_length_) keep_alive_ = false;  // §6.1: such a message may be smuggling
-    state_ = framing_ == Framing::chunked ? State::chunk_size : State::body;
+    state_ = State::chunk_size;
   } else if (content_length_) {
     framing_ = Framing::length;
     remaining_ = *content_length_;
@@ -207,7 +218,11 @@ std::size_t ResponseParser::feed(std::string_view in) {
           if (!text.empty()) return taken + fail("chunk data longer than its size");
           state_ = State::chunk_size;
         } else {  // chunk-size [; chunk-ext]
-          auto size_text = trim(text.substr(0, text.find(';')));
+          // chunk-size = 1*HEXDIG, then BWS before a ";" extension only.
+          auto semicolon = text.find(';');
+          auto size_text = text.substr(0, semicolon);
+          if (semicolon != std::string_view::npos)
+            while (!size_text.empty() && (size_text.back() == ' ' || size_text.back() == '\t')) size_text.remove_suffix(1);
           std::uint64_t size = 0;
           auto [end, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
           if (size_text.empty() || ec != std::errc{} || end != size_text.data() + size_text.size())

@@ -42,7 +42,9 @@ class ResponseParser {
   bool complete() const { return state_ == State::done; }
   bool failed() const { return state_ == State::failed; }
   const std::string& error() const { return error_; }
-  bool headers_complete() const { return state_ > State::headers || (state_ == State::failed && framing_known_); }
+  bool headers_complete() const {
+    return state_ == State::failed ? framing_known_ : state_ > State::headers;
+  }
 
   int status() const { return status_; }
   Framing framing() const { return framing_; }
@@ -70,8 +72,9 @@ class ResponseParser {
   std::string line_;  // a line split across feeds
   std::size_t header_bytes_ = 0;
   int status_ = 0;
+  int interim_ = 0;  // 1xx responses skipped
   bool http11_ = false, keep_alive_ = false, framing_known_ = false;
-  bool connection_close_ = false, connection_keep_alive_ = false, chunked_ = false, other_coding_ = false;
+  bool connection_close_ = false, connection_keep_alive_ = false, chunked_ = false;
   Framing framing_ = Framing::none;
   std::optional<std::uint64_t> content_length_;
   std::uint64_t remaining_ = 0;  // of the body or of the current chunk

@@ -482,7 +482,7 @@ Wants Connection::wants() const {
   if (s.end_reported) return w;
   w.read_now = s.verdict.has_value() || s.transport != Transport::open || s.in.record_ready() ||
                (s.handshake_done && s.engine->pending_plaintext() > 0);
-  w.transport_input = s.transport == Transport::open && !s.verdict && s.in.room() > 0;
+  w.transport_input = s.transport == Transport::open && !s.verdict && s.in.accepts_input();
   return w;
 }
 

@@ -77,6 +77,9 @@ class InboundQueue {
   bool record_ready() const;
   std::size_t unconsumed() const { return end_ - begin_; }
   std::size_t room() const { return capacity_ - unconsumed(); }
+  // Whether space() offers any byte now. False also when the only free bytes
+  // are in front of complete records still to be read: read first (C2).
+  bool accepts_input() const;
   void discard_all() { begin_ = exposed_ = end_ = 0; }
   // Frees the storage while nothing is queued; space() allocates it again.
   bool release();

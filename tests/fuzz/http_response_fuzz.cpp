@@ -56,7 +56,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(whole.parser.status() == cut.parser.status());
   check(whole.parser.framing() == cut.parser.framing());
   check(whole.parser.keep_alive() == cut.parser.keep_alive());
-  check(whole.consumed == cut.consumed);
+  // Where a failure is found depends on the cut (a header section's limit
+  // is crossed inside a line or at its end); after it nothing is read.
+  if (!whole.parser.failed()) {
+    check(whole.consumed == cut.consumed);
+    check(whole.parser.headers_complete() == cut.parser.headers_complete());
+    check(whole.parser.trailers() == cut.parser.trailers());
+  }
   check(whole.parser.complete() != whole.parser.failed());  // after the end of the stream, one or the other
   check(whole.parser.body().size() <= raw.size());
   if (whole.parser.complete() && whole.parser.framing() == Framing::length)
