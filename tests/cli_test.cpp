@@ -260,6 +260,21 @@ TEST(Cli, KeepAliveSendsEveryRequestOnOneConnection) {
   }
 }
 
+// A server may close a kept-alive connection while it is idle (RFC 9112
+// §9.6): the next request goes on a new one, nothing fails (found by review:
+// the run failed at the first such close).
+TEST(Cli, KeepAliveSurvivesTheServerClosingAnIdleConnection) {
+  std::string ca = ::testing::TempDir() + "lastbyte-cli-idle-ca-" + std::to_string(::getpid()) + ".pem";
+  Child server({server_bin, "--port", "0", "--body-size", "2000", "--idle-close-after", "2", "--max-connections", "3",
+                "--write-ca", ca});
+  std::string line = server.read_line(std::chrono::seconds(10));
+  ASSERT_TRUE(line.starts_with("listening on 127.0.0.1:")) << line;
+  std::string port = line.substr(line.rfind(':') + 1);
+  Ran r = client({"-n", "5", "--keep-alive", "--cafile", ca, "localhost:" + port});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("requests: 5; connections: 3; complete responses: 5; incomplete: 0"), std::string::npos) << r.err;
+}
+
 // A close-delimited body cannot be kept alive: each request gets a connection.
 TEST(Cli, KeepAliveOpensANewConnectionWhenTheServerCloses) {
   Server server("close_notify", 3000, 3, {}, "close");

@@ -169,6 +169,7 @@ bool ResponseParser::on_headers_end() {
     if (interim > 16) return fail("more than 16 interim (1xx) responses"), false;
     *this = ResponseParser(head_);
     interim_ = interim;
+    started_ = true;
     return true;
   }
   keep_alive_ = http11_ ? !connection_close_ : connection_keep_alive_ && !connection_close_;
@@ -194,6 +195,7 @@ bool ResponseParser::on_headers_end() {
 
 std::size_t ResponseParser::feed(std::string_view in) {
   std::size_t taken = 0;
+  started_ = started_ || !in.empty();
   while (taken < in.size() && state_ != State::done && state_ != State::failed) {
     std::string_view rest = in.substr(taken);
     switch (state_) {
@@ -238,6 +240,7 @@ std::size_t ResponseParser::feed(std::string_view in) {
         std::size_t n = rest.size();
         if (framing_ != Framing::close) n = static_cast<std::size_t>(std::min<std::uint64_t>(n, remaining_));
         body_.append(rest.substr(0, n));
+        body_size_ += n;
         taken += n;
         if (framing_ == Framing::close) break;
         remaining_ -= n;
@@ -261,7 +264,7 @@ void ResponseParser::end_of_stream(bool authenticated_end) {
   if (state_ == State::status_line && line_.empty() && header_bytes_ == 0)
     return void(fail("the stream ended before a response"));
   fail(std::string("the stream ended inside the response (") +
-       (state_ <= State::headers ? "its headers" : "its body, " + std::to_string(body_.size()) + " bytes read") + ")");
+       (state_ <= State::headers ? "its headers" : "its body, " + std::to_string(body_size_) + " bytes read") + ")");
 }
 
 std::optional<std::size_t> parse_size(std::string_view text) {

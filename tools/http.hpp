@@ -50,6 +50,9 @@ class ResponseParser {
   Framing framing() const { return framing_; }
   std::optional<std::uint64_t> content_length() const { return content_length_; }
   const std::string& body() const { return body_; }  // decoded
+  std::size_t body_size() const { return body_size_; }  // decoded bytes, also after discard_body()
+  void discard_body() { std::string().swap(body_); }   // for callers that count, not keep
+  bool started() const { return started_; }           // any byte of it arrived
   const std::vector<std::pair<std::string, std::string>>& trailers() const { return trailers_; }
   // The connection may carry another request once this response is
   // complete: HTTP/1.1 without "Connection: close" (HTTP/1.0 with
@@ -79,6 +82,8 @@ class ResponseParser {
   std::optional<std::uint64_t> content_length_;
   std::uint64_t remaining_ = 0;  // of the body or of the current chunk
   std::string body_;
+  std::size_t body_size_ = 0;
+  bool started_ = false;
   std::vector<std::pair<std::string, std::string>> trailers_;
 };
 

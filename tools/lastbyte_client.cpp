@@ -143,6 +143,7 @@ struct Exchange {
   std::string error = {};               // an I/O failure, or why nothing was sent
   std::optional<SessionInfo> info = {};
   int connection = 0;                   // which connection carried it (1, 2, ...)
+  bool kept_alive = false;              // the connection carried the next request too
 };
 
 // Sends requests on one connection until `wanted` exchanges were made, the
@@ -150,7 +151,8 @@ struct Exchange {
 // the start of the next one.
 void exchange_on_one_connection(const Context& context, const Options& o, int wanted, int connection_number,
                                 std::vector<Exchange>& out) {
-  auto deadline = net::after(std::chrono::seconds(o.timeout_s));
+  const auto timeout = std::chrono::seconds(o.timeout_s);  // for the connection, then for each request
+  auto deadline = net::after(timeout);
   auto fail_all = [&](std::string why) {
     out.push_back({.response = tools::ResponseParser(o.head), .error = std::move(why), .connection = connection_number});
   };
@@ -164,6 +166,7 @@ void exchange_on_one_connection(const Context& context, const Options& o, int wa
   bool ended = false;
   for (int i = 0; i < wanted && !ended; ++i) {
     bool last = i + 1 == wanted || !o.keep_alive;
+    if (i > 0) deadline = net::after(timeout);
     Exchange ex{.response = tools::ResponseParser(o.head), .connection = connection_number};
     std::string request = request_for(o, last);
     if (auto e = driver.write_all(std::as_bytes(std::span(request)), deadline); e && !connection->verdict()) {
@@ -174,7 +177,14 @@ void exchange_on_one_connection(const Context& context, const Options& o, int wa
     pending.erase(0, ex.response.feed(pending));
     // The last response on a connection is read to the stream's end, so that
     // its verdict is known; the others until they are complete.
+    bool graced = false;
     while (!ex.response.failed() && (last || !ex.response.complete())) {
+      // Once the last response is complete its end is waited for briefly:
+      // a server that ignores "Connection: close" is closed by us.
+      if (ex.response.complete() && !graced) {
+        deadline = std::min(deadline, net::after(std::chrono::seconds(2)));
+        graced = true;
+      }
       auto r = driver.read(buffer, deadline);
       if (r.status == IoStatus::ok) {
         std::string_view got(reinterpret_cast<const char*>(buffer.data()), r.bytes);
@@ -185,6 +195,12 @@ void exchange_on_one_connection(const Context& context, const Options& o, int wa
       if (r.status == IoStatus::end) {
         ended = true;
         ex.verdict = connection->verdict();
+        // A kept-alive connection the server closed before any byte of
+        // this response (RFC 9112 §9.6): the request goes on a new one.
+        bool idle_close = i > 0 && !ex.response.started() && ex.verdict &&
+                          (std::holds_alternative<CloseNotify>(*ex.verdict) ||
+                           std::holds_alternative<Truncated>(*ex.verdict));
+        if (idle_close) return;
         ex.response.end_of_stream(ex.verdict && std::holds_alternative<CloseNotify>(*ex.verdict));
       } else if (!ex.response.complete()) {
         ex.error = "reading the response: " + r.error.message();
@@ -193,7 +209,11 @@ void exchange_on_one_connection(const Context& context, const Options& o, int wa
       break;
     }
     if (auto info = connection->info()) ex.info = *info;
-    bool reusable = ex.response.complete() && ex.response.keep_alive() && ex.error.empty();
+    // Bytes after a complete response that no request asked for yet: the
+    // connection is not reused (they would pass for the next answer).
+    bool reusable = ex.response.complete() && ex.response.keep_alive() && ex.error.empty() && pending.empty();
+    if (o.repeat > 1) ex.response.discard_body();  // only counted
+    ex.kept_alive = reusable && i + 1 < wanted;
     out.push_back(std::move(ex));
     if (!reusable) break;
   }
@@ -205,8 +225,10 @@ void exchange_on_one_connection(const Context& context, const Options& o, int wa
 int exit_status_for(const Exchange& ex, const Options& o) {
   bool clean_end = !ex.verdict || std::holds_alternative<CloseNotify>(*ex.verdict);
   if (ex.response.complete() && (clean_end || !o.require_close_notify)) return exit_clean;
-  if (ex.verdict && std::holds_alternative<Truncated>(*ex.verdict)) return exit_truncated;
-  if (ex.verdict && std::holds_alternative<Reset>(*ex.verdict)) return exit_reset;
+  // A handshake cut by the transport is a handshake failure (1), not a
+  // truncated response.
+  if (auto* t = ex.verdict ? std::get_if<Truncated>(&*ex.verdict) : nullptr) return t->during_handshake ? exit_failure : exit_truncated;
+  if (auto* r = ex.verdict ? std::get_if<Reset>(&*ex.verdict) : nullptr) return r->during_handshake ? exit_failure : exit_reset;
   return exit_failure;
 }
 
@@ -217,7 +239,7 @@ std::string response_summary(const tools::ResponseParser& response) {
   std::string framing(to_string(response.framing()));
   if (response.framing() == tools::Framing::length) framing += " " + std::to_string(*response.content_length());
   return "HTTP " + std::to_string(response.status()) + ", " + framing + ", body " +
-         std::to_string(response.body().size()) + " bytes (" +
+         std::to_string(response.body_size()) + " bytes (" +
          (response.complete() ? "complete" : "incomplete: " + response.error()) + ")";
 }
 
@@ -255,12 +277,11 @@ int run(const Options& o) {
     std::size_t before = exchanges.size();
     int wanted = o.keep_alive ? o.repeat - static_cast<int>(before) : 1;
     exchange_on_one_connection(*context, o, wanted, connections, exchanges);
-    // A connection that failed before any response ends the run: the
-    // next would most likely fail the same way.
-    if (exchanges.size() == before || !exchanges.back().response.complete()) {
-      if (!o.keep_alive) continue;
-      break;
-    }
+    // With --keep-alive, a failed exchange ends the run (the next would
+    // most likely fail the same way); a connection the server closed while
+    // idle just means a new one. Without it every request has its own.
+    // (A first request always yields an exchange, so every connection makes progress.)
+    if (o.keep_alive && exchanges.size() > before && !exchanges.back().response.complete()) break;
   }
   std::map<std::string, int> verdicts;
   int complete = 0, worst = exit_clean;
@@ -270,7 +291,7 @@ int run(const Options& o) {
     worst = std::max(worst, status == exit_failure ? 5 : status);  // failure ranks worst
     complete += ex.response.complete();
     std::string verdict = ex.verdict ? describe(*ex.verdict) : ex.error.empty() ? "none: we closed" : "none: " + ex.error;
-    ++verdicts[ex.verdict ? std::string(kind_name(*ex.verdict)) : ex.error.empty() ? "kept_alive" : "error"];
+    ++verdicts[ex.verdict ? std::string(kind_name(*ex.verdict)) : !ex.error.empty() ? "error" : ex.kept_alive ? "kept_alive" : "closed_by_us"];
     bool warn = status == exit_clean && ex.verdict && !std::holds_alternative<CloseNotify>(*ex.verdict);
     if (o.repeat == 1) {
       if (ex.info)

@@ -48,7 +48,9 @@ const char usage[] =
     "  --write-ca FILE      write the throwaway CA certificate here (for the client's --cafile)\n"
     "  --tls 1.2|1.3        pin the TLS version\n"
     "  --alpn LIST          accept these ALPN protocols (comma-separated)\n"
-    "  --max-connections N  exit after N connections (default: serve forever)\n";
+    "  --max-connections N  exit after N connections (default: serve forever)\n"
+    "  --idle-close-after N close a kept-alive connection (close_notify) after N responses,\n"
+    "                       without saying so in the last one (RFC 9112 §9.6)\n";
 
 enum class CloseMode { close_notify, fin, rst, mid_record };
 enum class Framing { length, chunked, close };
@@ -63,6 +65,7 @@ struct Options {
   std::optional<TlsVersion> version;
   std::vector<std::string> alpn;
   long max_connections = -1;
+  long idle_close_after = -1;
 };
 
 std::string generated_body(std::size_t n) {
@@ -125,6 +128,10 @@ Options parse(int argc, char** argv) {
       if (v == "1.2") o.version = TlsVersion::tls1_2;
       else if (v == "1.3") o.version = TlsVersion::tls1_3;
       else throw std::invalid_argument("--tls takes 1.2 or 1.3");
+    } else if (arg == "--idle-close-after") {
+      auto n = tools::parse_size(need());
+      if (!n || *n == 0) throw std::invalid_argument("--idle-close-after needs a positive count");
+      o.idle_close_after = static_cast<long>(*n);
     } else if (arg == "--max-connections") {
       auto n = tools::parse_size(need());
       if (!n || *n == 0) throw std::invalid_argument("--max-connections needs a positive count");
@@ -152,6 +159,24 @@ struct Request {
 // Reads one request (headers and Content-Length body) from `buffer` and the
 // connection; what follows it stays in `buffer`. nullopt: the stream ended
 // or failed first (a partial request is never answered).
+// A "close" token in any Connection header (lowercased request headers).
+bool asks_to_close(std::string_view headers) {
+  for (std::size_t at = headers.find("\r\nconnection:"); at != std::string_view::npos;
+       at = headers.find("\r\nconnection:", at + 1)) {
+    auto start = at + 13;
+    auto value = headers.substr(start, headers.find("\r\n", start) - start);
+    for (std::size_t from = 0; from <= value.size();) {
+      auto comma = std::min(value.find(',', from), value.size());
+      auto token = value.substr(from, comma - from);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      if (token == "close") return true;
+      from = comma + 1;
+    }
+  }
+  return false;
+}
+
 std::optional<Request> read_request(net::SocketDriver& driver, std::string& buffer, net::Deadline deadline) {
   std::byte chunk[16 * 1024];
   for (;;) {
@@ -162,8 +187,8 @@ std::optional<Request> read_request(net::SocketDriver& driver, std::string& buff
         std::string lower(headers);
         std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
         Request request{.head = headers.starts_with("HEAD "),
-                        .keep_alive = lower.find(" http/1.1\r\n") != std::string::npos &&
-                                      lower.find("\r\nconnection: close") == std::string::npos};
+                        .keep_alive = lower.substr(0, lower.find("\r\n")).ends_with(" http/1.1") &&
+                                      !asks_to_close(lower)};
         buffer.erase(0, need);
         return request;
       }
@@ -231,7 +256,9 @@ void serve(const Context& context, net::Socket socket, const Options& o) {
   if (!connection) return;
   net::SocketDriver driver(socket, *connection);
   std::string buffer, response;
-  for (;;) {  // the responses before the last one
+  // Bounded: one client cannot hold the (sequential) server forever.
+  constexpr int max_requests_per_connection = 100;
+  for (int served = 1;; ++served) {  // the responses before the last one
     auto request = read_request(driver, buffer, deadline);
     if (!request) {
       // The client is done with a kept-alive connection: answer its
@@ -239,10 +266,15 @@ void serve(const Context& context, net::Socket socket, const Options& o) {
       if (connection->verdict() && std::holds_alternative<CloseNotify>(*connection->verdict())) driver.close(deadline);
       return;
     }
-    bool keep_alive = request->keep_alive && o.framing != Framing::close;
+    bool keep_alive = request->keep_alive && o.framing != Framing::close && served < max_requests_per_connection;
     response = response_for(o, *request, keep_alive);
     if (!keep_alive) break;
     if (driver.write_all(std::as_bytes(std::span(response)), deadline)) return;
+    if (served == o.idle_close_after) {  // the server ends an idle kept-alive connection
+      driver.close(deadline);
+      drain_until_eof(socket.fd(), net::after(2s));
+      return;
+    }
     deadline = net::after(10s);
   }
   std::span<const std::byte> rest = std::as_bytes(std::span(response));

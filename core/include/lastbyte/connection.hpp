@@ -132,8 +132,11 @@ class Connection {
   ~Connection();
 
   // ---- transport side ----
-  // Copies as much of `ciphertext` as the inbound queue has room for;
-  // `bytes` < size means back-pressure: feed the rest after reading.
+  // Copies as much of `ciphertext` as the inbound queue takes now;
+  // `bytes` < size means back-pressure: read (until blocked, C2), then feed
+  // the rest. The queue takes nothing while complete records wait to be read
+  // and no room is left behind them (wants().transport_input is false then):
+  // moving them to make room would cost the whole queue per record fed.
   IoResult feed(std::span<const std::byte> ciphertext);
   // Zero-copy alternative: receive directly into input_space(), then commit
   // the bytes received. The space is valid until the next call on this
