@@ -7,6 +7,7 @@
 #include <lastbyte/connection.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -136,14 +137,17 @@ const char* lastbyte_strerror(int code) {
     default: break;
   }
   if (code < 0 || code > LASTBYTE_ERR_OUT_OF_MEMORY) return "unknown lastbyte error code";
-  // errc's texts are static in errors.cpp; the category returns them as std::string.
-  static thread_local std::string text;
+  // errors.cpp's texts, made once: the pointers stay valid for the program's life.
   try {
-    text = lastbyte::error_category().message(code);
+    static const auto texts = [] {
+      std::array<std::string, LASTBYTE_ERR_OUT_OF_MEMORY + 1> all;
+      for (int i = 0; i <= LASTBYTE_ERR_OUT_OF_MEMORY; ++i) all[static_cast<std::size_t>(i)] = lastbyte::error_category().message(i);
+      return all;
+    }();
+    return texts[static_cast<std::size_t>(code)].c_str();
   } catch (...) {
     return "lastbyte error (no memory for its text)";
   }
-  return text.c_str();
 }
 
 // ---- configuration ----------------------------------------------------------

@@ -141,27 +141,24 @@ InboundQueue::InboundQueue(std::size_t capacity) : capacity_(capacity), buf_(cap
 std::span<std::byte> InboundQueue::space() {
   if (buf_.empty()) buf_.allocate(capacity_);  // after release(): once, not per record
   // Moving the unconsumed bytes to the front costs their size, so it is
-  // done only when that is cheap (no more than the consumed bytes it frees,
-  // and a whole record would not fit behind them) or unavoidable (no room
-  // behind them, and no complete record to read first: then they are one
-  // partial record, at most a record's size). With complete records queued
-  // and no room behind them, the caller reads first (C2). Feeding then costs
-  // O(bytes fed), however much the queue holds; compacting whenever less
-  // than a record fitted behind them moved a nearly full queue (some 50 KB)
-  // for every 64-byte record fed.
+  // done, when less than a record fits behind them, only where that is
+  // cheap: they are no more than the consumed bytes it frees, or no complete
+  // record waits to be read (then they are one partial record, at most a
+  // record's size, moved once per record). With complete records waiting
+  // and no room behind them the caller reads first (C2): compacting
+  // whenever less than a record fitted behind them moved a nearly full queue
+  // (some 50 KB) for every 64-byte record fed. Feeding costs O(bytes fed).
   if (begin_ == end_) {
     begin_ = exposed_ = end_ = 0;
-  } else if (begin_ > 0) {
-    bool cheap = begin_ >= unconsumed() && buf_.size() - end_ < record::max_record;
-    bool unavoidable = end_ == buf_.size() && !record_ready();
-    if (cheap || unavoidable) compact();
+  } else if (begin_ > 0 && buf_.size() - end_ < record::max_record && (begin_ >= unconsumed() || !record_ready())) {
+    compact();
   }
   return {buf_.data() + end_, buf_.size() - end_};
 }
 
 bool InboundQueue::accepts_input() const {
   if (buf_.empty() || begin_ == end_ || end_ < buf_.size()) return unconsumed() < capacity_;
-  return begin_ > 0 && !record_ready();  // space() would compact
+  return begin_ > 0 && (begin_ >= unconsumed() || !record_ready());  // space() would compact
 }
 
 bool InboundQueue::release() {

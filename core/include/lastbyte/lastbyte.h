@@ -65,14 +65,17 @@ typedef enum lastbyte_io {
   LASTBYTE_IO_REFUSED = 3
 } lastbyte_io;
 
-typedef enum lastbyte_role { LASTBYTE_CLIENT = 0, LASTBYTE_SERVER = 1 } lastbyte_role;
-typedef enum lastbyte_version { LASTBYTE_TLS1_2 = 0x0303, LASTBYTE_TLS1_3 = 0x0304 } lastbyte_version;
+/* Each enum's last member keeps it int-sized: any int a C caller passes is a
+ * defined value of the type, refused as LASTBYTE_ERR_BAD_ARGUMENT when it
+ * names nothing. */
+typedef enum lastbyte_role { LASTBYTE_CLIENT = 0, LASTBYTE_SERVER = 1, LASTBYTE_ROLE_INT_SIZED = 0x7fffffff } lastbyte_role;
+typedef enum lastbyte_version { LASTBYTE_TLS1_2 = 0x0303, LASTBYTE_TLS1_3 = 0x0304, LASTBYTE_VERSION_INT_SIZED = 0x7fffffff } lastbyte_version;
 typedef enum lastbyte_client_auth {
   LASTBYTE_CLIENT_AUTH_NONE = 0,
   LASTBYTE_CLIENT_AUTH_OPTIONAL = 1,
-  LASTBYTE_CLIENT_AUTH_REQUIRED = 2
+  LASTBYTE_CLIENT_AUTH_REQUIRED = 2, LASTBYTE_CLIENT_AUTH_INT_SIZED = 0x7fffffff
 } lastbyte_client_auth;
-typedef enum lastbyte_format { LASTBYTE_PEM = 0, LASTBYTE_DER = 1 } lastbyte_format;
+typedef enum lastbyte_format { LASTBYTE_PEM = 0, LASTBYTE_DER = 1, LASTBYTE_FORMAT_INT_SIZED = 0x7fffffff } lastbyte_format;
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -118,7 +121,7 @@ int lastbyte_config_set_on_new_session(lastbyte_config* config, lastbyte_session
  * truncated to `message_size`). */
 int lastbyte_context_new(const lastbyte_config* config, lastbyte_context** out, char* message, size_t message_size);
 void lastbyte_context_free(lastbyte_context* context);
-/* "openssl", "mbedtls", ... and the library's version text. */
+/* The configured backend: "openssl", "mbedtls", "wolfssl" or "gnutls". */
 const char* lastbyte_backend_name(void);
 
 /* ---- connection ------------------------------------------------------------ */
