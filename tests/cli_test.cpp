@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
+#include <utility>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,8 +306,17 @@ TEST(Cli, OpensslWwwServerBodyEndedByCloseNotifyIsComplete) {
   std::ofstream(dir + "/cert.pem") << pki.cert_pem;
   std::ofstream(dir + "/key.pem") << pki.key_pem;
   std::ofstream(dir + "/ca.pem") << lastbyte::testing::test_pki().ca.cert_pem;
-  for (std::string tls : {"-tls1_3", "-tls1_2"}) {
+  int ran = 0;
+  for (auto [tls, version] : {std::pair{std::string("-tls1_3"), lastbyte::TlsVersion::tls1_3},
+                              std::pair{std::string("-tls1_2"), lastbyte::TlsVersion::tls1_2}}) {
     SCOPED_TRACE(tls);
+    if (!lastbyte::default_backend().supports(version)) {  // shown, never passed
+      std::cout << "unsupported by this library: the tools' backend " << lastbyte::default_backend().library_version()
+                << " has no " << tls << "\n";
+      RecordProperty("unsupported_" + tls.substr(1), "the tools' backend cannot speak it");
+      continue;
+    }
+    ++ran;
     auto probe = lastbyte::net::listen_tcp("127.0.0.1", 0);  // a free port, released for s_server
     ASSERT_TRUE(probe);
     std::string port = std::to_string(*lastbyte::net::local_port(*probe));
@@ -322,6 +333,7 @@ TEST(Cli, OpensslWwwServerBodyEndedByCloseNotifyIsComplete) {
     EXPECT_EQ(r.out, body);
     EXPECT_NE(r.err.find("close-delimited, body 50000 bytes (complete)"), std::string::npos) << r.err;
   }
+  if (ran == 0) GTEST_SKIP() << "unsupported by this library: no TLS version both sides speak";
 }
 
 TEST(Cli, ClientVerifiesCertificatesByDefault) {
