@@ -5,6 +5,8 @@
 #include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
 
+#include "blackbox_mode.hpp"
+
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -47,7 +49,26 @@ const char usage[] =
     "  --list-native      list the TLS libraries native mode was built with and exit\n"
     "  --list             list the scenarios and exit\n"
     "  --list-backends    list the installed backends and exit\n"
-    "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n";
+    "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n"
+    "\n"
+    "black-box mode (SCENARIOS.md X and Y rows; docs/blackbox.md):\n"
+    "  --client-cmd CMD   judge an HTTPS client: rows X01-X15, TLS 1.3 and 1.2, the harness as the server\n"
+    "                     (--backend: its TLS stack). CMD runs with /bin/sh once per cell and must print the\n"
+    "                     body on stdout; placeholders {url} {host} {port} {path} {name} {cafile}\n"
+    "  --client-output body|response  what CMD prints: the body (default) or the whole response\n"
+    "                     as it came out of TLS (a TLS client such as openssl s_client)\n"
+    "  --server-cmd CMD   judge an HTTPS server: rows Y01-Y04; CMD must serve HTTPS on {port}\n"
+    "                     (also {certfile} {keyfile} {cafile} {docroot}; it runs in {docroot}, which holds\n"
+    "                     the file \"body\")\n"
+    "  --server-path P    what the harness requests of a server (default /body)\n"
+    "  --vanishing N      Y04: connections that handshake and vanish (default 1000)\n"
+    "  --cell GLOB        black-box cell names, e.g. 'X0[4-6]_*' (repeatable)\n"
+    "  --expect FILE      recorded behaviour of the program (\"X04 tls13 close fail\" lines; a cell not\n"
+    "                     listed must pass): exit 1 only when a cell differs from it\n"
+    "  --body-size N      bytes of the body (default 100000)   --timeout S   per cell (default 20)\n"
+    "  --serve CELL       serve one black-box cell alone (e.g. X04_tls13_close_openssl) and print the\n"
+    "                     client command to run against it (--port P, --connections N, --client-cmd)\n"
+    "  --keep             keep the workspace (certificates, the body, the server's log)\n";
 
 struct Filters {
   std::vector<const Backend*> backends, peers;
@@ -63,6 +84,8 @@ struct Filters {
   std::string junit, markdown;
   bool native = false;
   std::string write_divergences;
+  BlackboxRun blackbox;
+  bool blackbox_mode() const { return !blackbox.client_cmd.empty() || !blackbox.server_cmd.empty() || !blackbox.serve.empty(); }
 };
 
 std::uint64_t number(std::string_view text, const char* what) {
@@ -121,6 +144,25 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--markdown") f.markdown = need();
     else if (arg == "--native") f.native = true;
     else if (arg == "--write-divergences") f.write_divergences = need();
+    else if (arg == "--client-cmd") f.blackbox.client_cmd = need();
+    else if (arg == "--server-cmd") f.blackbox.server_cmd = need();
+    else if (arg == "--client-output") {
+      auto o = need();
+      if (o != "body" && o != "response") throw std::invalid_argument("--client-output takes body or response");
+      f.blackbox.client_output = o == "body" ? blackbox::ClientOutput::body : blackbox::ClientOutput::response;
+    } else if (arg == "--serve") f.blackbox.serve = need();
+    else if (arg == "--port") {
+      auto port = number(need(), "--port");
+      if (port > 65535) throw std::invalid_argument("--port takes 0..65535");
+      f.blackbox.port = static_cast<std::uint16_t>(port);
+    } else if (arg == "--connections") f.blackbox.connections = static_cast<int>(number(need(), "--connections"));
+    else if (arg == "--cell") f.blackbox.cell_globs.emplace_back(need());
+    else if (arg == "--expect") f.blackbox.expect = need();
+    else if (arg == "--body-size") f.blackbox.body_size = number(need(), "--body-size");
+    else if (arg == "--timeout") f.blackbox.timeout_seconds = static_cast<int>(number(need(), "--timeout"));
+    else if (arg == "--vanishing") f.blackbox.vanishing = static_cast<int>(number(need(), "--vanishing"));
+    else if (arg == "--server-path") f.blackbox.server_path = need();
+    else if (arg == "--keep") f.blackbox.keep = true;
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
       std::exit(0);
@@ -145,6 +187,16 @@ Filters parse(int argc, char** argv) {
     throw std::invalid_argument("--write-divergences needs --native, every row and the default peer");
   auto all = installed_backends();
   if (f.backends.empty()) f.backends.push_back(&default_backend());
+  if (f.blackbox_mode()) {
+    if (!f.blackbox.client_cmd.empty() && !f.blackbox.server_cmd.empty())
+      throw std::invalid_argument("--client-cmd and --server-cmd judge one program at a time");
+    if (f.blackbox.body_size < 2) throw std::invalid_argument("--body-size must be at least 2 (the rows cut it in half)");
+    if (f.blackbox.timeout_seconds < 1) throw std::invalid_argument("--timeout must be at least 1");
+    f.blackbox.backends = f.backends;
+    f.blackbox.version = f.version;
+    f.blackbox.junit = f.junit;
+    f.blackbox.markdown = f.markdown;
+  }
   if (f.peers.empty()) f.peers.assign(all.begin(), all.end());
   return f;
 }
@@ -179,7 +231,9 @@ std::string column_of(const Cell& c) {
          std::string(c.peer_backend->name) + (c.version == TlsVersion::tls1_3 ? " TLS1.3" : " TLS1.2");
 }
 
-std::string xml_escape(std::string_view text) {
+}  // namespace
+
+std::string lastbyte::conformance::xml_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
@@ -192,6 +246,8 @@ std::string xml_escape(std::string_view text) {
   }
   return out;
 }
+
+namespace {
 
 struct Ran {
   Cell cell;
@@ -324,6 +380,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (filters.native) return run_native_mode(filters);
+  if (filters.blackbox_mode()) return run_blackbox(filters.blackbox);
   std::vector<Cell> cells;
   for (const auto& scenario : scenarios())
     for (const Backend* backend : filters.backends)

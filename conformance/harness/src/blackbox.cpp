@@ -1,0 +1,945 @@
+// Black-box mode, client side (X01-X15): the harness-server, the command
+// runner and the judge. Server side (Y01-Y04): blackbox_server.cpp.
+#include <lastbyte/conformance/blackbox.hpp>
+#include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/forge.hpp>
+#include <lastbyte/socket_driver.hpp>
+#include <lastbyte/testing/pki.hpp>
+
+#include "rows.hpp"
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <variant>
+
+namespace lastbyte::conformance::blackbox {
+
+using namespace std::chrono_literals;
+
+std::string_view to_string(Framing framing) {
+  switch (framing) {
+    case Framing::length: return "length";
+    case Framing::close: return "close";
+    case Framing::chunked: return "chunked";
+  }
+  return "?";
+}
+
+std::string_view to_string(Status status) {
+  switch (status) {
+    case Status::pass: return "pass";
+    case Status::fail: return "fail";
+    case Status::unsupported: return "unsupported";
+  }
+  return "?";
+}
+
+// ---- the rows -----------------------------------------------------------------
+
+namespace {
+
+constexpr Framing every_framing[] = {Framing::length, Framing::close, Framing::chunked};
+const std::vector<Framing> all_framings(std::begin(every_framing), std::end(every_framing));
+
+const std::vector<ClientRow>& client_table() {
+  static const std::vector<ClientRow> table = {
+      {.id = "X01", .title = "body with Content-Length, close_notify, FIN", .framings = {Framing::length}},
+      {.id = "X02", .title = "close-delimited body (HTTP/1.0), close_notify, FIN", .framings = {Framing::close}},
+      {.id = "X03", .title = "chunked body, last chunk, close_notify, FIN", .framings = {Framing::chunked}},
+      {.id = "X04", .title = "close-delimited body cut after half, FIN without close_notify",
+       .framings = {Framing::close}},
+      {.id = "X05", .title = "Content-Length body cut after half, FIN without close_notify",
+       .framings = {Framing::length}},
+      {.id = "X06", .title = "chunked body cut before the last chunk, FIN without close_notify",
+       .framings = {Framing::chunked}},
+      {.id = "X07", .title = "whole Content-Length body, FIN without close_notify", .framings = {Framing::length}},
+      {.id = "X08", .title = "last record cut in half, FIN", .framings = all_framings},
+      {.id = "X09", .title = "whole body, RST right after the last record", .framings = all_framings},
+      {.id = "X10", .title = "whole body + close_notify + FIN in one segment right after the headers",
+       .framings = all_framings},
+      {.id = "X11", .title = "TLS 1.3: tickets and a KeyUpdate between the body's records",
+       .framings = all_framings, .tls13_only = true, .uses_forge = true},
+      {.id = "X12", .title = "3 empty records between body records", .framings = all_framings, .uses_forge = true},
+      {.id = "X13", .title = "a record with a bad tag in the middle of the body", .framings = all_framings,
+       .uses_forge = true},
+      {.id = "X14", .title = "data record after close_notify", .framings = all_framings, .uses_forge = true},
+      {.id = "X15", .title = "certificate for another name / from an untrusted root", .framings = {Framing::length},
+       .wrong_certificate = true},
+  };
+  return table;
+}
+
+std::string_view certificate_name(ClientCell::Certificate c) {
+  return c == ClientCell::Certificate::other_name ? "other-name" : "untrusted-root";
+}
+
+std::string_view version_tag(TlsVersion v) { return v == TlsVersion::tls1_3 ? "tls13" : "tls12"; }
+
+std::vector<std::string> split(std::string_view text, char by) {
+  std::vector<std::string> parts;
+  for (std::size_t start = 0;;) {
+    auto end = text.find(by, start);
+    parts.emplace_back(text.substr(start, end - start));
+    if (end == std::string_view::npos) return parts;
+    start = end + 1;
+  }
+}
+
+}  // namespace
+
+std::span<const ClientRow> client_rows() { return client_table(); }
+
+std::string ClientCell::name() const {
+  std::string variant(row->wrong_certificate ? certificate_name(certificate) : to_string(framing));
+  return std::string(row->id) + "_" + std::string(version_tag(version)) + "_" + variant + "_" +
+         std::string(backend->name);
+}
+
+std::string ClientCell::expectation_key() const {
+  std::string variant(row->wrong_certificate ? certificate_name(certificate) : to_string(framing));
+  return std::string(row->id) + " " + std::string(version_tag(version)) + " " + variant;
+}
+
+std::optional<ClientCell> ClientCell::parse(std::string_view name) {
+  auto parts = split(name, '_');
+  if (parts.size() != 4) return std::nullopt;
+  auto found = find_backend(parts[3], installed_backends());
+  if (!found) return std::nullopt;
+  for (const ClientCell& cell : client_cells(**found))
+    if (cell.name() == name) return cell;
+  return std::nullopt;
+}
+
+std::vector<ClientCell> client_cells(const Backend& backend) {
+  std::vector<ClientCell> cells;
+  for (const ClientRow& row : client_table())
+    for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+      if (row.tls13_only && version != TlsVersion::tls1_3) continue;
+      if (row.wrong_certificate) {
+        for (auto c : {ClientCell::Certificate::other_name, ClientCell::Certificate::untrusted_root})
+          cells.push_back({.row = &row, .version = version, .certificate = c, .backend = &backend});
+        continue;
+      }
+      for (Framing framing : row.framings)
+        cells.push_back({.row = &row, .version = version, .framing = framing, .backend = &backend});
+    }
+  return cells;
+}
+
+// ---- the workspace --------------------------------------------------------------
+
+namespace {
+
+// Printable and position-dependent: a dropped, repeated or reordered line
+// shows in a comparison, and a reproducer's output can be read.
+Bytes make_body(std::size_t size) {
+  std::string text;
+  text.reserve(size + 64);
+  for (std::size_t line = 0; text.size() < size; ++line) {
+    char buf[80];
+    int n = std::snprintf(buf, sizeof buf, "lastbyte body line %06zu: the end of a TLS stream matters.........\n",
+                          line);
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  text.resize(size);
+  if (size) text.back() = '\n';
+  Bytes out(size);
+  std::memcpy(out.data(), text.data(), size);
+  return out;
+}
+
+void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!f) throw std::runtime_error("cannot write " + path.string());
+}
+
+void write_file(const std::filesystem::path& path, std::string_view text) {
+  write_file(path, std::as_bytes(std::span(text)));
+}
+
+}  // namespace
+
+Expected<Workspace> Workspace::create(std::size_t body_size, bool keep) {
+  std::string templ = (std::filesystem::temp_directory_path() / "lastbyte-blackbox-XXXXXX").string();
+  if (!::mkdtemp(templ.data()))
+    return Error{make_error_code(errc::io_error), "mkdtemp " + templ + ": " + std::strerror(errno)};
+  Workspace w;
+  w.dir_ = templ;
+  w.keep_ = keep;
+  w.body_ = make_body(body_size);
+  try {
+    const auto& pki = testing::test_pki();
+    write_file(w.cafile(), pki.ca.cert_pem);
+    write_file(w.certfile(), pki.server.cert_pem);
+    write_file(w.keyfile(), pki.server.key_pem);
+    std::filesystem::create_directory(w.docroot());
+    write_file(w.docroot() / "body", w.body_);
+  } catch (const std::exception& e) {
+    return Error{make_error_code(errc::io_error), e.what()};
+  }
+  return w;
+}
+
+Workspace::Workspace(Workspace&& other) noexcept
+    : dir_(std::exchange(other.dir_, {})), body_(std::move(other.body_)), keep_(other.keep_) {}
+
+Workspace::~Workspace() {
+  std::error_code ignored;
+  if (!dir_.empty() && !keep_) std::filesystem::remove_all(dir_, ignored);
+}
+
+// ---- running a command ----------------------------------------------------------
+
+std::string CommandResult::describe() const {
+  if (timed_out) return "still running at the deadline (killed)";
+  if (exit_code < 0) return "killed by signal " + std::to_string(-exit_code);
+  return "exit " + std::to_string(exit_code);
+}
+
+CommandResult run_command(const std::string& command, std::chrono::milliseconds timeout,
+                          const std::filesystem::path& cwd) {
+  CommandResult result;
+  int out[2], err[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(out[0]), ::close(out[1]);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  std::string dir = cwd.string();
+  pid_t pid = ::fork();
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    ::setpgid(0, 0);
+    int null = ::open("/dev/null", O_RDONLY);
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) ::_exit(126);
+    if (!dir.empty() && ::chdir(dir.c_str()) != 0) ::_exit(126);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]), ::close(err[1]);
+  if (pid < 0) {
+    ::close(out[0]), ::close(err[0]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  ::setpgid(pid, pid);  // also here: whichever runs first
+  auto deadline = net::after(timeout);
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_pipes = 2;
+  char buf[65536];
+  while (open_pipes > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - net::Clock::now()).count();
+    if (left <= 0) {
+      result.timed_out = true;
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(std::min<long long>(left, 100))) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        if (i == 0) {
+          if (result.out.size() < (std::size_t{64} << 20))
+            result.out.insert(result.out.end(), reinterpret_cast<std::byte*>(buf),
+                              reinterpret_cast<std::byte*>(buf) + n);
+        } else {
+          result.err.append(buf, static_cast<std::size_t>(n));
+          if (result.err.size() > 8192) result.err.erase(0, result.err.size() - 4096);
+        }
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  for (auto& p : fds)
+    if (p.fd >= 0) ::close(p.fd);
+  // Whatever the command started goes with it: nothing is left running.
+  if (result.timed_out) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  ::kill(-pid, SIGKILL);
+  if (result.timed_out) result.exit_code = -SIGKILL;
+  else if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) result.exit_code = -WTERMSIG(status);
+  if (result.err.size() > 4096) result.err.erase(0, result.err.size() - 4096);
+  return result;
+}
+
+Expected<std::string> substitute(std::string_view text,
+                                 const std::vector<std::pair<std::string, std::string>>& values) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] != '{') {
+      out += text[i++];
+      continue;
+    }
+    auto close = text.find('}', i);
+    std::string_view key = close == std::string_view::npos ? text.substr(i) : text.substr(i + 1, close - i - 1);
+    auto found = std::find_if(values.begin(), values.end(), [&](const auto& kv) { return kv.first == key; });
+    if (close == std::string_view::npos || found == values.end()) {
+      std::string known;
+      for (const auto& [name, value] : values) known += " {" + name + "}";
+      return Error{make_error_code(errc::invalid_config),
+                   "unknown placeholder \"" + std::string(text.substr(i, close == std::string_view::npos
+                                                                              ? std::string_view::npos
+                                                                              : close - i + 1)) +
+                       "\" in the command (known:" + known + ")"};
+    }
+    out += found->second;
+    i = close + 1;
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::pair<std::string, std::string>> client_placeholders(std::uint16_t port, const Workspace& w) {
+  std::string p = std::to_string(port);
+  return {{"url", "https://127.0.0.1:" + p + "/body"},
+          {"host", "127.0.0.1"},
+          {"port", p},
+          {"path", "/body"},
+          {"name", "server.test"},
+          {"cafile", w.cafile().string()}};
+}
+
+std::string shell_quote(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// ---- the response -------------------------------------------------------------
+
+struct Response {
+  Bytes head;
+  Bytes framed;  // the body as framed on the wire
+  const Bytes* body;
+  Framing framing;
+  std::size_t last_chunk = 0;  // chunked: where "0\r\n\r\n" starts in `framed`
+  std::vector<std::pair<std::size_t, std::size_t>> chunks;  // chunked: (offset of the data in `framed`, size)
+
+  // Body bytes within the first `n` bytes of `framed`.
+  std::size_t body_within(std::size_t n) const {
+    if (framing != Framing::chunked) return std::min(n, body->size());
+    std::size_t body_bytes = 0;
+    for (auto [offset, size] : chunks)
+      if (n > offset) body_bytes += std::min(size, n - offset);
+    return body_bytes;
+  }
+};
+
+Bytes as_bytes(std::string_view text) {
+  auto b = std::as_bytes(std::span(text));
+  return {b.begin(), b.end()};
+}
+
+Response make_response(Framing framing, const Bytes& body) {
+  Response r{.head = {}, .framed = {}, .body = &body, .framing = framing, .chunks = {}};
+  switch (framing) {
+    case Framing::length:
+      r.head = as_bytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n");
+      r.framed = body;
+      break;
+    case Framing::close:
+      r.head = as_bytes("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n");
+      r.framed = body;
+      break;
+    case Framing::chunked: {
+      r.head = as_bytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n"
+                        "Connection: close\r\n\r\n");
+      constexpr std::size_t chunk = 4096;
+      for (std::size_t at = 0; at < body.size(); at += chunk) {
+        std::size_t n = std::min(chunk, body.size() - at);
+        char size_line[16];
+        int len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+        Bytes line = as_bytes(std::string_view(size_line, static_cast<std::size_t>(len)));
+        r.framed.insert(r.framed.end(), line.begin(), line.end());
+        r.chunks.emplace_back(r.framed.size(), n);
+        r.framed.insert(r.framed.end(), body.begin() + static_cast<std::ptrdiff_t>(at),
+                        body.begin() + static_cast<std::ptrdiff_t>(at + n));
+        r.framed.insert(r.framed.end(), {std::byte{'\r'}, std::byte{'\n'}});
+      }
+      r.last_chunk = r.framed.size();
+      Bytes last = as_bytes("0\r\n\r\n");
+      r.framed.insert(r.framed.end(), last.begin(), last.end());
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+// ---- the harness-server ---------------------------------------------------------
+
+namespace {
+
+// What the server saw of the program under test.
+struct Served {
+  bool connected = false;
+  bool handshake_done = false;
+  bool request_read = false;
+  std::string problem;  // the harness's own failure (its setup, the forge)
+  std::string client_end;  // how the client ended before the response, if it did
+  // The expected output's prefix the client may print (X13: what precedes
+  // the bad record), in framed-body bytes.
+  std::optional<std::size_t> framed_limit;
+};
+
+Config server_config_for(const ClientCell& cell) {
+  Config config = server_config(cell.version);
+  config.session_tickets = false;  // the forge counts every record the server sent
+  const auto& pki = testing::test_pki();
+  if (cell.row->wrong_certificate) {
+    if (cell.certificate == ClientCell::Certificate::other_name) {
+      auto leaf = testing::issue(pki.ca, {.common_name = "other.test", .dns_names = {"other.test"}});
+      config.cert_chain_pem = leaf.cert_pem;
+      config.private_key_pem = leaf.key_pem;
+    } else {
+      auto root = testing::make_root("lastbyte untrusted root");
+      auto leaf = testing::issue(root, {.common_name = "server.test",
+                                        .dns_names = {"server.test", "localhost"},
+                                        .ip_addresses = {"127.0.0.1", "::1"}});
+      config.cert_chain_pem = leaf.cert_pem + root.cert_pem;
+      config.private_key_pem = leaf.key_pem;
+    }
+  }
+  return config;
+}
+
+// One server connection, live over the socket: the handshake and the
+// request as they come, then the response built whole (real records, and
+// forged ones) and sent in the row's segments.
+class LiveServer {
+ public:
+  LiveServer(net::Socket socket, Connection connection, TlsVersion version,
+             std::shared_ptr<std::vector<std::string>> keys, const std::atomic<bool>& stop)
+      : socket_(std::move(socket)), conn_(std::move(connection)), version_(version), keys_(std::move(keys)),
+        stop_(stop) {
+    int one = 1;
+    ::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+
+  std::optional<std::string> handshake(net::Deadline deadline) {
+    for (;;) {
+      IoResult r = conn_.handshake();
+      if (auto e = flush(deadline)) return e;
+      if (r.status == IoStatus::ok) break;
+      if (r.status == IoStatus::end) return "the handshake failed: " + describe_end();
+      if (auto e = receive(deadline)) return e;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> read_request(net::Deadline deadline) {
+    std::string request;
+    std::byte buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      IoResult r = conn_.read(buf);
+      if (auto e = flush(deadline)) return e;
+      if (r.status == IoStatus::ok) {
+        request.append(reinterpret_cast<const char*>(buf), r.bytes);
+        if (request.size() > 65536) return "the request head exceeds 64 KiB";
+        continue;
+      }
+      if (r.status == IoStatus::end) return "the client ended before its request was complete: " + describe_end();
+      if (auto e = receive(deadline)) return e;
+    }
+    return std::nullopt;
+  }
+
+  // Plaintext in records: real ones until the forge is first used.
+  void plain(std::span<const std::byte> bytes) {
+    if (forge_) {
+      while (!bytes.empty()) {
+        std::size_t n = std::min(bytes.size(), record::max_plaintext);
+        append(forge_->data(bytes.first(n)));
+        bytes = bytes.subspan(n);
+      }
+      return;
+    }
+    while (!bytes.empty()) {
+      IoResult r = conn_.write(bytes);
+      if (r.status != IoStatus::ok) throw std::runtime_error("the harness-server cannot write: " + r.error.message());
+      bytes = bytes.subspan(r.bytes);
+      take_output();
+    }
+    take_output();
+  }
+  void close_notify() {
+    if (forge_) {
+      const std::byte warning_close_notify[] = {std::byte{1}, std::byte{0}};
+      return append(forge_->record(record::ContentType::alert, warning_close_notify));
+    }
+    if (auto e = conn_.close()) throw std::runtime_error("the harness-server cannot close: " + e.message());
+    take_output();
+  }
+  Forge& forge() {
+    if (forge_) return *forge_;
+    auto info = conn_.info();
+    if (!info) throw std::runtime_error("forge: " + info.error().message());
+    std::uint64_t first_seq = (version_ == TlsVersion::tls1_2 ? 1 : 0) + records_;  // TLS 1.2: Finished was 0
+    auto forge = Forge::create(version_, info->cipher, Role::server, *keys_, server_wire_, first_seq);
+    if (!forge) throw std::runtime_error("forge: " + forge.error().message());
+    return forge_.emplace(std::move(*forge));
+  }
+  void append(std::span<const std::byte> record) { pending_.insert(pending_.end(), record.begin(), record.end()); }
+  // The last record waiting to be sent loses its second half.
+  void cut_last_record() {
+    auto starts = conformance::record_starts(pending_);
+    if (starts.empty()) throw std::logic_error("no record to cut");
+    std::size_t last = starts.back();
+    pending_.resize(last + (pending_.size() - last) / 2);
+  }
+  // What is pending goes out in one send().
+  void segment() {
+    if (!pending_.empty()) segments_.push_back(std::exchange(pending_, {}));
+  }
+
+  void send_and_end(TransportEnd end, net::Deadline deadline) {
+    segment();
+    for (const Bytes& s : segments_) send_all(s, deadline);
+    if (end == TransportEnd::rst) {
+      wait_until_acknowledged(net::after(5s));
+      net::set_linger_reset(socket_);
+      socket_ = net::Socket();
+      return;
+    }
+    ::shutdown(socket_.fd(), SHUT_WR);
+    // Until the client closes (or exits): closing with its close_notify
+    // unread would send it an RST.
+    char sink[4096];
+    while (!stop_ && net::Clock::now() < deadline) {
+      pollfd p{socket_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      ssize_t n = ::recv(socket_.fd(), sink, sizeof sink, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
+    }
+  }
+
+ private:
+  std::string describe_end() const {
+    auto v = conn_.verdict();
+    return v ? describe(*v) : "no verdict";
+  }
+  void take_output() {
+    auto out = conn_.output();
+    records_ += conformance::record_starts(out).size();
+    append(out);
+    if (auto e = conn_.consume_output(out.size())) throw std::runtime_error("consume_output: " + e.message());
+  }
+  // Sends the handshake's and reads' output as it comes (kept: the forge
+  // reads the TLS 1.2 server random from it).
+  std::optional<std::string> flush(net::Deadline deadline) {
+    auto out = conn_.output();
+    if (out.empty()) return std::nullopt;
+    server_wire_.insert(server_wire_.end(), out.begin(), out.end());
+    if (!send_all(out, deadline)) return "the client stopped reading during the handshake";
+    if (auto e = conn_.consume_output(out.size())) return "consume_output: " + e.message();
+    return std::nullopt;
+  }
+  std::optional<std::string> receive(net::Deadline deadline) {
+    if (!inbox_.empty()) {
+      std::size_t before = inbox_.size();
+      if (auto e = feed_inbox()) return e;
+      if (inbox_.size() < before) return std::nullopt;
+      return "the harness-server's inbound queue is full and nothing reads it";
+    }
+    if (!wants_input_) return "the harness-server is blocked with the transport ended";
+    for (;;) {
+      if (stop_) return "the client exited";
+      if (net::Clock::now() >= deadline) return "the client sent nothing more before the deadline";
+      pollfd p{socket_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) break;
+    }
+    std::byte buf[16384];
+    ssize_t n = ::recv(socket_.fd(), buf, sizeof buf, 0);
+    if (n == 0 || n < 0) {
+      wants_input_ = false;
+      if (n == 0) conn_.feed_eof();
+      else conn_.feed_reset();
+      return std::nullopt;
+    }
+    inbox_.insert(inbox_.end(), buf, buf + n);
+    return feed_inbox();
+  }
+  // What the queue cannot take yet stays here until the next read made room.
+  std::optional<std::string> feed_inbox() {
+    IoResult r = conn_.feed(inbox_);
+    if (r.status != IoStatus::ok) return "feed: " + r.error.message();
+    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<std::ptrdiff_t>(r.bytes));
+    return std::nullopt;
+  }
+  bool send_all(std::span<const std::byte> bytes, net::Deadline deadline) {
+    while (!bytes.empty() && net::Clock::now() < deadline) {
+      ssize_t n = ::send(socket_.fd(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
+      pollfd p{socket_.fd(), POLLOUT, 0};
+      ::poll(&p, 1, 20);
+    }
+    return bytes.empty();
+  }
+  void wait_until_acknowledged(net::Deadline deadline) {
+    int queued = 0;
+    while (::ioctl(socket_.fd(), SIOCOUTQ, &queued) == 0 && queued > 0 && net::Clock::now() < deadline)
+      std::this_thread::sleep_for(1ms);
+  }
+
+  net::Socket socket_;
+  Connection conn_;
+  TlsVersion version_;
+  std::shared_ptr<std::vector<std::string>> keys_;
+  const std::atomic<bool>& stop_;
+  Bytes server_wire_;
+  std::uint64_t records_ = 0;  // records sent under the application keys
+  std::optional<Forge> forge_;
+  Bytes pending_;
+  std::vector<Bytes> segments_;
+  Bytes inbox_;
+  bool wants_input_ = true;
+};
+
+// The row's script over an established connection with the request read.
+// Returns what the client may print of the framed body on a failing row
+// (X13), or nullopt.
+std::optional<std::size_t> respond(LiveServer& s, const ClientCell& cell, const Response& r, net::Deadline deadline) {
+  std::span<const std::byte> framed(r.framed);
+  std::size_t half = framed.size() / 2;
+  auto first_half = framed.first(half), second_half = framed.subspan(half);
+  std::string_view id = cell.row->id;
+  std::optional<std::size_t> limit;
+  TransportEnd end = TransportEnd::fin;
+  s.plain(r.head);
+  s.segment();  // the headers in a segment of their own (X10's race)
+  if (id == "X01" || id == "X02" || id == "X03" || id == "X10" || id == "X15") {
+    s.plain(framed);
+    s.close_notify();
+  } else if (id == "X04" || id == "X05") {
+    s.plain(first_half);
+  } else if (id == "X06") {
+    s.plain(framed.first(r.last_chunk));
+  } else if (id == "X07") {
+    s.plain(framed);
+  } else if (id == "X08") {
+    s.plain(framed);
+    s.cut_last_record();
+  } else if (id == "X09") {
+    s.plain(framed);
+    end = TransportEnd::rst;
+  } else if (id == "X11") {
+    s.plain(first_half);
+    s.append(s.forge().record(record::ContentType::handshake, detail::new_session_ticket(1)));
+    s.append(s.forge().record(record::ContentType::handshake, detail::new_session_ticket(2)));
+    s.append(s.forge().key_update(0));
+    s.plain(second_half);
+    s.close_notify();
+  } else if (id == "X12") {
+    s.plain(first_half);
+    for (int i = 0; i < 3; ++i) s.append(s.forge().data({}));
+    s.plain(second_half);
+    s.close_notify();
+  } else if (id == "X13") {
+    s.plain(first_half);
+    std::size_t bad = std::min<std::size_t>(4096, second_half.size());
+    Bytes record = s.forge().data(second_half.first(bad));
+    record.back() ^= std::byte{0x01};  // the last byte of the tag
+    s.append(record);
+    s.plain(second_half.subspan(bad));
+    s.close_notify();
+    limit = half;
+  } else if (id == "X14") {
+    s.plain(framed);
+    s.forge();  // the close_notify and what follows it are forged
+    s.close_notify();
+    s.plain(as_bytes("BYTES AFTER CLOSE_NOTIFY: a client must never print these\n"));
+  } else {
+    throw std::logic_error("no script for " + std::string(id));
+  }
+  // X10: body, close_notify and FIN in one segment; the others too (the
+  // records are what the rows are about).
+  s.send_and_end(end, deadline);
+  return limit;
+}
+
+Served serve_one(const ClientCell& cell, const Context& context, const net::Socket& listener,
+                 std::shared_ptr<std::vector<std::string>> keys, const Response& response, net::Deadline deadline,
+                 const std::atomic<bool>& stop) {
+  Served served;
+  net::Socket socket;
+  while (!stop && net::Clock::now() < deadline && !socket) {
+    auto accepted = net::accept_tcp(listener, std::min(deadline, net::after(50ms)));
+    if (accepted) socket = std::move(*accepted);
+  }
+  if (!socket) return served;
+  served.connected = true;
+  auto connection = Connection::create(context);
+  if (!connection) {
+    served.problem = "Connection::create: " + connection.error().message();
+    return served;
+  }
+  try {
+    LiveServer server(std::move(socket), std::move(*connection), cell.version, std::move(keys), stop);
+    if (auto e = server.handshake(deadline)) {
+      served.client_end = *e;
+      return served;
+    }
+    served.handshake_done = true;
+    if (auto e = server.read_request(deadline)) {
+      served.client_end = *e;
+      return served;
+    }
+    served.request_read = true;
+    served.framed_limit = respond(server, cell, response, deadline);
+  } catch (const std::exception& e) {
+    served.problem = e.what();
+  }
+  return served;
+}
+
+struct CellServer {
+  Context context;
+  std::shared_ptr<std::vector<std::string>> keys = std::make_shared<std::vector<std::string>>();
+};
+
+// Unsupported (a reason) or the context the cell's server runs with.
+std::variant<std::string, CellServer> prepare(const ClientCell& cell) {
+  if (!cell.backend->supports(cell.version))
+    return std::string(to_string(cell.version)) + " unsupported by this library (" + cell.backend->library_version() +
+           ")";
+  if (cell.row->uses_forge && !cell.backend->exports_secrets(cell.version))
+    return "the record forge needs the server's " + std::string(to_string(cell.version)) +
+           " traffic secrets, which this library build cannot export (" + cell.backend->library_version() + ")";
+  Config config = server_config_for(cell);
+  auto keys = std::make_shared<std::vector<std::string>>();
+  if (cell.row->uses_forge) config.keylog = [keys](std::string_view line) { keys->emplace_back(line); };
+  auto context = Context::create(config, *cell.backend);
+  if (!context) throw std::runtime_error("the harness-server's Context: " + context.error().message());
+  return CellServer{.context = std::move(*context), .keys = keys};
+}
+
+std::string show(std::span<const std::byte> bytes, std::size_t max = 60) {
+  std::string out;
+  for (std::byte b : bytes.first(std::min(bytes.size(), max))) {
+    auto c = static_cast<unsigned char>(b);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
+    else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + (bytes.size() > max ? "..." : "");
+}
+
+std::string last_line(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
+  auto nl = t.rfind('\n');
+  t = nl == std::string::npos ? t : t.substr(nl + 1);
+  return t.size() > 200 ? t.substr(0, 200) + "..." : t;
+}
+
+Judgement judge(const ClientCell& cell, const Response& response, ClientOutput mode, const CommandResult& run,
+                const Served& served) {
+  auto fail = [&](std::string why) {
+    why += "\n  the client: " + run.describe() + ", " + std::to_string(run.out.size()) + " bytes on stdout";
+    if (!run.err.empty()) why += "; stderr ends: " + last_line(run.err);
+    return Judgement{Status::fail, why};
+  };
+  if (!served.problem.empty()) return fail("harness: " + served.problem);
+  Bytes expected = mode == ClientOutput::body ? *response.body : response.head;
+  if (mode == ClientOutput::response) expected.insert(expected.end(), response.framed.begin(), response.framed.end());
+  const Bytes& out = run.out;
+  bool whole = out == expected;
+  if (run.timed_out) return fail("the client did not finish within the timeout (a client waiting for more after "
+                                 "the transport ended hangs its user)");
+  if (!served.connected) return fail("the client never connected");
+  if (cell.row->wrong_certificate) {
+    if (served.request_read) return fail("the client accepted the certificate and sent its request");
+    if (run.success()) return fail("the client exited 0 although it could not have verified the server");
+    if (!out.empty()) return fail("the client printed " + std::to_string(out.size()) + " bytes: " + show(out));
+    return {Status::pass, "refused: " + served.client_end};
+  }
+  if (!served.request_read)
+    return fail("the client did not get to the response (" +
+                (served.client_end.empty() ? std::string("no request") : served.client_end) + ")");
+  if (auto at = first_difference(std::span(expected).first(std::min(expected.size(), out.size())),
+                                 std::span(out).first(std::min(expected.size(), out.size()))))
+    return fail("stdout differs from what the server sent at byte " + std::to_string(*at) + ": \"" +
+                show(std::span(out).subspan(*at)) + "\"");
+  if (out.size() > expected.size())
+    return fail("the client printed " + std::to_string(out.size() - expected.size()) +
+                " bytes the server never sent as the body: \"" + show(std::span(out).subspan(expected.size())) + "\"");
+  std::string got = std::to_string(out.size()) + " of " + std::to_string(expected.size()) + " bytes, " + run.describe();
+  std::string_view id = cell.row->id;
+  bool truncated = id == "X04" || id == "X05" || id == "X06" || id == "X08";
+  if (truncated) {
+    if (run.success())
+      return fail("a truncated response accepted as complete: exit 0 with " + std::to_string(out.size()) + " of " +
+                  std::to_string(expected.size()) + " bytes" +
+                  (whole ? " (every body byte arrived, but not the end of the framing)" : ""));
+    return {Status::pass, "failed as it must: " + got};
+  }
+  if (id == "X09") {
+    if (run.success() && !whole) return fail("a short body with success after a reset");
+    return {Status::pass, got};
+  }
+  if (id == "X13") {
+    std::size_t limit = mode == ClientOutput::body ? response.body_within(served.framed_limit.value_or(0))
+                                                   : response.head.size() + served.framed_limit.value_or(0);
+    if (out.size() > limit)
+      return fail("printed " + std::to_string(out.size() - limit) + " bytes from the bad record or after it");
+    if (run.success()) return fail("exit 0 after a record that failed authentication");
+    return {Status::pass, "failed as it must: " + got};
+  }
+  // The clean rows, and X07 (the length frames it).
+  if (!whole) return fail("a short body: " + got);
+  // A TLS client that does not read HTTP cannot know the length framed it.
+  if (id == "X07" && mode == ClientOutput::response) return {Status::pass, got};
+  if (!run.success()) return fail("the whole body arrived but the client failed: " + got);
+  return {Status::pass, got};
+}
+
+}  // namespace
+
+std::string client_reproducer(const ClientCell& cell, const ClientOptions& options) {
+  return "lastbyte-conformance --serve " + cell.name() + " --client-cmd " + shell_quote(options.command) +
+         (options.output == ClientOutput::response ? " --client-output response" : "");
+}
+
+Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, const Workspace& workspace) {
+  try {
+    auto prepared = prepare(cell);
+    if (auto* why = std::get_if<std::string>(&prepared)) return {Status::unsupported, *why};
+    auto& server = std::get<CellServer>(prepared);
+    auto listener = net::listen_tcp("127.0.0.1", 0);
+    if (!listener) return {Status::fail, "harness: listen: " + listener.error().message()};
+    std::uint16_t port = *net::local_port(*listener);
+    auto command = substitute(options.command, client_placeholders(port, workspace));
+    if (!command) return {Status::fail, command.error().detail};
+    Response response = make_response(cell.framing, workspace.body());
+    std::atomic<bool> stop = false;
+    Served served;
+    auto deadline = net::after(options.timeout + 2s);
+    std::thread thread([&] { served = serve_one(cell, server.context, *listener, server.keys, response, deadline, stop); });
+    CommandResult run;
+    try {
+      run = run_command(*command, options.timeout);  // in the caller's directory
+    } catch (...) {
+      stop = true;
+      thread.join();
+      throw;
+    }
+    stop = true;
+    thread.join();
+    Judgement j = judge(cell, response, options.output, run, served);
+    if (j.status == Status::fail) j.message += "\n  reproduce: " + client_reproducer(cell, options);
+    return j;
+  } catch (const std::exception& e) {
+    return {Status::fail, std::string("harness: ") + e.what()};
+  }
+}
+
+int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::uint16_t port, int connections,
+                      const std::string& command) {
+  auto prepared = prepare(cell);
+  if (auto* why = std::get_if<std::string>(&prepared)) {
+    std::fprintf(stderr, "lastbyte-conformance: %s: unsupported by this library: %s\n", cell.name().c_str(),
+                 why->c_str());
+    return 2;
+  }
+  auto& server = std::get<CellServer>(prepared);
+  auto listener = net::listen_tcp("127.0.0.1", port);
+  if (!listener) {
+    std::fprintf(stderr, "lastbyte-conformance: listen on 127.0.0.1:%u: %s\n", port,
+                 listener.error().message().c_str());
+    return 2;
+  }
+  port = *net::local_port(*listener);
+  std::printf("serving %s (%s) on 127.0.0.1:%u for %d connection(s), 60 s each\n", cell.name().c_str(),
+              std::string(cell.row->title).c_str(), port, connections);
+  std::printf("CA file: %s\nbody: %zu bytes (%s)\n", workspace.cafile().c_str(), workspace.body().size(),
+              (workspace.docroot() / "body").c_str());
+  if (!command.empty()) {
+    auto filled = substitute(command, client_placeholders(port, workspace));
+    if (!filled) {
+      std::fprintf(stderr, "lastbyte-conformance: %s\n", filled.error().detail.c_str());
+      return 2;
+    }
+    std::printf("run: %s\n", filled->c_str());
+  } else {
+    std::printf("run your client against https://127.0.0.1:%u/body with that CA file\n", port);
+  }
+  std::fflush(stdout);
+  Response response = make_response(cell.framing, workspace.body());
+  std::atomic<bool> stop = false;
+  for (int i = 0; i < connections; ++i) {
+    Served served = serve_one(cell, server.context, *listener, server.keys, response, net::after(60s), stop);
+    if (!served.connected) {
+      std::printf("no connection within 60 s\n");
+      return 1;
+    }
+    std::printf("connection %d: %s\n", i + 1,
+                !served.problem.empty() ? ("harness: " + served.problem).c_str()
+                : served.request_read   ? "response sent as the row says"
+                                        : ("no response: " + served.client_end).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---- expectations -----------------------------------------------------------------
+
+std::optional<Status> Expectations::find(const std::string& key) const {
+  for (const auto& [k, status] : cells)
+    if (k == key) return status;
+  return std::nullopt;
+}
+
+Expected<Expectations> load_expectations(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return Error{make_error_code(errc::invalid_config), "cannot read " + file.string()};
+  Expectations e;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    auto hash = line.find('#');
+    std::string text = line.substr(0, hash);
+    std::vector<std::string> words;
+    for (auto& w : split(text, ' '))
+      if (!w.empty()) words.push_back(w);
+    if (words.empty()) continue;
+    if (words.size() != 4 || (words[3] != "pass" && words[3] != "fail"))
+      return Error{make_error_code(errc::invalid_config),
+                   file.string() + ":" + std::to_string(number) + ": expected \"ROW VERSION VARIANT pass|fail\""};
+    e.cells.emplace_back(words[0] + " " + words[1] + " " + words[2], words[3] == "pass" ? Status::pass : Status::fail);
+  }
+  return e;
+}
+
+}  // namespace lastbyte::conformance::blackbox

@@ -1,0 +1,346 @@
+// Black-box mode, server side (Y01-Y04): the program under test listens,
+// the harness plays its clients, and after every row checks that a plain
+// request is still answered.
+#include <lastbyte/conformance/blackbox.hpp>
+#include <lastbyte/socket_driver.hpp>
+
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace lastbyte::conformance::blackbox {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const ServerRow server_table[] = {
+    {.id = "Y01", .title = "request + close_notify + FIN in one segment"},
+    {.id = "Y02", .title = "request, then RST"},
+    {.id = "Y03", .title = "request bytes cut mid-record, FIN"},
+    {.id = "Y04", .title = "connections that handshake and vanish (FIN and RST in turn)"},
+};
+
+// The program under test, in its own process group; stopped (the whole
+// group) on destruction, so that nothing is left running.
+class Child {
+ public:
+  Child(const std::string& command, const std::filesystem::path& cwd, const std::filesystem::path& log) {
+    std::string dir = cwd.string(), log_path = log.string();
+    pid_ = ::fork();
+    if (pid_ == 0) {  // async-signal-safe calls only until exec
+      ::setpgid(0, 0);
+      int null = ::open("/dev/null", O_RDONLY);
+      int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (null < 0 || out < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(out, 2) < 0) ::_exit(126);
+      if (::chdir(dir.c_str()) != 0) ::_exit(126);
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    ::setpgid(pid_, pid_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() { stop(); }
+
+  // nullopt while it runs; its status once it exited.
+  std::optional<std::string> exited() {
+    if (status_) return status_;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    status_ = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                : "killed by signal " + std::to_string(WTERMSIG(status));
+    return status_;
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(-pid_, SIGTERM);
+    for (int i = 0; i < 200 && !exited(); ++i) std::this_thread::sleep_for(10ms);
+    ::kill(-pid_, SIGKILL);
+    if (!status_) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<std::string> status_;
+};
+
+Expected<std::uint16_t> free_port() {
+  auto s = net::listen_tcp("127.0.0.1", 0);
+  if (!s) return s.error();
+  return net::local_port(*s);  // closed here; the program under test binds it next
+}
+
+void send_all(int fd, std::span<const std::byte> bytes, net::Deadline deadline) {
+  while (!bytes.empty() && net::Clock::now() < deadline) {
+    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      bytes = bytes.subspan(static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return;
+    pollfd p{fd, POLLOUT, 0};
+    ::poll(&p, 1, 20);
+  }
+}
+
+void reset(net::Socket& socket) {
+  int queued = 0;
+  auto deadline = net::after(2s);
+  while (::ioctl(socket.fd(), SIOCOUTQ, &queued) == 0 && queued > 0 && net::Clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
+  net::set_linger_reset(socket);
+  socket = net::Socket();
+}
+
+std::string request_for(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+}
+
+struct Session {
+  net::Socket socket;
+  Connection connection;
+};
+
+Expected<Session> open_session(const Context& context, std::uint16_t port, net::Deadline deadline) {
+  auto socket = net::connect_tcp("127.0.0.1", port, deadline);
+  if (!socket) return socket.error();
+  auto connection = Connection::create(context);
+  if (!connection) return connection.error();
+  Session s{.socket = std::move(*socket), .connection = std::move(*connection)};
+  net::SocketDriver driver(s.socket, s.connection);
+  if (auto e = driver.handshake(deadline)) {
+    auto v = s.connection.verdict();
+    return Error{e, v ? describe(*v) : ""};
+  }
+  return s;
+}
+
+// Reads what the server sends until the end or the deadline.
+std::string read_response(Session& s, net::Deadline deadline, std::string* end = nullptr) {
+  net::SocketDriver driver(s.socket, s.connection);
+  std::string got;
+  std::byte buf[16384];
+  for (;;) {
+    IoResult r = driver.read(buf, deadline);
+    if (r.status == IoStatus::ok) {
+      got.append(reinterpret_cast<const char*>(buf), r.bytes);
+      continue;
+    }
+    if (end) {
+      auto v = s.connection.verdict();
+      *end = r.status == IoStatus::end && v ? std::string(kind_name(*v)) : r.error.message();
+    }
+    return got;
+  }
+}
+
+bool answered(const std::string& response) {
+  return response.starts_with("HTTP/1.1 2") || response.starts_with("HTTP/1.0 2");
+}
+
+std::string head_of(const std::string& response) {
+  auto line = response.substr(0, response.find("\r\n"));
+  return line.size() > 80 ? line.substr(0, 80) + "..." : line;
+}
+
+// A plain request on a fresh connection: is the server still serving?
+std::optional<std::string> probe(const Context& context, std::uint16_t port, const std::string& path) {
+  auto deadline = net::after(10s);
+  auto s = open_session(context, port, deadline);
+  if (!s) return "the next connection failed its handshake: " + s.error().message();
+  net::SocketDriver driver(s->socket, s->connection);
+  std::string request = request_for(path);
+  if (auto e = driver.write_all(std::as_bytes(std::span(request)), deadline))
+    return "the next connection could not send its request: " + e.message();
+  std::string end;
+  std::string response = read_response(*s, deadline, &end);
+  if (!answered(response))
+    return "the next connection got no 2xx response (" + std::to_string(response.size()) + " bytes, " + end +
+           (response.empty() ? "" : ", \"" + head_of(response) + "\"") + ")";
+  return std::nullopt;
+}
+
+struct RowRun {
+  std::optional<std::string> problem;  // the row's own failure
+  std::string seen;                    // what happened, for a pass
+};
+
+RowRun y01(const Context& context, std::uint16_t port, const std::string& path) {
+  auto deadline = net::after(10s);
+  auto s = open_session(context, port, deadline);
+  if (!s) return {"handshake: " + s.error().message(), {}};
+  std::string request = request_for(path);
+  if (s->connection.write(request).status != IoStatus::ok || s->connection.close())
+    return {"harness: cannot queue the request and close_notify", {}};
+  auto out = s->connection.output();
+  send_all(s->socket.fd(), out, deadline);  // one send(): request, close_notify
+  (void)s->connection.consume_output(out.size());
+  ::shutdown(s->socket.fd(), SHUT_WR);  // and the FIN right behind them
+  std::string end;
+  std::string response = read_response(*s, deadline, &end);
+  if (!answered(response))
+    return {"the request was not answered (" + std::to_string(response.size()) + " bytes, then " + end + ")", {}};
+  return {std::nullopt, "answered: " + head_of(response) + ", then " + end};
+}
+
+RowRun y02(const Context& context, std::uint16_t port, const std::string& path) {
+  auto deadline = net::after(10s);
+  auto s = open_session(context, port, deadline);
+  if (!s) return {"handshake: " + s.error().message(), {}};
+  net::SocketDriver driver(s->socket, s->connection);
+  std::string request = request_for(path);
+  if (auto e = driver.write_all(std::as_bytes(std::span(request)), deadline)) return {"send: " + e.message(), {}};
+  reset(s->socket);
+  return {std::nullopt, "request sent, then RST"};
+}
+
+RowRun y03(const Context& context, std::uint16_t port, const std::string& path) {
+  auto deadline = net::after(10s);
+  auto s = open_session(context, port, deadline);
+  if (!s) return {"handshake: " + s.error().message(), {}};
+  std::string request = request_for(path);
+  if (s->connection.write(request).status != IoStatus::ok) return {"harness: cannot queue the request", {}};
+  auto out = s->connection.output();
+  send_all(s->socket.fd(), out.first(out.size() / 2), deadline);  // the record cut in its middle
+  (void)s->connection.consume_output(out.size());
+  ::shutdown(s->socket.fd(), SHUT_WR);
+  std::string end;
+  std::string response = read_response(*s, net::after(3s), &end);
+  if (!response.empty())
+    return {"answered a request that never arrived whole: \"" + head_of(response) + "\"", {}};
+  return {std::nullopt, "no response, then " + end};
+}
+
+RowRun y04(const Context& context, std::uint16_t port, int connections) {
+  int failed = 0;
+  std::string first_failure;
+  for (int i = 0; i < connections; ++i) {
+    auto s = open_session(context, port, net::after(10s));
+    if (!s) {
+      if (failed++ == 0) first_failure = s.error().message();
+      if (failed >= 10) break;
+      continue;
+    }
+    if (i % 2) reset(s->socket);  // the other half close with a FIN (the socket's destructor)
+  }
+  if (failed)
+    return {std::to_string(failed) + " of the connections could not handshake (first: " + first_failure + ")", {}};
+  return {std::nullopt, std::to_string(connections) + " handshakes, each dropped without close_notify"};
+}
+
+std::string log_tail(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string t = text.str();
+  if (t.size() > 600) t = "..." + t.substr(t.size() - 600);
+  return t;
+}
+
+}  // namespace
+
+std::span<const ServerRow> server_rows() { return server_table; }
+
+std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, const Backend& backend,
+                                              const std::vector<TlsVersion>& versions, const Workspace& workspace) {
+  std::vector<ServerCellResult> results;
+  auto fail_all = [&](const std::string& why) {
+    for (TlsVersion v : versions)
+      for (const ServerRow& row : server_table)
+        results.push_back({.name = std::string(row.id) + "_" + (v == TlsVersion::tls1_3 ? "tls13_" : "tls12_") +
+                                   std::string(backend.name),
+                           .row = row.id,
+                           .version = v,
+                           .judgement = {Status::fail, why}});
+    return results;
+  };
+  auto port = free_port();
+  if (!port) return fail_all("harness: " + port.error().message());
+  std::string p = std::to_string(*port);
+  auto command = substitute(options.command, {{"port", p},
+                                              {"host", "127.0.0.1"},
+                                              {"certfile", workspace.certfile().string()},
+                                              {"keyfile", workspace.keyfile().string()},
+                                              {"cafile", workspace.cafile().string()},
+                                              {"docroot", workspace.docroot().string()}});
+  if (!command) return fail_all(command.error().detail);
+  auto log = workspace.dir() / "server.log";
+  Child child(*command, workspace.docroot(), log);
+  // Listening? A bare TCP connection, closed at once, until one is accepted.
+  auto started = net::after(options.start_timeout);
+  bool listening = false;
+  while (!listening && net::Clock::now() < started && !child.exited()) {
+    listening = static_cast<bool>(net::connect_tcp("127.0.0.1", *port, net::after(200ms)));
+    if (!listening) std::this_thread::sleep_for(50ms);
+  }
+  if (!listening)
+    return fail_all("the server never listened on 127.0.0.1:" + p + " (" + child.exited().value_or("still running") +
+                    "); its output:\n" + log_tail(log));
+
+  for (TlsVersion version : versions) {
+    Config config = client_config(version);
+    config.server_name = "127.0.0.1";
+    auto context = Context::create(config, backend);
+    for (const ServerRow& row : server_table) {
+      ServerCellResult result{.name = std::string(row.id) + "_" +
+                                      (version == TlsVersion::tls1_3 ? "tls13_" : "tls12_") +
+                                      std::string(backend.name),
+                              .row = row.id,
+                              .version = version,
+                              .judgement = {}};
+      if (!backend.supports(version)) {
+        result.judgement = {Status::unsupported, "the harness-client's library (" + backend.library_version() +
+                                                     ") cannot speak " + std::string(to_string(version))};
+        results.push_back(std::move(result));
+        continue;
+      }
+      if (!context) {
+        result.judgement = {Status::fail, "harness: " + context.error().message()};
+        results.push_back(std::move(result));
+        continue;
+      }
+      RowRun run;
+      try {
+        if (row.id == "Y01") run = y01(*context, *port, options.path);
+        else if (row.id == "Y02") run = y02(*context, *port, options.path);
+        else if (row.id == "Y03") run = y03(*context, *port, options.path);
+        else run = y04(*context, *port, options.vanishing_connections);
+      } catch (const std::exception& e) {
+        run.problem = std::string("harness: ") + e.what();
+      }
+      std::optional<std::string> still = child.exited() ? std::optional<std::string>("the server " + *child.exited())
+                                                        : probe(*context, *port, options.path);
+      if (child.exited()) still = "the server " + *child.exited() + "; its output:\n" + log_tail(log);
+      if (run.problem || still) {
+        std::string why = run.problem.value_or(run.seen);
+        if (still) why += (run.problem ? "; " : " but ") + *still;
+        result.judgement = {Status::fail, why};
+      } else {
+        result.judgement = {Status::pass, run.seen + "; the next connection was served"};
+      }
+      results.push_back(std::move(result));
+    }
+  }
+  return results;
+}
+
+}  // namespace lastbyte::conformance::blackbox

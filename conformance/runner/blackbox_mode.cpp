@@ -1,0 +1,234 @@
+// Black-box mode of lastbyte-conformance: runs the X rows against a client
+// command or the Y rows against a server command, prints the matrix, writes
+// JUnit and Markdown, and compares with recorded expectations.
+#include "blackbox_mode.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace lastbyte::conformance {
+
+namespace {
+
+using blackbox::Status;
+
+struct Result {
+  std::string name;      // the cell
+  std::string row;       // matrix row: "X08 close", "Y01"
+  std::string column;    // matrix column: "tls13 openssl"
+  std::string key;       // expectation key
+  blackbox::Judgement judgement;
+  std::optional<Status> expected;  // from --expect
+  double seconds = 0;
+
+  // What the run makes of it: a cell that behaves as recorded is not a
+  // failure of the run (a finding about the program, shown as such).
+  bool as_expected() const { return judgement.status == Status::unsupported || judgement.status == expected.value_or(Status::pass); }
+  std::string short_text() const {
+    if (judgement.status == Status::unsupported) return "unsup";
+    if (judgement.status == Status::pass) return as_expected() ? "ok" : "PASS!";
+    return as_expected() ? "fail*" : "FAIL";
+  }
+};
+
+bool selected(const BlackboxRun& run, const std::string& name) {
+  if (run.cell_globs.empty()) return true;
+  return std::any_of(run.cell_globs.begin(), run.cell_globs.end(),
+                     [&](const std::string& g) { return fnmatch(g.c_str(), name.c_str(), 0) == 0; });
+}
+
+void print_matrix(std::FILE* f, const std::vector<Result>& results, bool markdown) {
+  std::vector<std::string> rows, columns;
+  std::map<std::pair<std::string, std::string>, std::string> text;
+  for (const auto& r : results) {
+    if (std::find(rows.begin(), rows.end(), r.row) == rows.end()) rows.push_back(r.row);
+    if (std::find(columns.begin(), columns.end(), r.column) == columns.end()) columns.push_back(r.column);
+    text[{r.row, r.column}] = r.short_text();
+  }
+  const char* sep = markdown ? " | " : "  ";
+  std::fprintf(f, markdown ? "| %-22s" : "%-22s", "row");
+  for (const auto& c : columns) std::fprintf(f, "%s%-16s", sep, c.c_str());
+  std::fprintf(f, markdown ? " |\n" : "\n");
+  if (markdown) {
+    std::fprintf(f, "|---");
+    for (std::size_t i = 0; i < columns.size(); ++i) std::fprintf(f, "|---");
+    std::fprintf(f, "|\n");
+  }
+  for (const auto& row : rows) {
+    std::fprintf(f, markdown ? "| %-22s" : "%-22s", row.c_str());
+    for (const auto& c : columns) {
+      auto it = text.find({row, c});
+      std::fprintf(f, "%s%-16s", sep, it == text.end() ? "-" : it->second.c_str());
+    }
+    std::fprintf(f, markdown ? " |\n" : "\n");
+  }
+}
+
+bool write_junit(const std::string& path, const std::vector<Result>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  int failures = 0, skipped = 0;
+  for (const auto& r : results) {
+    failures += !r.as_expected();
+    skipped += r.judgement.status == Status::unsupported;
+  }
+  std::fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+  std::fprintf(f, "<testsuite name=\"lastbyte-conformance-blackbox\" tests=\"%zu\" failures=\"%d\" skipped=\"%d\">\n",
+               results.size(), failures, skipped);
+  for (const auto& r : results) {
+    std::fprintf(f, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.4f\"", xml_escape(r.row).c_str(),
+                 xml_escape(r.name).c_str(), r.seconds);
+    if (r.judgement.status == Status::unsupported)
+      std::fprintf(f, "><skipped message=\"unsupported by this library: %s\"/></testcase>\n",
+                   xml_escape(r.judgement.message).c_str());
+    else if (!r.as_expected())
+      std::fprintf(f, "><failure message=\"%s\">%s</failure></testcase>\n",
+                   xml_escape(r.judgement.message.substr(0, r.judgement.message.find('\n'))).c_str(),
+                   xml_escape(r.judgement.message).c_str());
+    else if (r.judgement.status == Status::fail)  // recorded: a finding about the program
+      std::fprintf(f, "><system-out>expected failure (recorded): %s</system-out></testcase>\n",
+                   xml_escape(r.judgement.message).c_str());
+    else
+      std::fprintf(f, "/>\n");
+  }
+  std::fprintf(f, "</testsuite>\n</testsuites>\n");
+  return std::fclose(f) == 0;
+}
+
+bool write_markdown(const std::string& path, const std::string& subject, const std::vector<Result>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "# lastbyte black-box report\n\nProgram under test: `%s`\n\n", subject.c_str());
+  std::fprintf(f, "ok: passes the row; fail*: fails it as its recorded expectation says (a finding about the "
+                  "program); FAIL: fails it unexpectedly; PASS!: passes a row it is recorded to fail; unsup: "
+                  "unsupported by the harness's library\n\n");
+  print_matrix(f, results, true);
+  std::fprintf(f, "\n## Cells that fail the row\n");
+  for (const auto& r : results)
+    if (r.judgement.status == Status::fail)
+      std::fprintf(f, "\n**%s**%s\n```\n%s\n```\n", r.name.c_str(), r.as_expected() ? " (recorded)" : "",
+                   r.judgement.message.c_str());
+  return std::fclose(f) == 0;
+}
+
+int report(const BlackboxRun& run, const std::string& subject, std::vector<Result>& results) {
+  if (!run.expect.empty()) {
+    auto expectations = blackbox::load_expectations(run.expect);
+    if (!expectations) {
+      std::fprintf(stderr, "lastbyte-conformance: %s\n", expectations.error().detail.c_str());
+      return 2;
+    }
+    for (auto& r : results) r.expected = expectations->find(r.key);
+  }
+  print_matrix(stdout, results, false);
+  int pass = 0, fail = 0, unsupported = 0, recorded = 0, unexpected = 0;
+  for (const auto& r : results) {
+    switch (r.judgement.status) {
+      case Status::pass: ++pass; break;
+      case Status::fail: ++fail; break;
+      case Status::unsupported: ++unsupported; break;
+    }
+    if (r.judgement.status == Status::fail && r.as_expected()) ++recorded;
+    if (!r.as_expected()) {
+      ++unexpected;
+      std::printf("\n%s %s\n  %s\n", r.judgement.status == Status::pass ? "PASSES (recorded as failing; update "
+                                                                          "the expectations)"
+                                                                        : "FAIL",
+                  r.name.c_str(), r.judgement.message.c_str());
+    }
+  }
+  std::printf("\n%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported by "
+              "this library; %d not as expected\n",
+              results.size(), pass, fail, recorded, unsupported, unexpected);
+  if (!run.junit.empty() && !write_junit(run.junit, results)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.junit.c_str());
+    return 2;
+  }
+  if (!run.markdown.empty() && !write_markdown(run.markdown, subject, results)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.markdown.c_str());
+    return 2;
+  }
+  return unexpected ? 1 : 0;
+}
+
+int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
+  blackbox::ClientOptions options{.command = run.client_cmd,
+                                  .output = run.client_output,
+                                  .timeout = std::chrono::seconds(run.timeout_seconds)};
+  std::vector<Result> results;
+  for (const Backend* backend : run.backends)
+    for (const auto& cell : blackbox::client_cells(*backend)) {
+      if (run.version && cell.version != *run.version) continue;
+      if (!selected(run, cell.name())) continue;
+      auto started = std::chrono::steady_clock::now();
+      auto judgement = blackbox::run_client_cell(cell, options, workspace);
+      std::string key = cell.expectation_key();
+      std::string variant = key.substr(key.rfind(' ') + 1);
+      results.push_back({.name = cell.name(),
+                         .row = std::string(cell.row->id) + " " + variant,
+                         .column = std::string(cell.version == TlsVersion::tls1_3 ? "tls13 " : "tls12 ") +
+                                   std::string(backend->name),
+                         .key = key,
+                         .judgement = std::move(judgement),
+                         .expected = std::nullopt,
+                         .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
+    }
+  if (results.empty()) {
+    std::fprintf(stderr, "lastbyte-conformance: the filters select no black-box cell\n");
+    return 2;
+  }
+  return report(run, run.client_cmd, results);
+}
+
+int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
+  blackbox::ServerOptions options{.command = run.server_cmd, .path = run.server_path,
+                                  .vanishing_connections = run.vanishing};
+  std::vector<TlsVersion> versions;
+  for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+    if (!run.version || *run.version == v) versions.push_back(v);
+  std::vector<Result> results;
+  for (const Backend* backend : run.backends) {
+    auto started = std::chrono::steady_clock::now();
+    auto cells = blackbox::run_server_rows(options, *backend, versions, workspace);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    for (auto& c : cells) {
+      std::string tag = c.version == TlsVersion::tls1_3 ? "tls13" : "tls12";
+      results.push_back({.name = c.name,
+                         .row = std::string(c.row),
+                         .column = tag + " " + std::string(backend->name),
+                         .key = std::string(c.row) + " " + tag + " -",
+                         .judgement = std::move(c.judgement),
+                         .expected = std::nullopt,
+                         .seconds = seconds / static_cast<double>(cells.size())});
+    }
+  }
+  return report(run, run.server_cmd, results);
+}
+
+}  // namespace
+
+int run_blackbox(const BlackboxRun& run) {
+  auto workspace = blackbox::Workspace::create(run.body_size, run.keep || !run.serve.empty());
+  if (!workspace) {
+    std::fprintf(stderr, "lastbyte-conformance: %s\n", workspace.error().message().c_str());
+    return 2;
+  }
+  if (run.keep) std::printf("workspace (kept): %s\n", workspace->dir().c_str());
+  if (!run.serve.empty()) {
+    auto cell = blackbox::ClientCell::parse(run.serve);
+    if (!cell) {
+      std::fprintf(stderr, "lastbyte-conformance: no black-box cell named \"%s\" (ROW_tls13|tls12_VARIANT_BACKEND, "
+                           "e.g. X04_tls13_close_openssl)\n", run.serve.c_str());
+      return 2;
+    }
+    return blackbox::serve_client_cell(*cell, *workspace, run.port, run.connections, run.client_cmd);
+  }
+  if (!run.client_cmd.empty()) return run_clients(run, *workspace);
+  return run_servers(run, *workspace);
+}
+
+}  // namespace lastbyte::conformance
