@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACKAGE \([^ ]*\).*/\1/p' backends/backends.cmake)
 # libgnutls28-dev: native mode measures GnuTLS too (docs/divergences.md), adapter or not.
 # ccache: .ci/run compiles the same sources for every configured backend.
+# curl, python3, gnutls-bin, nginx: the real programs black-box mode judges
+# (tests/CMakeLists.txt, docs/blackbox.md), on loopback only.
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config openssl "${backend_packages[@]}" libgnutls28-dev libgtest-dev
-          libbenchmark-dev libasio-dev ccache)
+          libbenchmark-dev libasio-dev ccache curl python3 gnutls-bin nginx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -24,4 +26,12 @@ fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# nginx's package starts the service on port 80 where it can: nothing of
+# ours may listen beyond what a test starts, so service starts are denied
+# for the install (the tests run nginx themselves, on 127.0.0.1).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

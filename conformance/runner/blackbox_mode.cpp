@@ -22,16 +22,23 @@ struct Result {
   std::string column;    // matrix column: "tls13 openssl"
   std::string key;       // expectation key
   blackbox::Judgement judgement;
-  std::optional<Status> expected;  // from --expect
+  blackbox::Expect expected = blackbox::Expect::pass;  // from --expect
   double seconds = 0;
 
   // What the run makes of it: a cell that behaves as recorded is not a
   // failure of the run (a finding about the program, shown as such).
-  bool as_expected() const { return judgement.status == Status::unsupported || judgement.status == expected.value_or(Status::pass); }
+  bool as_expected() const {
+    switch (expected) {
+      case blackbox::Expect::pass: return judgement.status != Status::fail;
+      case blackbox::Expect::fail: return judgement.status != Status::pass;
+      case blackbox::Expect::racy: return true;
+    }
+    return false;
+  }
   std::string short_text() const {
     if (judgement.status == Status::unsupported) return "unsup";
-    if (judgement.status == Status::pass) return as_expected() ? "ok" : "PASS!";
-    return as_expected() ? "fail*" : "FAIL";
+    if (judgement.status == Status::pass) return expected == blackbox::Expect::racy ? "ok~" : as_expected() ? "ok" : "PASS!";
+    return expected == blackbox::Expect::racy ? "fail~" : as_expected() ? "fail*" : "FAIL";
   }
 };
 
@@ -104,8 +111,9 @@ bool write_markdown(const std::string& path, const std::string& subject, const s
   if (!f) return false;
   std::fprintf(f, "# lastbyte black-box report\n\nProgram under test: `%s`\n\n", subject.c_str());
   std::fprintf(f, "ok: passes the row; fail*: fails it as its recorded expectation says (a finding about the "
-                  "program); FAIL: fails it unexpectedly; PASS!: passes a row it is recorded to fail; unsup: "
-                  "unsupported by the harness's library\n\n");
+                  "program); FAIL: fails it unexpectedly; PASS!: passes a row it is recorded to fail; ok~ / fail~: "
+                  "recorded as racy (the program's outcome depends on timing); unsup: unsupported by the "
+                  "harness's library\n\n");
   print_matrix(f, results, true);
   std::fprintf(f, "\n## Cells that fail the row\n");
   for (const auto& r : results)
@@ -115,7 +123,34 @@ bool write_markdown(const std::string& path, const std::string& subject, const s
   return std::fclose(f) == 0;
 }
 
+// The measured behaviour as an expectations file: one line per failing
+// cell (a cell not listed must pass), the reason as a comment. A cell
+// failing on one backend and passing on another is recorded as failing,
+// with the backends named: the program should not care who serves it.
+bool write_record(const std::string& path, const std::string& subject, const std::vector<Result>& results) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return false;
+  std::fprintf(f, "# lastbyte-conformance --record: what `%s` does on the black-box rows.\n", subject.c_str());
+  std::fprintf(f, "# ROW VERSION VARIANT pass|fail; a cell not listed must pass.\n");
+  std::vector<std::string> written;
+  for (const auto& r : results) {
+    if (r.judgement.status != Status::fail) continue;
+    if (std::find(written.begin(), written.end(), r.key) != written.end()) continue;
+    written.push_back(r.key);
+    std::string backends, why = r.judgement.message.substr(0, r.judgement.message.find('\n'));
+    for (const auto& other : results)
+      if (other.key == r.key && other.judgement.status == Status::fail)
+        backends += (backends.empty() ? "" : ",") + other.column.substr(other.column.find(' ') + 1);
+    std::fprintf(f, "%-24s fail  # %s (%s)\n", r.key.c_str(), why.c_str(), backends.c_str());
+  }
+  return std::fclose(f) == 0;
+}
+
 int report(const BlackboxRun& run, const std::string& subject, std::vector<Result>& results) {
+  if (!run.record.empty() && !write_record(run.record, subject, results)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.record.c_str());
+    return 2;
+  }
   if (!run.expect.empty()) {
     auto expectations = blackbox::load_expectations(run.expect);
     if (!expectations) {
@@ -174,7 +209,7 @@ int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
                                    std::string(backend->name),
                          .key = key,
                          .judgement = std::move(judgement),
-                         .expected = std::nullopt,
+                         .expected = blackbox::Expect::pass,
                          .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
     }
   if (results.empty()) {
@@ -202,7 +237,7 @@ int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
                          .column = tag + " " + std::string(backend->name),
                          .key = std::string(c.row) + " " + tag + " -",
                          .judgement = std::move(c.judgement),
-                         .expected = std::nullopt,
+                         .expected = blackbox::Expect::pass,
                          .seconds = seconds / static_cast<double>(cells.size())});
     }
   }

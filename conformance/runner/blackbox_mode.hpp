@@ -19,6 +19,7 @@ struct BlackboxRun {
   std::vector<const Backend*> backends;
   std::optional<TlsVersion> version;
   std::string expect;          // expectations file
+  std::string record;          // write the measured behaviour as an expectations file
   std::size_t body_size = 100000;
   int timeout_seconds = 20;
   int vanishing = 1000;

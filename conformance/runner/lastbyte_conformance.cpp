@@ -65,6 +65,7 @@ const char usage[] =
     "  --cell GLOB        black-box cell names, e.g. 'X0[4-6]_*' (repeatable)\n"
     "  --expect FILE      recorded behaviour of the program (\"X04 tls13 close fail\" lines; a cell not\n"
     "                     listed must pass): exit 1 only when a cell differs from it\n"
+    "  --record FILE      write what the program did as such a file (its failing cells, with why)\n"
     "  --body-size N      bytes of the body (default 100000)   --timeout S   per cell (default 20)\n"
     "  --serve CELL       serve one black-box cell alone (e.g. X04_tls13_close_openssl) and print the\n"
     "                     client command to run against it (--port P, --connections N, --client-cmd)\n"
@@ -158,6 +159,7 @@ Filters parse(int argc, char** argv) {
     } else if (arg == "--connections") f.blackbox.connections = static_cast<int>(number(need(), "--connections"));
     else if (arg == "--cell") f.blackbox.cell_globs.emplace_back(need());
     else if (arg == "--expect") f.blackbox.expect = need();
+    else if (arg == "--record") f.blackbox.record = need();
     else if (arg == "--body-size") f.blackbox.body_size = number(need(), "--body-size");
     else if (arg == "--timeout") f.blackbox.timeout_seconds = static_cast<int>(number(need(), "--timeout"));
     else if (arg == "--vanishing") f.blackbox.vanishing = static_cast<int>(number(need(), "--vanishing"));

@@ -916,10 +916,10 @@ int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::u
 
 // ---- expectations -----------------------------------------------------------------
 
-std::optional<Status> Expectations::find(const std::string& key) const {
-  for (const auto& [k, status] : cells)
-    if (k == key) return status;
-  return std::nullopt;
+Expect Expectations::find(const std::string& key) const {
+  for (const auto& [k, expect] : cells)
+    if (k == key) return expect;
+  return Expect::pass;
 }
 
 Expected<Expectations> load_expectations(const std::filesystem::path& file) {
@@ -934,10 +934,11 @@ Expected<Expectations> load_expectations(const std::filesystem::path& file) {
     for (auto& w : split(text, ' '))
       if (!w.empty()) words.push_back(w);
     if (words.empty()) continue;
-    if (words.size() != 4 || (words[3] != "pass" && words[3] != "fail"))
-      return Error{make_error_code(errc::invalid_config),
-                   file.string() + ":" + std::to_string(number) + ": expected \"ROW VERSION VARIANT pass|fail\""};
-    e.cells.emplace_back(words[0] + " " + words[1] + " " + words[2], words[3] == "pass" ? Status::pass : Status::fail);
+    if (words.size() != 4 || (words[3] != "pass" && words[3] != "fail" && words[3] != "racy"))
+      return Error{make_error_code(errc::invalid_config), file.string() + ":" + std::to_string(number) +
+                                                              ": expected \"ROW VERSION VARIANT pass|fail|racy\""};
+    e.cells.emplace_back(words[0] + " " + words[1] + " " + words[2],
+                         words[3] == "pass" ? Expect::pass : words[3] == "fail" ? Expect::fail : Expect::racy);
   }
   return e;
 }

@@ -327,8 +327,10 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
       } catch (const std::exception& e) {
         run.problem = std::string("harness: ") + e.what();
       }
-      std::optional<std::string> still = child.exited() ? std::optional<std::string>("the server " + *child.exited())
-                                                        : probe(*context, *port, options.path);
+      std::optional<std::string> still;
+      if (!child.exited()) still = probe(*context, *port, options.path);
+      // Refused connections may mean the program is on its way out: say so.
+      for (int i = 0; (still || run.problem) && !child.exited() && i < 50; ++i) std::this_thread::sleep_for(20ms);
       if (child.exited()) still = "the server " + *child.exited() + "; its output:\n" + log_tail(log);
       if (run.problem || still) {
         std::string why = run.problem.value_or(run.seen);

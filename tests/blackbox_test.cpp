@@ -1,0 +1,183 @@
+// The black-box judge (conformance/harness/src/blackbox*.cpp) against
+// programs that break one rule each: every way a client can fail a row must
+// be seen as a failure, and the harness must leave nothing running.
+#include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/blackbox.hpp>
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+
+namespace {
+
+using namespace lastbyte;
+using namespace lastbyte::conformance;
+using blackbox::Status;
+
+const blackbox::ClientCell& cell(std::string_view name) {
+  static std::vector<blackbox::ClientCell> cells;
+  auto parsed = blackbox::ClientCell::parse(name);
+  EXPECT_TRUE(parsed) << name;
+  cells.push_back(*parsed);
+  return cells.back();
+}
+
+blackbox::Workspace& workspace() {
+  static auto w = blackbox::Workspace::create(100000);
+  EXPECT_TRUE(w);
+  return *w;
+}
+
+blackbox::Judgement judge(std::string_view name, std::string command, int timeout_seconds = 20,
+                          blackbox::ClientOutput output = blackbox::ClientOutput::body) {
+  return blackbox::run_client_cell(cell(name),
+                                   {.command = std::move(command),
+                                    .output = output,
+                                    .timeout = std::chrono::seconds(timeout_seconds)},
+                                   workspace());
+}
+
+std::string backend() { return std::string(default_backend().name); }
+
+const std::string curl = "curl -sS --cacert {cafile} {url}";
+
+TEST(Blackbox, CellNamesRoundTrip) {
+  for (const Backend* b : installed_backends())
+    for (const auto& c : blackbox::client_cells(*b)) {
+      auto parsed = blackbox::ClientCell::parse(c.name());
+      ASSERT_TRUE(parsed) << c.name();
+      EXPECT_EQ(parsed->name(), c.name());
+    }
+  EXPECT_FALSE(blackbox::ClientCell::parse("X11_tls12_length_openssl"));  // X11 is TLS 1.3 only
+  EXPECT_FALSE(blackbox::ClientCell::parse("X99_tls13_length_openssl"));
+}
+
+TEST(Blackbox, X01_ABodyTheClientRepeatsIsAFailure) {
+  auto j = judge("X01_tls13_length_" + backend(), curl + "; printf x");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("never sent as the body"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X01_AShortBodyWithSuccessIsAFailure) {
+  auto j = judge("X01_tls12_length_" + backend(), curl + " | head -c 1000");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("a short body: 1000 of 100000 bytes"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X01_AChangedByteIsAFailure) {
+  auto j = judge("X01_tls13_length_" + backend(), curl + " | sed 's/line 000500/line 000501/'");
+  const auto& body = workspace().body();
+  std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
+  std::size_t changed = text.find("line 000500") + 10;
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("differs from what the server sent at byte " + std::to_string(changed)), std::string::npos)
+      << j.message;
+}
+
+TEST(Blackbox, X04_TruncationAcceptedIsAFailureAndNamesTheReproducer) {
+  auto j = judge("X04_tls13_close_" + backend(), "python3 -c 'import sys' && " + curl);
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("a truncated response accepted as complete: exit 0 with 50000 of 100000"),
+            std::string::npos)
+      << j.message;
+  EXPECT_NE(j.message.find("reproduce: lastbyte-conformance --serve X04_tls13_close_" + backend()), std::string::npos)
+      << j.message;
+}
+
+TEST(Blackbox, X05_FailingIsWhatATruncatedRowWants) {
+  auto j = judge("X05_tls13_length_" + backend(), curl);
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+  EXPECT_NE(j.message.find("failed as it must: 50000 of 100000 bytes, exit 18"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X13_BytesFromTheBadRecordAreAFailure) {
+  // Prints the whole body it fetched from an honest server, then fails:
+  // bytes the bad record carried were "printed".
+  auto j = judge("X13_tls13_length_" + backend(), "cat '" + (workspace().docroot() / "body").string() + "' && " +
+                                                       curl + " > /dev/null; exit 1");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("bytes from the bad record or after it"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X14_BytesAfterCloseNotifyAreAFailure) {
+  auto j = judge("X14_tls13_close_" + backend(),
+                 curl + "; printf 'BYTES AFTER CLOSE_NOTIFY: a client must never print these\\n'");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("bytes the server never sent as the body: \"BYTES AFTER"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X15_AClientThatNeverConnectsDoesNotPass) {
+  auto j = judge("X15_tls13_other-name_" + backend(), "exit 1");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("never connected"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, X15_AClientThatSkipsVerificationFails) {
+  auto j = judge("X15_tls12_untrusted-root_" + backend(), "curl -ksS {url}");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("accepted the certificate"), std::string::npos) << j.message;
+  j = judge("X15_tls12_untrusted-root_" + backend(), curl);
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+}
+
+TEST(Blackbox, AHangingClientIsKilledWithWhatItStarted) {
+  auto started = std::chrono::steady_clock::now();
+  auto j = judge("X01_tls13_length_" + backend(), "sleep 60 & sleep 61", 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("still running at the deadline"), std::string::npos) << j.message;
+  auto left = blackbox::run_command("pgrep -f 'sleep 6[01]' || true", std::chrono::seconds(5));
+  EXPECT_TRUE(left.out.empty()) << "left running: " << std::string(reinterpret_cast<const char*>(left.out.data()),
+                                                                 left.out.size());
+}
+
+TEST(Blackbox, AnUnknownPlaceholderIsRefusedBeforeAnythingRuns) {
+  auto j = judge("X01_tls13_length_" + backend(), "curl {ulr}");
+  EXPECT_EQ(j.status, Status::fail);
+  EXPECT_NE(j.message.find("unknown placeholder \"{ulr}\""), std::string::npos) << j.message;
+  EXPECT_FALSE(blackbox::substitute("x {port", {{"port", "1"}}));
+  EXPECT_EQ(*blackbox::substitute("{port}:{port}", {{"port", "1"}}), "1:1");
+}
+
+TEST(Blackbox, ForgedRowsAreUnsupportedWhereTheLibraryCannotExportSecrets) {
+  for (const Backend* b : installed_backends())
+    for (const auto& c : blackbox::client_cells(*b)) {
+      if (c.row->id != "X12") continue;
+      auto j = blackbox::run_client_cell(c, {.command = "exit 1"}, workspace());
+      if (!b->supports(c.version) || !b->exports_secrets(c.version))
+        EXPECT_EQ(j.status, Status::unsupported) << c.name() << ": " << j.message;
+      else
+        EXPECT_EQ(j.status, Status::fail) << c.name() << ": " << j.message;
+    }
+}
+
+TEST(Blackbox, Y_AServerThatStopsServingFailsTheRows) {
+  auto results = blackbox::run_server_rows(
+      {.command = std::string(LASTBYTE_SERVER_BIN) + " --port {port} --cert {certfile} --key {keyfile} "
+                                                     "--max-connections 2",
+       .vanishing_connections = 10},
+      default_backend(), {TlsVersion::tls1_2}, workspace());
+  ASSERT_EQ(results.size(), 4u);
+  // The readiness probe and Y01 use the two connections; the probe after
+  // Y01 finds the server gone (or going), every later row finds it gone.
+  for (const auto& r : results) EXPECT_EQ(r.judgement.status, Status::fail) << r.name << ": " << r.judgement.message;
+  for (std::size_t i = 1; i < results.size(); ++i)
+    EXPECT_NE(results[i].judgement.message.find("the server exited with status 0"), std::string::npos)
+        << results[i].judgement.message;
+}
+
+TEST(Blackbox, Y_AProgramThatNeverListensFailsEveryRowWithItsOutput) {
+  auto results = blackbox::run_server_rows({.command = "echo 'cannot bind {port}'; exit 3",
+                                            .start_timeout = std::chrono::seconds(2)},
+                                           default_backend(), {TlsVersion::tls1_3, TlsVersion::tls1_2}, workspace());
+  ASSERT_EQ(results.size(), 8u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.judgement.status, Status::fail);
+    EXPECT_NE(r.judgement.message.find("never listened"), std::string::npos) << r.judgement.message;
+    EXPECT_NE(r.judgement.message.find("exited with status 3"), std::string::npos) << r.judgement.message;
+    EXPECT_NE(r.judgement.message.find("cannot bind"), std::string::npos) << r.judgement.message;
+  }
+}
+
+}  // namespace
