@@ -181,3 +181,35 @@ TEST(Blackbox, Y_AProgramThatNeverListensFailsEveryRowWithItsOutput) {
 }
 
 }  // namespace
+
+namespace {
+
+// A program that does not speak the cell's version: unsupported by the
+// program, shown with the reason, neither passed nor failed.
+TEST(Blackbox, AVersionTheClientDoesNotOfferIsUnsupportedByIt) {
+  auto j = judge("X01_tls13_length_" + backend(), "curl --tls-max 1.2 -sS --cacert {cafile} {url}");
+  EXPECT_EQ(j.status, Status::unsupported) << j.message;
+  EXPECT_NE(j.message.find("the client does not offer TLSv1.3 (its ClientHello offers TLS 1.2)"), std::string::npos)
+      << j.message;
+  // Failing its handshake for another reason is no excuse.
+  j = judge("X01_tls13_length_" + backend(), "curl --tls-max 1.3 -sS {url}");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+}
+
+TEST(Blackbox, Y_AVersionTheServerDoesNotSpeakIsUnsupportedByIt) {
+  auto results = blackbox::run_server_rows(
+      {.command = "openssl s_server -quiet -WWW -accept 127.0.0.1:{port} -cert {certfile} -key {keyfile} -tls1_2",
+       .vanishing_connections = 10},
+      default_backend(), {TlsVersion::tls1_3, TlsVersion::tls1_2}, workspace());
+  ASSERT_EQ(results.size(), 8u);
+  for (const auto& r : results) {
+    if (r.version == TlsVersion::tls1_3) {
+      EXPECT_EQ(r.judgement.status, Status::unsupported) << r.name << ": " << r.judgement.message;
+      EXPECT_NE(r.judgement.message.find("it chose TLSv1.2"), std::string::npos) << r.judgement.message;
+    } else {
+      EXPECT_EQ(r.judgement.status, Status::pass) << r.name << ": " << r.judgement.message;
+    }
+  }
+}
+
+}  // namespace

@@ -115,6 +115,11 @@ bool write_markdown(const std::string& path, const std::string& subject, const s
                   "recorded as racy (the program's outcome depends on timing); unsup: unsupported by the "
                   "harness's library\n\n");
   print_matrix(f, results, true);
+  std::map<std::string, int> unsupported;
+  for (const auto& r : results)
+    if (r.judgement.status == Status::unsupported) ++unsupported[r.judgement.message];
+  if (!unsupported.empty()) std::fprintf(f, "\n## Unsupported cells\n\n");
+  for (const auto& [why, n] : unsupported) std::fprintf(f, "- %d: %s\n", n, why.c_str());
   std::fprintf(f, "\n## Cells that fail the row\n");
   for (const auto& r : results)
     if (r.judgement.status == Status::fail)
@@ -161,6 +166,10 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
   }
   print_matrix(stdout, results, false);
   int pass = 0, fail = 0, unsupported = 0, recorded = 0, unexpected = 0;
+  std::map<std::string, int> unsupported_why;
+  for (const auto& r : results)
+    if (r.judgement.status == Status::unsupported) ++unsupported_why[r.judgement.message];
+  for (const auto& [why, n] : unsupported_why) std::printf("unsupported, %d cells: %s\n", n, why.c_str());
   for (const auto& r : results) {
     switch (r.judgement.status) {
       case Status::pass: ++pass; break;
@@ -176,8 +185,8 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
                   r.name.c_str(), r.judgement.message.c_str());
     }
   }
-  std::printf("\n%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported by "
-              "this library; %d not as expected\n",
+  std::printf("\n%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported "
+              "(by the harness's library or by the program, each cell says which); %d not as expected\n",
               results.size(), pass, fail, recorded, unsupported, unexpected);
   if (!run.junit.empty() && !write_junit(run.junit, results)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.junit.c_str());

@@ -401,6 +401,9 @@ struct Served {
   bool request_read = false;
   std::string problem;  // the harness's own failure (its setup, the forge)
   std::string client_end;  // how the client ended before the response, if it did
+  // The client's ClientHello does not offer the cell's version: the cell is
+  // unsupported by the program under test, not failed by it.
+  std::optional<std::string> version_not_offered;
   // The expected output's prefix the client may print (X13: what precedes
   // the bad record), in framed-body bytes.
   std::optional<std::size_t> framed_limit;
@@ -515,6 +518,8 @@ class LiveServer {
   void segment() {
     if (!pending_.empty()) segments_.push_back(std::exchange(pending_, {}));
   }
+  // What the client sent first (its ClientHello, if it got that far).
+  std::span<const std::byte> client_wire() const { return client_wire_; }
 
   void send_and_end(TransportEnd end, net::Deadline deadline) {
     segment();
@@ -581,6 +586,7 @@ class LiveServer {
       return std::nullopt;
     }
     inbox_.insert(inbox_.end(), buf, buf + n);
+    if (client_wire_.size() < 65536) client_wire_.insert(client_wire_.end(), buf, buf + n);
     return feed_inbox();
   }
   // What the queue cannot take yet stays here until the next read made room.
@@ -620,8 +626,52 @@ class LiveServer {
   Bytes pending_;
   std::vector<Bytes> segments_;
   Bytes inbox_;
+  Bytes client_wire_;
   bool wants_input_ = true;
 };
+
+// The versions a ClientHello offers (RFC 8446 §4.1.2, §4.2.1): the
+// supported_versions extension, or else legacy_version. nullopt if the
+// bytes are not a ClientHello in one record.
+std::optional<std::vector<std::uint16_t>> offered_versions(std::span<const std::byte> wire) {
+  auto u8 = [&](std::size_t at) { return at < wire.size() ? std::to_integer<std::size_t>(wire[at]) : 0; };
+  auto u16 = [&](std::size_t at) { return u8(at) << 8 | u8(at + 1); };
+  if (wire.size() < 9 || u8(0) != 22 || u8(5) != 1) return std::nullopt;
+  std::size_t end = std::min(wire.size(), 5 + u16(3));
+  std::size_t at = 9;
+  std::uint16_t legacy = static_cast<std::uint16_t>(u16(at));
+  at += 2 + 32;
+  at += 1 + u8(at);   // session id
+  at += 2 + u16(at);  // cipher suites
+  at += 1 + u8(at);   // compression methods
+  if (at + 2 > end) return std::vector<std::uint16_t>{legacy};
+  std::size_t extensions_end = std::min(end, at + 2 + u16(at));
+  for (at += 2; at + 4 <= extensions_end; at += 4 + u16(at + 2)) {
+    if (u16(at) != 43) continue;  // supported_versions
+    std::vector<std::uint16_t> versions;
+    for (std::size_t v = at + 5; v + 2 <= std::min(extensions_end, at + 5 + u8(at + 4)); v += 2)
+      versions.push_back(static_cast<std::uint16_t>(u16(v)));
+    return versions;
+  }
+  return std::vector<std::uint16_t>{legacy};
+}
+
+std::optional<std::string> version_not_offered(std::span<const std::byte> client_wire, TlsVersion version) {
+  auto offered = offered_versions(client_wire);
+  if (!offered) return std::nullopt;
+  auto wanted = static_cast<std::uint16_t>(version);
+  // legacy_version alone (no supported_versions): it and everything below.
+  bool legacy_only = offered->size() == 1 && (*offered)[0] <= 0x0303;
+  if (legacy_only ? wanted <= (*offered)[0] : std::find(offered->begin(), offered->end(), wanted) != offered->end())
+    return std::nullopt;
+  std::string list;
+  for (auto v : *offered) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%04x", v);
+    list += (list.empty() ? "" : " ") + std::string(v == 0x0304 ? "TLS 1.3" : v == 0x0303 ? "TLS 1.2" : hex);
+  }
+  return "the client does not offer " + std::string(to_string(version)) + " (its ClientHello offers " + list + ")";
+}
 
 // The row's script over an established connection with the request read.
 // Returns what the client may print of the framed body on a failing row
@@ -705,6 +755,7 @@ Served serve_one(const ClientCell& cell, const Context& context, const net::Sock
     LiveServer server(std::move(socket), std::move(*connection), cell.version, std::move(keys), stop);
     if (auto e = server.handshake(deadline)) {
       served.client_end = *e;
+      served.version_not_offered = version_not_offered(server.client_wire(), cell.version);
       return served;
     }
     served.handshake_done = true;
@@ -780,6 +831,7 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
   if (run.timed_out) return fail("the client did not finish within the timeout (a client waiting for more after "
                                  "the transport ended hangs its user)");
   if (!served.connected) return fail("the client never connected");
+  if (served.version_not_offered) return {Status::unsupported, "unsupported by the client: " + *served.version_not_offered};
   if (cell.row->wrong_certificate) {
     if (served.request_read) return fail("the client accepted the certificate and sent its request");
     if (run.success()) return fail("the client exited 0 although it could not have verified the server");

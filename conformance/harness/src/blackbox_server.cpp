@@ -120,7 +120,8 @@ struct Session {
   Connection connection;
 };
 
-Expected<Session> open_session(const Context& context, std::uint16_t port, net::Deadline deadline) {
+Expected<Session> open_session(const Context& context, std::uint16_t port, net::Deadline deadline,
+                               std::optional<Verdict>* ended = nullptr) {
   auto socket = net::connect_tcp("127.0.0.1", port, deadline);
   if (!socket) return socket.error();
   auto connection = Connection::create(context);
@@ -129,6 +130,7 @@ Expected<Session> open_session(const Context& context, std::uint16_t port, net::
   net::SocketDriver driver(s.socket, s.connection);
   if (auto e = driver.handshake(deadline)) {
     auto v = s.connection.verdict();
+    if (ended) *ended = v;
     return Error{e, v ? describe(*v) : ""};
   }
   return s;
@@ -297,6 +299,7 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
                     "); its output:\n" + log_tail(log));
 
   for (TlsVersion version : versions) {
+    std::optional<std::string> not_spoken;
     Config config = client_config(version);
     config.server_name = "127.0.0.1";
     auto context = Context::create(config, backend);
@@ -315,6 +318,31 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
       }
       if (!context) {
         result.judgement = {Status::fail, "harness: " + context.error().message()};
+        results.push_back(std::move(result));
+        continue;
+      }
+      // Does the server speak the version at all? A handshake pinned to it
+      // that fails, while one offering both versions gets the other one,
+      // says it does not: its rows are unsupported by the program (shown
+      // and counted, never passed).
+      if (&row == &server_table[0]) {
+        std::optional<Verdict> ended;
+        auto pinned = open_session(*context, *port, net::after(10s), &ended);
+        if (!pinned) {
+          Config both = client_config(TlsVersion::tls1_3);
+          both.server_name = "127.0.0.1";
+          both.min_version = TlsVersion::tls1_2;
+          auto any = Context::create(both, backend);
+          auto s = any ? open_session(*any, *port, net::after(10s)) : Expected<Session>(any.error());
+          auto info = s ? s->connection.info() : Expected<SessionInfo>(s.error());
+          if (info && info->version != version)
+            not_spoken = "offered TLS 1.2 and 1.3, it chose " + std::string(to_string(info->version)) + "; " +
+                         std::string(to_string(version)) + " alone ends with " +
+                         (ended ? describe(*ended) : pinned.error().message());
+        }
+      }
+      if (not_spoken) {
+        result.judgement = {Status::unsupported, "unsupported by the server: " + *not_spoken};
         results.push_back(std::move(result));
         continue;
       }
