@@ -79,6 +79,44 @@ class ConnectionTest : public ::testing::TestWithParam<Params> {
   }
 };
 
+// Issue 13: a loop that calls read() once per poll iteration with a large
+// buffer gets every complete record, not one record's plaintext; the end
+// comes after the bytes, from the next read().
+TEST_P(ConnectionTest, ReadFillsTheBufferAcrossRecords) {
+  auto p = established();
+  Bytes body = pattern(0, 3000);
+  for (std::size_t at = 0; at < body.size(); at += 1000)  // three records
+    ASSERT_EQ(p.server().write(std::span(body).subspan(at, 1000)).bytes, 1000u);
+  ASSERT_FALSE(p.server().close());
+  auto wire = p.take_output(Role::server);
+  ASSERT_GE(record_starts(wire).size(), 4u);
+  ASSERT_EQ(p.client().feed(wire).bytes, wire.size());
+  std::vector<std::byte> buf(65536);
+  auto r = p.client().read(buf);
+  ASSERT_EQ(r.status, IoStatus::ok);
+  EXPECT_EQ(r.bytes, body.size()) << "one read() takes every record waiting";
+  EXPECT_EQ(std::memcmp(buf.data(), body.data(), body.size()), 0);
+  // The close_notify behind them is the next read()'s: the caller acts on
+  // the bytes first (a TLS 1.2 server may still answer what it just read).
+  EXPECT_FALSE(p.client().verdict().has_value());
+  EXPECT_TRUE(p.client().wants().read_now);
+  EXPECT_EQ(p.client().write(std::string_view("answer")).status, IoStatus::ok);
+  r = p.client().read(buf);
+  EXPECT_EQ(r.status, IoStatus::end);
+  ASSERT_TRUE(p.client().verdict());
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.client().verdict())) << describe(*p.client().verdict());
+  // A buffer smaller than what waits: full, and the rest follows.
+  auto q = established();
+  for (std::size_t at = 0; at < body.size(); at += 1000) q.server().write(std::span(body).subspan(at, 1000));
+  q.client().feed(q.take_output(Role::server));
+  r = q.client().read(std::span(buf).first(1500));
+  EXPECT_EQ(r.bytes, 1500u);
+  r = q.client().read(buf);
+  EXPECT_EQ(r.bytes, 1500u);
+  EXPECT_EQ(std::memcmp(buf.data(), body.data() + 1500, 1500), 0);
+  EXPECT_EQ(q.client().read(buf).status, IoStatus::blocked);
+}
+
 TEST_P(ConnectionTest, ReadAfterTheEndIsRefused) {
   auto p = established();
   ASSERT_FALSE(p.server().close());

@@ -56,6 +56,11 @@ struct Connection::Impl {
   bool close_requested = false;  // close() while held plaintext waits: close_notify follows it
   bool peer_closed = false;
   bool end_reported = false;
+  // An end (close_notify, a failure) the engine reported while fill() had
+  // bytes for the caller: recorded by the next read(), so that the caller
+  // acts on the bytes first, as it would have with one record per read()
+  // (a TLS 1.2 server answers a request its client's close_notify follows).
+  std::optional<EngineStatus> deferred_end;
   TlsVersion version = TlsVersion::tls1_3;
   std::optional<record::Sealing> sealing;  // the negotiated suite's, once the handshake is done
   std::optional<Verdict> verdict;
@@ -287,9 +292,29 @@ struct Connection::Impl {
 
   // ---- the read side ----
 
+  // read() fills the caller's buffer across records: a loop that calls it
+  // once per iteration (issue 13) gets every complete record's plaintext,
+  // not one record's. What ends the stream is left to the next read().
+  std::size_t fill(std::span<std::byte> plaintext, std::size_t got) {
+    while (got < plaintext.size() && !verdict) {
+      std::size_t queued = out.size();
+      auto more = engine->read(plaintext.subspan(got));
+      if (io_failed()) {
+        withhold_output_on_oom(queued);
+        break;
+      }
+      got += more.bytes;
+      if (more.bytes > 0) continue;
+      if (more.status == EngineStatus::peer_closed || more.status == EngineStatus::failed) deferred_end = more.status;
+      break;  // want_input and done: the next read() asks the engine again
+    }
+    return got;
+  }
+
   IoResult read(std::span<std::byte> plaintext) {
     if (end_reported) return refused(errc::read_after_end);
     if (plaintext.empty()) return refused(errc::empty_buffer);
+    if (deferred_end) on_engine_status(*std::exchange(deferred_end, std::nullopt));
     if (!verdict && !handshake_done) advance_handshake();
     while (!verdict && handshake_done) {
       std::size_t queued = out.size();
@@ -298,7 +323,7 @@ struct Connection::Impl {
         withhold_output_on_oom(queued);
         break;
       }
-      if (result.bytes > 0) return moved(result.bytes);
+      if (result.bytes > 0) return moved(fill(plaintext, result.bytes));
       if (result.status == EngineStatus::done) return blocked();
       on_engine_status(result.status);
       withhold_output_on_oom(queued);
@@ -480,7 +505,7 @@ Wants Connection::wants() const {
   w.handshake_done = s.handshake_done;
   w.output = !s.out.empty();
   if (s.end_reported) return w;
-  w.read_now = s.verdict.has_value() || s.transport != Transport::open || s.in.record_ready() ||
+  w.read_now = s.verdict.has_value() || s.deferred_end || s.transport != Transport::open || s.in.record_ready() ||
                (s.handshake_done && s.engine->pending_plaintext() > 0);
   w.transport_input = s.transport == Transport::open && !s.verdict && s.in.accepts_input();
   return w;

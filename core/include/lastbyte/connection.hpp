@@ -166,6 +166,10 @@ class Connection {
   // done, blocked while it needs the transport, end if it failed (verdict()).
   // read() and write() drive it too; this is for callers that only flush.
   IoResult handshake();
+  // Plaintext into `plaintext`: ok with the bytes, filled across every
+  // complete record waiting (a loop calling it once per iteration misses
+  // none); blocked while more needs the transport; end once, after the last
+  // byte (verdict()), then refused (errc::read_after_end).
   IoResult read(std::span<std::byte> plaintext);
   // Accepts as much plaintext as the outbound queue can take once sealed
   // (C10): ok with the exact count (possibly less than asked), or blocked

@@ -1,0 +1,50 @@
+#!/bin/bash
+# The C event-loop examples (examples/epoll_server.c, examples/uv_fetch.c)
+# on loopback: against each other with many concurrent connections, the
+# epoll server against lastbyte-client, the libuv client against
+# lastbyte-server's endings. Every process is stopped at the end.
+#   event_loop_examples.sh EPOLL_SERVER UV_FETCH LASTBYTE_CLIENT LASTBYTE_SERVER WRITE_TEST_PKI WORKDIR
+set -u
+epoll_server=$1 uv_fetch=$2 client=$3 server=$4 write_pki=$5 work=$6
+rm -rf "$work" && mkdir -p "$work" && "$write_pki" "$work" || exit 1
+[ -x "$uv_fetch" ] || { echo "FAIL: $uv_fetch was not built: apt-get install -y libuv1-dev, then reconfigure"; exit 1; }
+fail=0 pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+expect() {  # expect LABEL WANTED_STATUS ACTUAL_STATUS OUTPUT_FILE
+  if [ "$3" -eq "$2" ]; then echo "ok   $1: exit $3, $(tail -1 "$4")"
+  else echo "FAIL $1: exit $3, wanted $2"; tail -5 "$4" | sed 's/^/  /'; fail=1; fi
+}
+start() {  # start LOG COMMAND...: waits for "listening on 127.0.0.1:P", sets $port
+  local log=$1; shift
+  "$@" > "$log" 2>&1 &
+  pids+=($!)
+  port=""
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+    [ -n "$port" ] && return 0
+    sleep 0.1
+  done
+  echo "FAIL: no \"listening on\" from $*"; cat "$log"; exit 1
+}
+
+# 500 connections, 100 at a time, each a 64 KiB body and close_notify both ways.
+start "$work/epoll.log" "$epoll_server" --port 0 --cert "$work/server.pem" --key "$work/server.key" --max-connections 520
+"$uv_fetch" -n 500 -c 100 --cafile "$work/ca.pem" 127.0.0.1 "$port" /body > "$work/uv.out" 2>&1
+expect "libuv client, 500 connections (100 concurrent), against the epoll server" 0 $? "$work/uv.out"
+# lastbyte-client, 20 connections of its own.
+"$client" -n 20 --quiet --cafile "$work/ca.pem" "https://127.0.0.1:$port/body" > "$work/client.out" 2>&1
+expect "lastbyte-client -n 20 against the epoll server" 0 $? "$work/client.out"
+wait "${pids[0]}"
+expect "the epoll server, every connection ended with close_notify" 0 $? "$work/epoll.log"
+grep -q "^520 connections, 520 ended with close_notify" "$work/epoll.log" || { echo "FAIL: $(tail -1 "$work/epoll.log")"; fail=1; }
+
+# The libuv client on each ending of lastbyte-server's close-delimited body:
+# complete only with close_notify.
+for mode in close_notify:0 fin:3 mid-record:3 rst:3; do
+  close=${mode%%:*} wanted=${mode##*:}
+  start "$work/server-$close.log" "$server" --port 0 --framing close --close "$close" --max-connections 3 \
+    --cert "$work/server.pem" --key "$work/server.key"
+  "$uv_fetch" -n 3 --cafile "$work/ca.pem" 127.0.0.1 "$port" /body > "$work/uv-$close.out" 2>&1
+  expect "libuv client, close-delimited body ended by $close" "$wanted" $? "$work/uv-$close.out"
+done
+exit $fail
