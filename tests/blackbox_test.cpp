@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 
 namespace {
 
@@ -94,8 +95,13 @@ TEST(Blackbox, X05_FailingIsWhatATruncatedRowWants) {
 TEST(Blackbox, X13_BytesFromTheBadRecordAreAFailure) {
   // Prints the whole body it fetched from an honest server, then fails:
   // bytes the bad record carried were "printed".
-  auto j = judge("X13_tls13_length_" + backend(), "cat '" + (workspace().docroot() / "body").string() + "' && " +
-                                                       curl + " > /dev/null; exit 1");
+  auto copy = workspace().dir() / "copy-of-the-body";
+  {
+    std::ofstream f(copy, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(workspace().body().data()),
+            static_cast<std::streamsize>(workspace().body().size()));
+  }
+  auto j = judge("X13_tls13_length_" + backend(), "cat '" + copy.string() + "' && " + curl + " > /dev/null; exit 1");
   EXPECT_EQ(j.status, Status::fail) << j.message;
   EXPECT_NE(j.message.find("bytes from the bad record or after it"), std::string::npos) << j.message;
 }
@@ -123,11 +129,11 @@ TEST(Blackbox, X15_AClientThatSkipsVerificationFails) {
 
 TEST(Blackbox, AHangingClientIsKilledWithWhatItStarted) {
   auto started = std::chrono::steady_clock::now();
-  auto j = judge("X01_tls13_length_" + backend(), "sleep 60 & sleep 61", 1);
+  auto j = judge("X01_tls13_length_" + backend(), "sleep 60.4242 & sleep 61.4242", 1);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
   EXPECT_EQ(j.status, Status::fail) << j.message;
   EXPECT_NE(j.message.find("still running at the deadline"), std::string::npos) << j.message;
-  auto left = blackbox::run_command("pgrep -f 'sleep 6[01]' || true", std::chrono::seconds(5));
+  auto left = blackbox::run_command("pgrep -f 'sleep 6[01][.]4242' || true", std::chrono::seconds(5));
   EXPECT_TRUE(left.out.empty()) << "left running: " << std::string(reinterpret_cast<const char*>(left.out.data()),
                                                                  left.out.size());
 }
@@ -184,11 +190,11 @@ TEST(Blackbox, Y_AProgramThatNeverListensFailsEveryRowWithItsOutput) {
 
 namespace {
 
-// A program that does not speak the cell's version: unsupported by the
-// program, shown with the reason, neither passed nor failed.
-TEST(Blackbox, AVersionTheClientDoesNotOfferIsUnsupportedByIt) {
+// A program that stops offering a version fails its cells (--version or
+// --program-backend say what it speaks): a record cannot go green by it.
+TEST(Blackbox, AVersionTheClientDoesNotOfferFails) {
   auto j = judge("X01_tls13_length_" + backend(), "curl --tls-max 1.2 -sS --cacert {cafile} {url}");
-  EXPECT_EQ(j.status, Status::unsupported) << j.message;
+  EXPECT_EQ(j.status, Status::fail) << j.message;
   EXPECT_NE(j.message.find("the client does not offer TLSv1.3 (its ClientHello offers TLS 1.2)"), std::string::npos)
       << j.message;
   // Failing its handshake for another reason is no excuse.
@@ -196,7 +202,7 @@ TEST(Blackbox, AVersionTheClientDoesNotOfferIsUnsupportedByIt) {
   EXPECT_EQ(j.status, Status::fail) << j.message;
 }
 
-TEST(Blackbox, Y_AVersionTheServerDoesNotSpeakIsUnsupportedByIt) {
+TEST(Blackbox, Y_AVersionTheServerDoesNotSpeakFails) {
   auto results = blackbox::run_server_rows(
       {.command = "openssl s_server -quiet -WWW -accept 127.0.0.1:{port} -cert {certfile} -key {keyfile} -tls1_2",
        .vanishing_connections = 10},
@@ -204,12 +210,49 @@ TEST(Blackbox, Y_AVersionTheServerDoesNotSpeakIsUnsupportedByIt) {
   ASSERT_EQ(results.size(), 8u);
   for (const auto& r : results) {
     if (r.version == TlsVersion::tls1_3) {
-      EXPECT_EQ(r.judgement.status, Status::unsupported) << r.name << ": " << r.judgement.message;
-      EXPECT_NE(r.judgement.message.find("it chose TLSv1.2"), std::string::npos) << r.judgement.message;
+      EXPECT_EQ(r.judgement.status, Status::fail) << r.name << ": " << r.judgement.message;
+      EXPECT_NE(r.judgement.message.find("does not speak TLSv1.3: offered TLS 1.2 and 1.3, it chose TLSv1.2"),
+                std::string::npos)
+          << r.judgement.message;
     } else {
       EXPECT_EQ(r.judgement.status, Status::pass) << r.name << ": " << r.judgement.message;
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Blackbox, X15_NeitherPlaintextNorAnUnverifiedHandshakePasses) {
+  auto j = judge("X15_tls13_other-name_" + backend(), "curl -sS http://127.0.0.1:{port}/body");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("never started a TLS handshake"), std::string::npos) << j.message;
+  j = judge("X15_tls13_untrusted-root_" + backend(),
+            "echo hello | openssl s_client -connect {host}:{port} > /dev/null 2>&1; exit 1");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("sent 6 bytes of application data under a certificate it cannot have verified"),
+            std::string::npos)
+      << j.message;
+}
+
+// A client that sends its request and exits without reading has judged
+// nothing: its socket closes with the response unread (an RST).
+TEST(Blackbox, X05_AClientThatNeverReadsTheResponseFails) {
+  const std::string noread =
+      "python3 -c \"import socket,ssl,sys,time; c=ssl.create_default_context(cafile=sys.argv[1]); "
+      "s=c.wrap_socket(socket.create_connection(('127.0.0.1',int(sys.argv[2]))),server_hostname='127.0.0.1'); "
+      "s.sendall(b'GET /body HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n'); time.sleep(0.3); sys.exit(1)\" {cafile} {port}";
+  auto j = judge("X05_tls13_length_" + backend(), noread);
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("response bytes unread"), std::string::npos) << j.message;
+}
+
+TEST(Blackbox, TheTimeoutHoldsForACommandThatClosedItsOutput) {
+  auto started = std::chrono::steady_clock::now();
+  auto r = blackbox::run_command("exec >&- 2>&-; sleep 30.4242", std::chrono::seconds(1));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_TRUE(r.timed_out);
 }
 
 }  // namespace

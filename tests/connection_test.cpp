@@ -117,6 +117,43 @@ TEST_P(ConnectionTest, ReadFillsTheBufferAcrossRecords) {
   EXPECT_EQ(q.client().read(buf).status, IoStatus::blocked);
 }
 
+// Issue 13's close hook: close(), flush until wants().close_sent, then shut
+// the socket down; close_sent is false while anything written (or the
+// close_notify itself) is still to be sent.
+TEST_P(ConnectionTest, CloseSentOnceOurCloseNotifyLeftTheOutput) {
+  auto p = established();
+  EXPECT_FALSE(p.client().wants().close_sent);
+  Bytes body = pattern(0, 200000);
+  std::size_t accepted = 0;
+  while (accepted < body.size()) {  // until the queues are full
+    auto r = p.client().write(std::span(body).subspan(accepted));
+    if (r.status != IoStatus::ok || r.bytes == 0) break;
+    accepted += r.bytes;
+  }
+  ASSERT_GT(accepted, 0u);
+  EXPECT_FALSE(p.client().wants().close_sent) << "not closed yet";
+  ASSERT_FALSE(p.client().close());
+  std::string got;
+  std::byte buf[65536];
+  int steps = 0;
+  while (!p.client().wants().close_sent) {
+    ASSERT_LT(++steps, 100000) << "close_sent never came";
+    auto out = p.client().output();
+    ASSERT_FALSE(out.empty() && p.client().unsent() == 0) << "nothing left to send, yet not close_sent";
+    std::size_t n = std::min<std::size_t>(out.size(), 3000);
+    ASSERT_EQ(p.server().feed(out.first(n)).bytes, n);
+    ASSERT_FALSE(p.client().consume_output(n));
+    for (IoResult r; (r = p.server().read(buf)).status == IoStatus::ok;) got += text(std::span(buf, r.bytes));
+  }
+  EXPECT_TRUE(p.client().output().empty());
+  EXPECT_EQ(p.client().unsent(), 0u);
+  for (IoResult r; (r = p.server().read(buf)).status == IoStatus::ok;) got += text(std::span(buf, r.bytes));
+  ASSERT_EQ(got.size(), accepted) << "every accepted byte arrived before close_sent said so";
+  EXPECT_EQ(std::memcmp(got.data(), body.data(), accepted), 0);
+  ASSERT_TRUE(p.server().verdict());
+  EXPECT_TRUE(std::holds_alternative<CloseNotify>(*p.server().verdict())) << describe(*p.server().verdict());
+}
+
 TEST_P(ConnectionTest, ReadAfterTheEndIsRefused) {
   auto p = established();
   ASSERT_FALSE(p.server().close());

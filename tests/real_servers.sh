@@ -67,10 +67,12 @@ for version in 1.3 1.2; do
   port=$(free_port)
   if start nginx "$run_nginx" "$work/nginx" "$port" "$work/server.pem" "$work/server.key" "$work/docroot"; then
     check "nginx, TLS $version" "$work/docroot/body" --tls "$version" "https://127.0.0.1:$port/body"
+    before=$unsupported
     check "nginx, TLS $version, 5 requests kept alive" none --tls "$version" --keep-alive -n 5 --quiet \
       "https://127.0.0.1:$port/body"
-    grep -q "requests: 5; connections: 1; complete responses: 5" "$work/err" ||
-      { [ $unsupported -gt 0 ] || { echo "FAIL nginx keep-alive: $(tail -1 "$work/err")"; fail=$((fail + 1)); }; }
+    if [ $unsupported -eq $before ] && ! grep -q "requests: 5; connections: 1; complete responses: 5" "$work/err"; then
+      echo "FAIL nginx keep-alive: $(tail -1 "$work/err")"; fail=$((fail + 1))
+    fi
   else fail=$((fail + 1)); fi
   stop
 done

@@ -4,6 +4,8 @@
 #include "blackbox_mode.hpp"
 
 #include <fnmatch.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -199,6 +201,14 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
   return unexpected ? 1 : 0;
 }
 
+// A version the program's own library cannot speak (--program-backend):
+// its cells are unsupported by that library, shown and never run.
+std::optional<std::string> program_cannot(const BlackboxRun& run, TlsVersion version) {
+  if (!run.program_backend || run.program_backend->supports(version)) return std::nullopt;
+  return "the program's library (" + run.program_backend->library_version() + ") cannot speak " +
+         std::string(to_string(version));
+}
+
 int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
   blackbox::ClientOptions options{.command = run.client_cmd,
                                   .output = run.client_output,
@@ -209,7 +219,9 @@ int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
       if (run.version && cell.version != *run.version) continue;
       if (!selected(run, cell.name())) continue;
       auto started = std::chrono::steady_clock::now();
-      auto judgement = blackbox::run_client_cell(cell, options, workspace);
+      auto cannot = program_cannot(run, cell.version);
+      auto judgement = cannot ? blackbox::Judgement{Status::unsupported, *cannot}
+                              : blackbox::run_client_cell(cell, options, workspace);
       std::string key = cell.expectation_key();
       std::string variant = key.substr(key.rfind(' ') + 1);
       results.push_back({.name = cell.name(),
@@ -232,10 +244,27 @@ int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
   blackbox::ServerOptions options{.command = run.server_cmd, .path = run.server_path,
                                   .vanishing_connections = run.vanishing};
   std::vector<TlsVersion> versions;
-  for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
-    if (!run.version || *run.version == v) versions.push_back(v);
   std::vector<Result> results;
+  for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+    if (run.version && *run.version != v) continue;
+    auto cannot = program_cannot(run, v);
+    if (!cannot) {
+      versions.push_back(v);
+      continue;
+    }
+    std::string tag = v == TlsVersion::tls1_3 ? "tls13" : "tls12";
+    for (const Backend* backend : run.backends)
+      for (const auto& row : blackbox::server_rows())
+        results.push_back({.name = std::string(row.id) + "_" + tag + "_" + std::string(backend->name),
+                           .row = std::string(row.id),
+                           .column = tag + " " + std::string(backend->name),
+                           .key = std::string(row.id) + " " + tag + " -",
+                           .judgement = {Status::unsupported, *cannot},
+                           .expected = blackbox::Expect::pass,
+                           .seconds = 0});
+  }
   for (const Backend* backend : run.backends) {
+    if (versions.empty()) break;
     auto started = std::chrono::steady_clock::now();
     auto cells = blackbox::run_server_rows(options, *backend, versions, workspace);
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -255,22 +284,27 @@ int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
 
 }  // namespace
 
+extern "C" void stop_on_signal(int signal_number) {
+  blackbox::kill_running_programs();  // nothing the run started keeps running
+  ::signal(signal_number, SIG_DFL);
+  ::raise(signal_number);
+}
+
 int run_blackbox(const BlackboxRun& run) {
-  auto workspace = blackbox::Workspace::create(run.body_size, run.keep || !run.serve.empty());
+  std::optional<blackbox::ClientCell> serve;
+  if (!run.serve.empty() && !(serve = blackbox::ClientCell::parse(run.serve))) {
+    std::fprintf(stderr, "lastbyte-conformance: no black-box cell named \"%s\" (ROW_tls13|tls12_VARIANT_BACKEND, "
+                         "e.g. X04_tls13_close_openssl)\n", run.serve.c_str());
+    return 2;
+  }
+  for (int s : {SIGINT, SIGTERM, SIGHUP}) ::signal(s, stop_on_signal);
+  auto workspace = blackbox::Workspace::create(run.body_size, run.keep || serve, !run.server_cmd.empty());
   if (!workspace) {
     std::fprintf(stderr, "lastbyte-conformance: %s\n", workspace.error().message().c_str());
     return 2;
   }
   if (run.keep) std::printf("workspace (kept): %s\n", workspace->dir().c_str());
-  if (!run.serve.empty()) {
-    auto cell = blackbox::ClientCell::parse(run.serve);
-    if (!cell) {
-      std::fprintf(stderr, "lastbyte-conformance: no black-box cell named \"%s\" (ROW_tls13|tls12_VARIANT_BACKEND, "
-                           "e.g. X04_tls13_close_openssl)\n", run.serve.c_str());
-      return 2;
-    }
-    return blackbox::serve_client_cell(*cell, *workspace, run.port, run.connections, run.client_cmd);
-  }
+  if (serve) return blackbox::serve_client_cell(*serve, *workspace, run.port, run.connections, run.client_cmd);
   if (!run.client_cmd.empty()) return run_clients(run, *workspace);
   return run_servers(run, *workspace);
 }

@@ -17,6 +17,7 @@ struct BlackboxRun {
   int connections = 1;         // --serve
   std::vector<std::string> cell_globs;  // --cell
   std::vector<const Backend*> backends;
+  const Backend* program_backend = nullptr;  // the program is built on this lastbyte backend
   std::optional<TlsVersion> version;
   std::string expect;          // expectations file
   std::string record;          // write the measured behaviour as an expectations file

@@ -69,6 +69,9 @@ const char usage[] =
     "  --body-size N      bytes of the body (default 100000)   --timeout S   per cell (default 20)\n"
     "  --serve CELL       serve one black-box cell alone (e.g. X04_tls13_close_openssl) and print the\n"
     "                     client command to run against it (--port P, --connections N, --client-cmd)\n"
+    "  --program-backend NAME  the program is built on this lastbyte backend: the versions its library\n"
+    "                     cannot speak are unsupported by that library (any other version a program does\n"
+    "                     not offer fails its cells)\n"
     "  --keep             keep the workspace (certificates, the body, the server's log)\n";
 
 struct Filters {
@@ -86,13 +89,21 @@ struct Filters {
   bool native = false;
   std::string write_divergences;
   BlackboxRun blackbox;
-  bool blackbox_mode() const { return !blackbox.client_cmd.empty() || !blackbox.server_cmd.empty() || !blackbox.serve.empty(); }
+  bool serve_given = false;
+  bool blackbox_mode() const { return !blackbox.client_cmd.empty() || !blackbox.server_cmd.empty() || serve_given; }
 };
 
 std::uint64_t number(std::string_view text, const char* what) {
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc{} || end != text.data() + text.size()) throw std::invalid_argument(std::string(what) + " needs a number");
+  return n;
+}
+
+std::uint64_t in_range(std::string_view text, const char* what, std::uint64_t low, std::uint64_t high) {
+  std::uint64_t n = number(text, what);
+  if (n < low || n > high)
+    throw std::invalid_argument(std::string(what) + " takes " + std::to_string(low) + ".." + std::to_string(high));
   return n;
 }
 
@@ -151,18 +162,23 @@ Filters parse(int argc, char** argv) {
       auto o = need();
       if (o != "body" && o != "response") throw std::invalid_argument("--client-output takes body or response");
       f.blackbox.client_output = o == "body" ? blackbox::ClientOutput::body : blackbox::ClientOutput::response;
-    } else if (arg == "--serve") f.blackbox.serve = need();
+    } else if (arg == "--serve") {
+      f.blackbox.serve = need();
+      f.serve_given = true;
+      if (f.blackbox.serve.empty()) throw std::invalid_argument("--serve needs a cell name, e.g. X04_tls13_close_openssl");
+    } else if (arg == "--program-backend") f.blackbox.program_backend = backend_named(need());
     else if (arg == "--port") {
       auto port = number(need(), "--port");
       if (port > 65535) throw std::invalid_argument("--port takes 0..65535");
       f.blackbox.port = static_cast<std::uint16_t>(port);
-    } else if (arg == "--connections") f.blackbox.connections = static_cast<int>(number(need(), "--connections"));
+    } else if (arg == "--connections") f.blackbox.connections = static_cast<int>(in_range(need(), "--connections", 1, 100000));
     else if (arg == "--cell") f.blackbox.cell_globs.emplace_back(need());
     else if (arg == "--expect") f.blackbox.expect = need();
     else if (arg == "--record") f.blackbox.record = need();
-    else if (arg == "--body-size") f.blackbox.body_size = number(need(), "--body-size");
-    else if (arg == "--timeout") f.blackbox.timeout_seconds = static_cast<int>(number(need(), "--timeout"));
-    else if (arg == "--vanishing") f.blackbox.vanishing = static_cast<int>(number(need(), "--vanishing"));
+    // Bounded: the judge keeps a client's stdout in memory (up to 64 MiB).
+    else if (arg == "--body-size") f.blackbox.body_size = in_range(need(), "--body-size", 2, 32u << 20);
+    else if (arg == "--timeout") f.blackbox.timeout_seconds = static_cast<int>(in_range(need(), "--timeout", 1, 3600));
+    else if (arg == "--vanishing") f.blackbox.vanishing = static_cast<int>(in_range(need(), "--vanishing", 0, 100000));
     else if (arg == "--server-path") f.blackbox.server_path = need();
     else if (arg == "--keep") f.blackbox.keep = true;
     else if (arg == "--list") {
@@ -192,8 +208,8 @@ Filters parse(int argc, char** argv) {
   if (f.blackbox_mode()) {
     if (!f.blackbox.client_cmd.empty() && !f.blackbox.server_cmd.empty())
       throw std::invalid_argument("--client-cmd and --server-cmd judge one program at a time");
-    if (f.blackbox.body_size < 2) throw std::invalid_argument("--body-size must be at least 2 (the rows cut it in half)");
-    if (f.blackbox.timeout_seconds < 1) throw std::invalid_argument("--timeout must be at least 1");
+    if (!f.blackbox.server_cmd.empty() && !f.blackbox.cell_globs.empty())
+      throw std::invalid_argument("--cell selects client cells; --server-cmd runs Y01-Y04 (filter with --version)");
     f.blackbox.backends = f.backends;
     f.blackbox.version = f.version;
     f.blackbox.junit = f.junit;

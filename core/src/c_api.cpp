@@ -406,7 +406,8 @@ unsigned lastbyte_wants(const lastbyte_connection* c) {
   if (!c) return 0;
   auto w = c->connection.wants();
   return (w.read_now ? LASTBYTE_WANTS_READ : 0u) | (w.transport_input ? LASTBYTE_WANTS_INPUT : 0u) |
-         (w.output ? LASTBYTE_WANTS_OUTPUT : 0u) | (w.handshake_done ? LASTBYTE_WANTS_HANDSHAKE_DONE : 0u);
+         (w.output ? LASTBYTE_WANTS_OUTPUT : 0u) | (w.handshake_done ? LASTBYTE_WANTS_HANDSHAKE_DONE : 0u) |
+         (w.close_sent ? LASTBYTE_WANTS_CLOSE_SENT : 0u);
 }
 
 size_t lastbyte_unsent(const lastbyte_connection* c) { return c ? c->connection.unsent() : 0; }

@@ -53,6 +53,7 @@ struct Connection::Impl {
   Transport transport = Transport::open;
   bool handshake_done = false;
   bool local_closed = false;     // our close_notify was handed to the engine
+  bool close_notify_sealed = false;  // ... and the engine put it in the outbound queue, last
   bool close_requested = false;  // close() while held plaintext waits: close_notify follows it
   bool peer_closed = false;
   bool end_reported = false;
@@ -258,7 +259,9 @@ struct Connection::Impl {
     local_closed = true;
     std::size_t queued = out.size();
     EngineStatus status = engine->send_close_notify();
-    if (!io_failed() && status == EngineStatus::failed) finish(engine->failure());
+    bool failed = io_failed();
+    if (!failed && status == EngineStatus::failed) finish(engine->failure());
+    close_notify_sealed = !failed && status != EngineStatus::failed;
     withhold_output_on_oom(queued);
     // Whatever the library still sends after it is dropped (queues.hpp).
     out.end_stream();
@@ -504,6 +507,7 @@ Wants Connection::wants() const {
   Wants w;
   w.handshake_done = s.handshake_done;
   w.output = !s.out.empty();
+  w.close_sent = s.close_notify_sealed && s.out.empty();
   if (s.end_reported) return w;
   w.read_now = s.verdict.has_value() || s.deferred_end || s.transport != Transport::open || s.in.record_ready() ||
                (s.handshake_done && s.engine->pending_plaintext() > 0);

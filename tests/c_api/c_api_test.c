@@ -200,9 +200,12 @@ static void test_exchange(void) {
   CHECK(read_all(server, buf, sizeof buf, &total) == LASTBYTE_IO_BLOCKED);
   CHECK(total == 5 && memcmp(buf, "hello", 5) == 0);
   CHECK(lastbyte_write(server, "world!", 6, &moved) == LASTBYTE_IO_OK && moved == 6);
+  CHECK(!(lastbyte_wants(server) & LASTBYTE_WANTS_CLOSE_SENT));
   CHECK(lastbyte_close(server) == LASTBYTE_OK);
   CHECK(lastbyte_wants(server) & LASTBYTE_WANTS_OUTPUT);
+  CHECK(!(lastbyte_wants(server) & LASTBYTE_WANTS_CLOSE_SENT)); /* queued, not yet sent */
   transfer(server, client, 1);
+  CHECK(lastbyte_wants(server) & LASTBYTE_WANTS_CLOSE_SENT); /* the close hook's signal */
   CHECK(lastbyte_wants(client) & LASTBYTE_WANTS_READ);
   CHECK(read_all(client, buf, sizeof buf, &total) == LASTBYTE_IO_END);
   CHECK(total == 6 && memcmp(buf, "world!", 6) == 0);

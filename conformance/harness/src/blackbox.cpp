@@ -176,7 +176,7 @@ void write_file(const std::filesystem::path& path, std::string_view text) {
 
 }  // namespace
 
-Expected<Workspace> Workspace::create(std::size_t body_size, bool keep) {
+Expected<Workspace> Workspace::create(std::size_t body_size, bool keep, bool docroot) {
   std::string templ = (std::filesystem::temp_directory_path() / "lastbyte-blackbox-XXXXXX").string();
   if (!::mkdtemp(templ.data()))
     return Error{make_error_code(errc::io_error), "mkdtemp " + templ + ": " + std::strerror(errno)};
@@ -190,7 +190,9 @@ Expected<Workspace> Workspace::create(std::size_t body_size, bool keep) {
     write_file(w.certfile(), pki.server.cert_pem);
     write_file(w.keyfile(), pki.server.key_pem);
     std::filesystem::create_directory(w.docroot());
-    write_file(w.docroot() / "body", w.body_);
+    // Only what a server under test serves: a client command must print
+    // what it received, not find the body on disk.
+    if (docroot) write_file(w.docroot() / "body", w.body_);
   } catch (const std::exception& e) {
     return Error{make_error_code(errc::io_error), e.what()};
   }
@@ -211,6 +213,17 @@ std::string CommandResult::describe() const {
   if (timed_out) return "still running at the deadline (killed)";
   if (exit_code < 0) return "killed by signal " + std::to_string(-exit_code);
   return "exit " + std::to_string(exit_code);
+}
+
+namespace {
+std::atomic<pid_t> running_group[2] = {0, 0};  // the client command, the server command
+}  // namespace
+
+void register_program(int slot, pid_t group) noexcept { running_group[slot] = group; }
+
+void kill_running_programs() noexcept {
+  for (auto& group : running_group)
+    if (pid_t g = group.exchange(0); g > 0) ::kill(-g, SIGKILL);
 }
 
 CommandResult run_command(const std::string& command, std::chrono::milliseconds timeout,
@@ -238,6 +251,7 @@ CommandResult run_command(const std::string& command, std::chrono::milliseconds 
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   }
   ::setpgid(pid, pid);  // also here: whichever runs first
+  register_program(0, pid);
   auto deadline = net::after(timeout);
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_pipes = 2;
@@ -270,11 +284,21 @@ CommandResult run_command(const std::string& command, std::chrono::milliseconds 
   }
   for (auto& p : fds)
     if (p.fd >= 0) ::close(p.fd);
-  // Whatever the command started goes with it: nothing is left running.
-  if (result.timed_out) ::kill(-pid, SIGKILL);
+  // The command may have closed its output and still run: the deadline
+  // holds for its exit too.
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (bool exited = false; !exited && !result.timed_out;) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    exited = done == pid || (done < 0 && errno != EINTR);
+    if (!exited && net::Clock::now() >= deadline) result.timed_out = true;
+    else if (!exited) std::this_thread::sleep_for(5ms);
   }
+  // Whatever the command started goes with it: nothing is left running.
+  ::kill(-pid, SIGKILL);
+  register_program(0, 0);
+  if (result.timed_out)
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
   ::kill(-pid, SIGKILL);
   if (result.timed_out) result.exit_code = -SIGKILL;
   else if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
@@ -404,6 +428,9 @@ struct Served {
   // The client's ClientHello does not offer the cell's version: the cell is
   // unsupported by the program under test, not failed by it.
   std::optional<std::string> version_not_offered;
+  bool client_hello = false;  // the client started a TLS handshake
+  bool client_reset = false;  // it closed its socket with response bytes unread
+  std::size_t request_bytes = 0;  // application data it sent
   // The expected output's prefix the client may print (X13: what precedes
   // the bad record), in framed-body bytes.
   std::optional<std::size_t> framed_limit;
@@ -451,6 +478,7 @@ class LiveServer {
       if (r.status == IoStatus::end) return "the handshake failed: " + describe_end();
       if (auto e = receive(deadline)) return e;
     }
+    handshake_done_ = true;
     return std::nullopt;
   }
 
@@ -462,6 +490,7 @@ class LiveServer {
       if (auto e = flush(deadline)) return e;
       if (r.status == IoStatus::ok) {
         request.append(reinterpret_cast<const char*>(buf), r.bytes);
+        request_bytes_ = request.size();
         if (request.size() > 65536) return "the request head exceeds 64 KiB";
         continue;
       }
@@ -521,9 +550,18 @@ class LiveServer {
   // What the client sent first (its ClientHello, if it got that far).
   std::span<const std::byte> client_wire() const { return client_wire_; }
 
-  void send_and_end(TransportEnd end, net::Deadline deadline) {
+  // `coalesced`: the last segment and the FIN leave together (TCP_CORK
+  // until after shutdown); otherwise 20 ms between segments and before
+  // the FIN, so that each arrives on its own.
+  void send_and_end(TransportEnd end, net::Deadline deadline, bool coalesced = false) {
     segment();
-    for (const Bytes& s : segments_) send_all(s, deadline);
+    int on = 1, off = 0;
+    for (std::size_t i = 0; i < segments_.size(); ++i) {
+      bool last = i + 1 == segments_.size();
+      if (coalesced && last) ::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+      if (!send_all(segments_[i], deadline)) client_reset_ = true;
+      if (!coalesced) std::this_thread::sleep_for(20ms);
+    }
     if (end == TransportEnd::rst) {
       wait_until_acknowledged(net::after(5s));
       net::set_linger_reset(socket_);
@@ -531,16 +569,24 @@ class LiveServer {
       return;
     }
     ::shutdown(socket_.fd(), SHUT_WR);
+    if (coalesced) ::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_CORK, &off, sizeof off);
     // Until the client closes (or exits): closing with its close_notify
-    // unread would send it an RST.
+    // unread would send it an RST. A client that closes with our bytes
+    // unread sends us one: it cannot have read to the end.
     char sink[4096];
-    while (!stop_ && net::Clock::now() < deadline) {
+    for (;;) {
       pollfd p{socket_.fd(), POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
+      if (::poll(&p, 1, 20) <= 0) {
+        if (stop_ || net::Clock::now() >= deadline) break;
+        continue;
+      }
       ssize_t n = ::recv(socket_.fd(), sink, sizeof sink, 0);
+      if (n < 0 && (errno == ECONNRESET || errno == EPIPE)) client_reset_ = true;
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;
     }
   }
+  bool client_reset() const { return client_reset_; }
+  std::size_t request_bytes() const { return request_bytes_; }
 
  private:
   std::string describe_end() const {
@@ -559,6 +605,7 @@ class LiveServer {
     auto out = conn_.output();
     if (out.empty()) return std::nullopt;
     server_wire_.insert(server_wire_.end(), out.begin(), out.end());
+    if (handshake_done_) records_ += conformance::record_starts(out).size();  // the forge's sequence numbers
     if (!send_all(out, deadline)) return "the client stopped reading during the handshake";
     if (auto e = conn_.consume_output(out.size())) return "consume_output: " + e.message();
     return std::nullopt;
@@ -571,11 +618,11 @@ class LiveServer {
       return "the harness-server's inbound queue is full and nothing reads it";
     }
     if (!wants_input_) return "the harness-server is blocked with the transport ended";
-    for (;;) {
-      if (stop_) return "the client exited";
-      if (net::Clock::now() >= deadline) return "the client sent nothing more before the deadline";
+    for (;;) {  // what the client sent before it exited is still read
       pollfd p{socket_.fd(), POLLIN, 0};
       if (::poll(&p, 1, 20) > 0) break;
+      if (stop_) return "the client exited";
+      if (net::Clock::now() >= deadline) return "the client sent nothing more before the deadline";
     }
     std::byte buf[16384];
     ssize_t n = ::recv(socket_.fd(), buf, sizeof buf, 0);
@@ -628,6 +675,9 @@ class LiveServer {
   Bytes inbox_;
   Bytes client_wire_;
   bool wants_input_ = true;
+  bool handshake_done_ = false;
+  bool client_reset_ = false;
+  std::size_t request_bytes_ = 0;
 };
 
 // The versions a ClientHello offers (RFC 8446 §4.1.2, §4.2.1): the
@@ -637,7 +687,9 @@ std::optional<std::vector<std::uint16_t>> offered_versions(std::span<const std::
   auto u8 = [&](std::size_t at) { return at < wire.size() ? std::to_integer<std::size_t>(wire[at]) : 0; };
   auto u16 = [&](std::size_t at) { return u8(at) << 8 | u8(at + 1); };
   if (wire.size() < 9 || u8(0) != 22 || u8(5) != 1) return std::nullopt;
-  std::size_t end = std::min(wire.size(), 5 + u16(3));
+  // A ClientHello over more than one record (or not all here): no verdict.
+  if (u16(3) > wire.size() - 5 || (u8(6) << 16 | u16(7)) + 4 > u16(3)) return std::nullopt;
+  std::size_t end = 5 + u16(3);
   std::size_t at = 9;
   std::uint16_t legacy = static_cast<std::uint16_t>(u16(at));
   at += 2 + 32;
@@ -685,9 +737,15 @@ std::optional<std::size_t> respond(LiveServer& s, const ClientCell& cell, const 
   TransportEnd end = TransportEnd::fin;
   s.plain(r.head);
   s.segment();  // the headers in a segment of their own (X10's race)
-  if (id == "X01" || id == "X02" || id == "X03" || id == "X10" || id == "X15") {
+  if (id == "X01" || id == "X02" || id == "X03" || id == "X15") {
+    s.plain(framed);
+    s.segment();  // the body, close_notify and the FIN apart
+    s.close_notify();
+  } else if (id == "X10") {
     s.plain(framed);
     s.close_notify();
+    s.send_and_end(TransportEnd::fin, deadline, /*coalesced=*/true);
+    return std::nullopt;
   } else if (id == "X04" || id == "X05") {
     s.plain(first_half);
   } else if (id == "X06") {
@@ -729,8 +787,6 @@ std::optional<std::size_t> respond(LiveServer& s, const ClientCell& cell, const 
   } else {
     throw std::logic_error("no script for " + std::string(id));
   }
-  // X10: body, close_notify and FIN in one segment; the others too (the
-  // records are what the rows are about).
   s.send_and_end(end, deadline);
   return limit;
 }
@@ -753,18 +809,22 @@ Served serve_one(const ClientCell& cell, const Context& context, const net::Sock
   }
   try {
     LiveServer server(std::move(socket), std::move(*connection), cell.version, std::move(keys), stop);
-    if (auto e = server.handshake(deadline)) {
-      served.client_end = *e;
+    auto handshake = server.handshake(deadline);
+    served.client_hello = offered_versions(server.client_wire()).has_value();
+    if (handshake) {
+      served.client_end = *handshake;
       served.version_not_offered = version_not_offered(server.client_wire(), cell.version);
       return served;
     }
     served.handshake_done = true;
     if (auto e = server.read_request(deadline)) {
       served.client_end = *e;
+      served.request_bytes = server.request_bytes();
       return served;
     }
     served.request_read = true;
     served.framed_limit = respond(server, cell, response, deadline);
+    served.client_reset = server.client_reset();
   } catch (const std::exception& e) {
     served.problem = e.what();
   }
@@ -831,9 +891,17 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
   if (run.timed_out) return fail("the client did not finish within the timeout (a client waiting for more after "
                                  "the transport ended hangs its user)");
   if (!served.connected) return fail("the client never connected");
-  if (served.version_not_offered) return {Status::unsupported, "unsupported by the client: " + *served.version_not_offered};
+  // Not a pass, not "unsupported": a program that stops offering a version
+  // must fail its record. --version or --program-backend says what it speaks.
+  if (served.version_not_offered) return fail(*served.version_not_offered);
   if (cell.row->wrong_certificate) {
     if (served.request_read) return fail("the client accepted the certificate and sent its request");
+    if (!served.client_hello) return fail("the client never started a TLS handshake");
+    // Finishing the handshake is allowed (curl checks the name after it);
+    // sending data over it is trusting the certificate.
+    if (served.request_bytes > 0)
+      return fail("the client sent " + std::to_string(served.request_bytes) +
+                  " bytes of application data under a certificate it cannot have verified");
     if (run.success()) return fail("the client exited 0 although it could not have verified the server");
     if (!out.empty()) return fail("the client printed " + std::to_string(out.size()) + " bytes: " + show(out));
     return {Status::pass, "refused: " + served.client_end};
@@ -852,6 +920,8 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
   std::string_view id = cell.row->id;
   bool truncated = id == "X04" || id == "X05" || id == "X06" || id == "X08";
   if (truncated) {
+    if (served.client_reset && !run.success())
+      return fail("the client closed its socket with response bytes unread (RST): it cannot have judged the end");
     if (run.success())
       return fail("a truncated response accepted as complete: exit 0 with " + std::to_string(out.size()) + " of " +
                   std::to_string(expected.size()) + " bytes" +
@@ -880,9 +950,10 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
 
 }  // namespace
 
-std::string client_reproducer(const ClientCell& cell, const ClientOptions& options) {
+std::string client_reproducer(const ClientCell& cell, const ClientOptions& options, std::size_t body_size) {
   return "lastbyte-conformance --serve " + cell.name() + " --client-cmd " + shell_quote(options.command) +
-         (options.output == ClientOutput::response ? " --client-output response" : "");
+         (options.output == ClientOutput::response ? " --client-output response" : "") +
+         (body_size != 100000 ? " --body-size " + std::to_string(body_size) : "");
 }
 
 Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, const Workspace& workspace) {
@@ -911,7 +982,7 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
     stop = true;
     thread.join();
     Judgement j = judge(cell, response, options.output, run, served);
-    if (j.status == Status::fail) j.message += "\n  reproduce: " + client_reproducer(cell, options);
+    if (j.status == Status::fail) j.message += "\n  reproduce: " + client_reproducer(cell, options, workspace.body().size());
     return j;
   } catch (const std::exception& e) {
     return {Status::fail, std::string("harness: ") + e.what()};
@@ -936,8 +1007,7 @@ int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::u
   port = *net::local_port(*listener);
   std::printf("serving %s (%s) on 127.0.0.1:%u for %d connection(s), 60 s each\n", cell.name().c_str(),
               std::string(cell.row->title).c_str(), port, connections);
-  std::printf("CA file: %s\nbody: %zu bytes (%s)\n", workspace.cafile().c_str(), workspace.body().size(),
-              (workspace.docroot() / "body").c_str());
+  std::printf("CA file: %s\nbody: %zu bytes\n", workspace.cafile().c_str(), workspace.body().size());
   if (!command.empty()) {
     auto filled = substitute(command, client_placeholders(port, workspace));
     if (!filled) {

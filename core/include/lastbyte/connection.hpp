@@ -104,6 +104,12 @@ struct Wants {
   bool transport_input = false;  // room for (and need of) more transport bytes
   bool output = false;           // output() holds ciphertext to send
   bool handshake_done = false;
+  // Not a want: our close_notify, and everything write() accepted before
+  // it, left output() (consume_output took it). An application closing on
+  // its own calls close(), flushes until this is true, then shuts the
+  // socket down: nothing it wrote is lost to an early close(2). Also true
+  // once the close_notify a TLS 1.2 peer's close_notify made us send left.
+  bool close_sent = false;
 };
 
 // Validated configuration bound to one backend; cheap to copy, shared by the

@@ -17,6 +17,8 @@
 
 #include <lastbyte/conformance/harness.hpp>
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -67,7 +69,8 @@ std::vector<ClientCell> client_cells(const Backend& backend);
 // unless kept).
 class Workspace {
  public:
-  static Expected<Workspace> create(std::size_t body_size, bool keep = false);
+  // `docroot`: write the body to docroot()/body, for a server under test.
+  static Expected<Workspace> create(std::size_t body_size, bool keep = false, bool docroot = false);
   Workspace(Workspace&& other) noexcept;
   Workspace& operator=(Workspace&&) = delete;
   ~Workspace();
@@ -128,7 +131,13 @@ int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::u
                       const std::string& command);
 
 // The command line that re-runs one failing cell on its own.
-std::string client_reproducer(const ClientCell& cell, const ClientOptions& options);
+std::string client_reproducer(const ClientCell& cell, const ClientOptions& options, std::size_t body_size);
+
+// Kills the process groups of the commands running now (async-signal-safe:
+// for a signal handler, so that an interrupted run leaves nothing running).
+void kill_running_programs() noexcept;
+// Slot 0: the client command; slot 1: the server command (0: none).
+void register_program(int slot, pid_t group) noexcept;
 
 // ---- server mode -------------------------------------------------------------
 
