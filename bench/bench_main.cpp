@@ -99,6 +99,63 @@ void drain(benchmark::State& state, const Backend& backend, const Suite& suite, 
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
 }
 
+// Issue 13's feed cost: the inbound queue holds `queued` bytes of complete
+// records nobody read yet (an event loop that feeds before it reads), and
+// each iteration feeds one more 64-byte record and reads one: the time per
+// fed byte must not grow with what the queue holds (it once moved the whole
+// queue for every record fed). The queue is 4 MiB, so that the run's 20,000
+// records (1.7 MB) fit behind 2 MiB queued without the back-pressure a full
+// queue applies (then nothing is taken until records are read): it ends
+// 93 % full. Records are sealed before the timing.
+constexpr std::size_t feed_records = 20000;
+constexpr std::size_t feed_capacity = 4 << 20;
+constexpr std::size_t feed_queued[] = {0, 64 * 1024, 512 * 1024, 1 << 20, 2 << 20};
+
+void feed_while_queued(benchmark::State& state, const Backend& backend, const Suite& suite, std::size_t queued) {
+  Config client = client_config(suite), server = server_config(suite);
+  server.session_tickets = false;
+  client.inbound_capacity = feed_capacity;
+  auto client_context = Context::create(client, backend);
+  auto server_context = Context::create(server, backend);
+  if (!client_context || !server_context) return state.SkipWithError("context");
+  auto c = Connection::create(*client_context);
+  auto s = Connection::create(*server_context);
+  if (!c || !s || !handshake_in_memory(*c, *s)) return state.SkipWithError("handshake failed");
+  auto record = payload(64);
+  // The prefill (records that stay queued), then one record per iteration.
+  std::size_t prefill_records = 0;
+  std::vector<std::span<const std::byte>> records;
+  std::vector<std::byte> wire;
+  std::vector<std::size_t> starts;
+  for (std::size_t i = 0; i < feed_records + queued / 64 + 1; ++i) {
+    if (s->write(record).bytes != record.size()) return state.SkipWithError("server write");
+    starts.push_back(wire.size());
+    wire.insert(wire.end(), s->output().begin(), s->output().end());
+    s->consume_output(s->output().size());
+  }
+  starts.push_back(wire.size());
+  for (std::size_t i = 0; i + 1 < starts.size(); ++i)
+    records.emplace_back(std::span(wire).subspan(starts[i], starts[i + 1] - starts[i]));
+  std::size_t prefilled = 0;
+  while (prefilled + records[prefill_records].size() <= queued) {
+    if (c->feed(records[prefill_records]).bytes != records[prefill_records].size())
+      return state.SkipWithError("prefill does not fit");
+    prefilled += records[prefill_records++].size();
+  }
+  std::byte buffer[64];
+  std::size_t next = prefill_records, fed = 0;
+  for (auto _ : state) {
+    if (next == records.size()) return state.SkipWithError("out of sealed records: pin fewer iterations");
+    auto r = c->feed(records[next]);
+    if (r.bytes != records[next].size()) return state.SkipWithError("feed took less than a record");
+    fed += r.bytes;
+    ++next;
+    if (c->read(buffer).bytes != sizeof buffer) return state.SkipWithError("read");
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(fed));
+  state.counters["queued_bytes"] = static_cast<double>(prefilled);
+}
+
 // LASTBYTE_BENCH_ITERATIONS=N pins the iteration count of the throughput
 // handshake and drain benchmarks, so that bench/instructions.sh can take callgrind's counts for
 // N and N+10 iterations and report the steady-state cost of one.
@@ -125,6 +182,15 @@ void register_all() {
                                                      std::string(suite.label) + "/" + std::to_string(size)).c_str(),
                                                     drain, *backend, suite, size)
                            ->Unit(benchmark::kMicrosecond));
+    }
+  for (const Suite& suite : suites)
+    for (const Backend* backend : conformance::installed_backends()) {
+      if (!backend->supports(suite.version)) continue;
+      for (std::size_t queued : feed_queued)
+        benchmark::RegisterBenchmark(("feed/" + std::string(backend->name) + "/lastbyte/" + std::string(suite.label) +
+                                      "/queued:" + std::to_string(queued)).c_str(),
+                                     feed_while_queued, *backend, suite, queued)
+            ->Iterations(feed_records);
     }
   register_tcp_benchmarks();
 }
