@@ -551,7 +551,7 @@ class LiveServer {
   std::span<const std::byte> client_wire() const { return client_wire_; }
 
   // `coalesced`: the last segment and the FIN leave together (TCP_CORK
-  // until after shutdown); otherwise 20 ms between segments and before
+  // until after shutdown); otherwise 5 ms between segments and before
   // the FIN, so that each arrives on its own.
   void send_and_end(TransportEnd end, net::Deadline deadline, bool coalesced = false) {
     segment();
@@ -560,7 +560,7 @@ class LiveServer {
       bool last = i + 1 == segments_.size();
       if (coalesced && last) ::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
       if (!send_all(segments_[i], deadline)) client_reset_ = true;
-      if (!coalesced) std::this_thread::sleep_for(20ms);
+      if (!coalesced) std::this_thread::sleep_for(5ms);
     }
     if (end == TransportEnd::rst) {
       wait_until_acknowledged(net::after(5s));
