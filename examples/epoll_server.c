@@ -36,6 +36,7 @@ typedef struct connection {
   int closed;               /* close_notify queued */
   int ended;                /* lastbyte_read() returned END */
   int transport_ended;      /* EOF, reset or error fed */
+  int send_failed;          /* the socket refused our bytes: the response is cut */
   time_t last_activity;
 } connection;
 
@@ -43,25 +44,30 @@ static char* response;
 static size_t response_length;
 static int idle_release;
 
-/* 1. Transport in: receive straight into the inbound queue while it has room. */
-static void receive(connection* c) {
+/* 1. Transport in: receive straight into the inbound queue while it has
+ * room. Returns 1 if anything came (bytes or the end). */
+static int receive(connection* c) {
+  int came = 0;
   while (!c->transport_ended && (lastbyte_wants(c->tls) & LASTBYTE_WANTS_INPUT)) {
     uint8_t* space;
     size_t length;
-    if (lastbyte_input_space(c->tls, &space, &length) != LASTBYTE_OK || length == 0) return;
+    if (lastbyte_input_space(c->tls, &space, &length) != LASTBYTE_OK || length == 0) return came;
     ssize_t n = recv(c->fd, space, length, 0);
     if (n > 0) {
       lastbyte_commit_input(c->tls, (size_t)n);
+      came = 1;
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return came;
     /* The end goes in now, in the same iteration as the last bytes: it is
      * what lets lastbyte_read() deliver the last records and the verdict. */
     if (n == 0) lastbyte_feed_eof(c->tls);
     else if (errno == ECONNRESET) lastbyte_feed_reset(c->tls);
     else lastbyte_feed_transport_error(c->tls);
     c->transport_ended = 1;
+    came = 1;
   }
+  return came;
 }
 
 /* 2. Read until blocked or end; collect the request head. Stops at the
@@ -86,47 +92,68 @@ static void read_request(connection* c) {
 }
 
 /* 3. Answer once the head is in: as much as the outbound queue takes now,
- * the rest as the socket drains it; then close_notify. */
-static void respond(connection* c) {
-  if (c->closed || !strstr(c->request, "\r\n\r\n")) return;
+ * the rest as the socket drains it; then close_notify. Returns 1 if it
+ * queued anything. */
+static int respond(connection* c) {
+  if (c->closed || !strstr(c->request, "\r\n\r\n")) return 0;
+  int queued = 0;
   while (c->response_accepted < response_length) {
     size_t n = 0;
-    if (lastbyte_write(c->tls, response + c->response_accepted, response_length - c->response_accepted, &n) !=
-        LASTBYTE_IO_OK)
-      return; /* blocked: the queue is full until output is sent */
+    lastbyte_io io = lastbyte_write(c->tls, response + c->response_accepted, response_length - c->response_accepted, &n);
+    if (io == LASTBYTE_IO_BLOCKED) return queued; /* the queue is full until output is sent */
+    if (io != LASTBYTE_IO_OK) { /* the stream failed: nothing more goes out */
+      c->closed = 1;
+      return queued;
+    }
     c->response_accepted += n;
+    queued = 1;
   }
-  if (lastbyte_close(c->tls) == LASTBYTE_OK) c->closed = 1;
+  if (lastbyte_close(c->tls) == LASTBYTE_OK) queued = 1;
+  c->closed = 1; /* queued, or refused after a failure: either way, done */
+  return queued;
 }
 
-/* 4. Transport out. Returns 1 while output waits for the socket. */
-static int flush(connection* c) {
+/* 4. Transport out: 0 once the output is empty, 1 while it waits for the
+ * socket, -1 if the socket refused it (the peer is gone). *sent counts. */
+static int flush(connection* c, int* sent) {
   for (;;) {
     const uint8_t* data;
     size_t length;
     lastbyte_output(c->tls, &data, &length);
     if (length == 0) return 0;
     ssize_t n = send(c->fd, data, length, MSG_NOSIGNAL);
-    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    if (n < 0) return errno == EAGAIN || errno == EINTR ? 1 : -1;
+    *sent = 1;
     lastbyte_consume_output(c->tls, (size_t)n); /* may seal what write() held: look again */
   }
 }
 
 /* One turn of the recipe; returns 1 when the connection is finished. */
 static int service(connection* c, int epoll) {
-  c->last_activity = time(NULL);
-  receive(c);
+  int progress = receive(c);
   read_request(c);
-  respond(c);
+  int waiting = 0;
+  for (;;) { /* answer as far as the socket takes it now */
+    int queued = respond(c), sent = 0;
+    int flushed = flush(c, &sent);
+    progress |= sent;
+    if (flushed < 0) c->send_failed = 1;
+    if (flushed != 0) {
+      waiting = flushed > 0;
+      break;
+    }
+    if (!queued && !sent) break; /* the output is empty and nothing more can be written now */
+  }
   read_request(c); /* after the answer: the client's end */
-  int waiting = flush(c);
-  respond(c); /* the flush may have made room for more of the response */
-  waiting |= flush(c);
-  struct epoll_event ev = {.events = EPOLLIN | (waiting ? EPOLLOUT : 0), .data.ptr = c};
+  if (progress) c->last_activity = time(NULL);
+  /* Finished when the stream ended and everything we owe was sent (a
+   * half-closed client still reads), or when the socket refused it. */
+  if (c->send_failed || (c->ended && !waiting)) return 1;
+  /* Wake up for what can make progress: input while the connection takes
+   * it, the socket's room while output waits. */
+  int input = !c->transport_ended && (lastbyte_wants(c->tls) & LASTBYTE_WANTS_INPUT);
+  struct epoll_event ev = {.events = (input ? EPOLLIN : 0u) | (waiting ? EPOLLOUT : 0u), .data.ptr = c};
   epoll_ctl(epoll, EPOLL_CTL_MOD, c->fd, &ev);
-  /* Finished when the stream ended and nothing we owe is unsent (an
-   * output the peer can no longer take is dropped with the socket). */
-  if (c->ended && (!waiting || c->transport_ended)) return 1;
   if (idle_release && !waiting) lastbyte_release_buffers(c->tls);
   return 0;
 }
@@ -134,8 +161,10 @@ static int service(connection* c, int epoll) {
 static int finish(connection* c) {
   lastbyte_verdict v;
   lastbyte_verdict_get(c->tls, &v);
-  printf("connection %u: %s\n", c->id, v.kind == LASTBYTE_VERDICT_NONE ? "timed out" : v.text);
-  int clean = v.kind == LASTBYTE_VERDICT_CLOSE_NOTIFY;
+  int answered = c->closed && !c->send_failed;
+  printf("connection %u: %s%s\n", c->id, v.kind == LASTBYTE_VERDICT_NONE ? "timed out" : v.text,
+         c->send_failed ? "; the response was cut (the socket refused it)" : "");
+  int clean = v.kind == LASTBYTE_VERDICT_CLOSE_NOTIFY && answered;
   close(c->fd);
   lastbyte_connection_free(c->tls);
   free(c);
@@ -194,8 +223,8 @@ int main(int argc, char** argv) {
     perror("lastbyte-example-epoll-server: listen");
     return 1;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0); /* one line per connection, also when killed */
   printf("listening on 127.0.0.1:%u\n", ntohs(address.sin_port));
-  fflush(stdout);
 
   int epoll = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event listen_event = {.events = EPOLLIN, .data.ptr = NULL};

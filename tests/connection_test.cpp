@@ -117,6 +117,32 @@ TEST_P(ConnectionTest, ReadFillsTheBufferAcrossRecords) {
   EXPECT_EQ(q.client().read(buf).status, IoStatus::blocked);
 }
 
+// A record that fails authentication behind good ones: the filling read
+// returns the good bytes, and the failure is the connection's at once (the
+// library already queued its alert): no write or close may follow it.
+TEST_P(ConnectionTest, ReadFillsUpToAFailureAndRecordsItAtOnce) {
+  auto p = established();
+  Bytes body = pattern(0, 2000);
+  ASSERT_EQ(p.server().write(std::span(body).first(1000)).bytes, 1000u);
+  ASSERT_EQ(p.server().write(std::span(body).subspan(1000)).bytes, 1000u);
+  auto wire = p.take_output(Role::server);
+  auto starts = record_starts(wire);
+  ASSERT_EQ(starts.size(), 2u);
+  wire.back() ^= std::byte{1};  // the second record's tag
+  ASSERT_EQ(p.client().feed(wire).bytes, wire.size());
+  std::vector<std::byte> buf(65536);
+  auto r = p.client().read(buf);
+  ASSERT_EQ(r.status, IoStatus::ok);
+  EXPECT_EQ(r.bytes, 1000u);
+  ASSERT_TRUE(p.client().verdict().has_value()) << "the failure is recorded with the bytes before it";
+  EXPECT_FALSE(std::holds_alternative<CloseNotify>(*p.client().verdict()));
+  EXPECT_NE(p.client().write(std::string_view("late")).status, IoStatus::ok);
+  EXPECT_FALSE(p.client().wants().close_sent);
+  (void)p.client().close();
+  EXPECT_FALSE(p.client().wants().close_sent) << "no close_notify after a fatal alert";
+  EXPECT_EQ(p.client().read(buf).status, IoStatus::end);
+}
+
 // Issue 13's close hook: close(), flush until wants().close_sent, then shut
 // the socket down; close_sent is false while anything written (or the
 // close_notify itself) is still to be sent.

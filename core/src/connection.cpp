@@ -57,10 +57,10 @@ struct Connection::Impl {
   bool close_requested = false;  // close() while held plaintext waits: close_notify follows it
   bool peer_closed = false;
   bool end_reported = false;
-  // An end (close_notify, a failure) the engine reported while fill() had
-  // bytes for the caller: recorded by the next read(), so that the caller
-  // acts on the bytes first, as it would have with one record per read()
-  // (a TLS 1.2 server answers a request its client's close_notify follows).
+  // The peer's close_notify, reported by the engine while fill() had bytes
+  // for the caller: recorded by the next read(), so that the caller acts on
+  // the bytes first, as it would have with one record per read() (a TLS
+  // 1.2 server answers a request its client's close_notify follows).
   std::optional<EngineStatus> deferred_end;
   TlsVersion version = TlsVersion::tls1_3;
   std::optional<record::Sealing> sealing;  // the negotiated suite's, once the handshake is done
@@ -308,7 +308,14 @@ struct Connection::Impl {
       }
       got += more.bytes;
       if (more.bytes > 0) continue;
-      if (more.status == EngineStatus::peer_closed || more.status == EngineStatus::failed) deferred_end = more.status;
+      // A failure is recorded now: the library already queued its alert,
+      // and no write() or close() may follow it (C4, C6, C10). Only the
+      // peer's close_notify waits for the next read().
+      if (more.status == EngineStatus::peer_closed) deferred_end = more.status;
+      if (more.status == EngineStatus::failed) {
+        on_engine_status(more.status);
+        withhold_output_on_oom(queued);
+      }
       break;  // want_input and done: the next read() asks the engine again
     }
     return got;

@@ -109,6 +109,8 @@ struct Wants {
   // its own calls close(), flushes until this is true, then shuts the
   // socket down: nothing it wrote is lost to an early close(2). Also true
   // once the close_notify a TLS 1.2 peer's close_notify made us send left.
+  // Never true when the close_notify could not be sealed: a close hook
+  // also stops waiting once verdict() is set and is not CloseNotify.
   bool close_sent = false;
 };
 

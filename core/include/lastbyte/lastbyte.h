@@ -166,8 +166,9 @@ int lastbyte_last_error(const lastbyte_connection* connection);
 #define LASTBYTE_WANTS_OUTPUT 4u         /* lastbyte_output() holds ciphertext to send */
 #define LASTBYTE_WANTS_HANDSHAKE_DONE 8u /* not a want: the handshake has finished */
 /* Not a want: our close_notify (after every accepted byte) left the output.
- * The close hook of a loop: lastbyte_close(), flush until this bit is set,
- * then shut the socket down. */
+ * The close hook of a loop: lastbyte_close(), flush until this bit is set
+ * (or the verdict is set and is not CLOSE_NOTIFY: then none will be), then
+ * shut the socket down. */
 #define LASTBYTE_WANTS_CLOSE_SENT 16u
 unsigned lastbyte_wants(const lastbyte_connection* connection);
 /* Accepted plaintext not yet in the output (C10). */
