@@ -2,12 +2,13 @@
  * over N connections, C at a time, and reports each connection's verdict
  * and whether its body is complete:
  *
- *   lastbyte-example-uv-fetch [-n N] [-c C] [--cafile FILE] HOST PORT PATH
+ *   lastbyte-example-uv-fetch [-n N] [-c C] [--cafile FILE] [--timeout SEC] HOST PORT PATH
  *
  * HOST is verified against the certificate (a name or an IP address). A body
  * is complete when it has every byte its Content-Length announced, or, with
  * no length, when the stream ended with close_notify. Exit status: 0 when
- * every body is complete, 3 when one was cut, 1 for any other failure. */
+ * every body is complete, 3 when one was cut, 1 for any other failure. A
+ * connection without its end within --timeout (default 20 s) fails. */
 #define _POSIX_C_SOURCE 200809L /* uv.h needs pthread_rwlock_t under -std=c99 */
 #include <lastbyte/lastbyte.h>
 
@@ -19,6 +20,8 @@
 
 typedef struct fetch {
   uv_tcp_t tcp;
+  uv_timer_t timer; /* the connection's deadline */
+  int handles;      /* open handles: freed when both closed */
   int id;
   lastbyte_connection* tls;
   int request_sent;
@@ -34,25 +37,34 @@ static lastbyte_context* context;
 static const char *host, *path;
 static struct sockaddr_in address;
 static int total = 1, concurrency = 1, started, complete, truncated, failed;
+static uint64_t timeout_ms = 20000;
 
 static void start_next(void);
 
 static void on_closed(uv_handle_t* handle) {
   fetch* f = handle->data;
+  if (--f->handles > 0) return;
   lastbyte_connection_free(f->tls);
   free(f);
   start_next();
 }
 
+static void close_all(fetch* f) {
+  uv_close((uv_handle_t*)&f->timer, on_closed);
+  uv_close((uv_handle_t*)&f->tcp, on_closed);
+}
+
 static void on_shutdown(uv_shutdown_t* request, int status) {
   (void)status;
-  uv_close((uv_handle_t*)request->handle, on_closed);
+  close_all(request->handle->data);
   free(request);
 }
 
 static void flush(fetch* f);
 
 static void finish(fetch* f) {
+  f->ended = 1;
+  uv_timer_stop(&f->timer);
   lastbyte_verdict v;
   lastbyte_verdict_get(f->tls, &v);
   int whole = f->head_done && (f->content_length >= 0 ? (long long)f->body == f->content_length
@@ -70,7 +82,7 @@ static void finish(fetch* f) {
   uv_shutdown_t* request = malloc(sizeof *request);
   if (!request || uv_shutdown(request, (uv_stream_t*)&f->tcp, on_shutdown) != 0) {
     free(request);
-    uv_close((uv_handle_t*)&f->tcp, on_closed);
+    close_all(f);
   }
 }
 
@@ -187,11 +199,22 @@ static void on_connect(uv_connect_t* request, int status) {
   if (status != 0) {
     fprintf(stderr, "connection %d: connect: %s\n", f->id, uv_strerror(status));
     ++failed;
-    uv_close((uv_handle_t*)&f->tcp, on_closed);
+    f->ended = 1;
+    close_all(f);
     return;
   }
   uv_read_start((uv_stream_t*)&f->tcp, on_alloc, on_read);
   drive(f); /* the ClientHello is already in the output */
+}
+
+static void on_timeout(uv_timer_t* timer) {
+  fetch* f = timer->data;
+  if (f->ended) return;
+  printf("connection %d: no end within %llu ms (%zu body bytes)\n", f->id, (unsigned long long)timeout_ms, f->body);
+  ++failed;
+  f->ended = 1;
+  uv_read_stop((uv_stream_t*)&f->tcp);
+  close_all(f);
 }
 
 static void start_next(void) {
@@ -210,6 +233,10 @@ static void start_next(void) {
   }
   uv_tcp_init(uv_default_loop(), &f->tcp);
   f->tcp.data = f;
+  uv_timer_init(uv_default_loop(), &f->timer);
+  f->timer.data = f;
+  f->handles = 2;
+  uv_timer_start(&f->timer, on_timeout, timeout_ms, 0);
   uv_connect_t* request = malloc(sizeof *request);
   if (!request) exit(1);
   request->data = f;
@@ -223,10 +250,11 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "-n") && i + 1 < argc) total = atoi(argv[++i]);
     else if (!strcmp(argv[i], "-c") && i + 1 < argc) concurrency = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--cafile") && i + 1 < argc) cafile = argv[++i];
+    else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) timeout_ms = strtoull(argv[++i], NULL, 10) * 1000;
     else break;
   }
   if (argc - i != 3 || total < 1 || concurrency < 1) {
-    fprintf(stderr, "usage: lastbyte-example-uv-fetch [-n N] [-c C] [--cafile FILE] HOST PORT PATH\n");
+    fprintf(stderr, "usage: lastbyte-example-uv-fetch [-n N] [-c C] [--cafile FILE] [--timeout SEC] HOST PORT PATH\n");
     return 2;
   }
   host = argv[i];

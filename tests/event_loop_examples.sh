@@ -38,6 +38,16 @@ wait "${pids[0]}"
 expect "the epoll server, every connection ended with close_notify" 0 $? "$work/epoll.log"
 grep -q "^520 connections, 520 ended with close_notify" "$work/epoll.log" || { echo "FAIL: $(tail -1 "$work/epoll.log")"; fail=1; }
 
+# Bodies far larger than the queues (the server must keep asking for room on
+# the socket), to 3 clients at once, and to lastbyte-client.
+start "$work/epoll-large.log" "$epoll_server" --port 0 --cert "$work/server.pem" --key "$work/server.key" \
+  --body-size 20000000 --max-connections 4
+"$uv_fetch" -n 3 -c 3 --cafile "$work/ca.pem" 127.0.0.1 "$port" /body > "$work/uv-large.out" 2>&1
+expect "libuv client, 3 x 20 MB bodies from the epoll server" 0 $? "$work/uv-large.out"
+grep -q "20000000 body bytes (complete)" "$work/uv-large.out" || { echo "FAIL: no 20 MB body"; fail=1; }
+"$client" --quiet --cafile "$work/ca.pem" "https://127.0.0.1:$port/body" > "$work/client-large.out" 2>&1
+expect "lastbyte-client, a 20 MB body from the epoll server" 0 $? "$work/client-large.out"
+
 # The libuv client on each ending of lastbyte-server's close-delimited body:
 # complete only with close_notify.
 for mode in close_notify:0 fin:3 mid-record:3 rst:3; do

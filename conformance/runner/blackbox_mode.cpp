@@ -298,7 +298,7 @@ int run_blackbox(const BlackboxRun& run) {
     return 2;
   }
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::signal(s, stop_on_signal);
-  auto workspace = blackbox::Workspace::create(run.body_size, run.keep || serve, !run.server_cmd.empty());
+  auto workspace = blackbox::Workspace::create(run.body_size, run.keep, !run.server_cmd.empty());
   if (!workspace) {
     std::fprintf(stderr, "lastbyte-conformance: %s\n", workspace.error().message().c_str());
     return 2;

@@ -989,7 +989,7 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
   }
 }
 
-int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::uint16_t port, int connections,
+int serve_client_cell(const ClientCell& cell, Workspace& workspace, std::uint16_t port, int connections,
                       const std::string& command) {
   auto prepared = prepare(cell);
   if (auto* why = std::get_if<std::string>(&prepared)) {
@@ -1019,6 +1019,7 @@ int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::u
     std::printf("run your client against https://127.0.0.1:%u/body with that CA file\n", port);
   }
   std::fflush(stdout);
+  workspace.keep();  // the client run by hand needs the CA file after we exit
   Response response = make_response(cell.framing, workspace.body());
   std::atomic<bool> stop = false;
   for (int i = 0; i < connections; ++i) {

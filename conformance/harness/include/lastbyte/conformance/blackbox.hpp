@@ -81,6 +81,8 @@ class Workspace {
   std::filesystem::path keyfile() const { return dir_ / "server-key.pem"; }
   std::filesystem::path docroot() const { return dir_ / "docroot"; }
   const Bytes& body() const { return body_; }
+  // Keep the directory after this object (--serve, once it serves).
+  void keep() { keep_ = true; }
 
  private:
   Workspace() = default;
@@ -127,7 +129,7 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
 // --serve: the cell's server alone on `port` (0: any) for `connections`
 // connections; prints the client command to run against it (the
 // placeholders filled when `command` is given) before it accepts.
-int serve_client_cell(const ClientCell& cell, const Workspace& workspace, std::uint16_t port, int connections,
+int serve_client_cell(const ClientCell& cell, Workspace& workspace, std::uint16_t port, int connections,
                       const std::string& command);
 
 // The command line that re-runs one failing cell on its own.
