@@ -425,8 +425,8 @@ struct Served {
   bool request_read = false;
   std::string problem;  // the harness's own failure (its setup, the forge)
   std::string client_end;  // how the client ended before the response, if it did
-  // The client's ClientHello does not offer the cell's version: the cell is
-  // unsupported by the program under test, not failed by it.
+  // The client's ClientHello does not offer the cell's version: the cell
+  // fails (--version / --program-backend say what a program speaks).
   std::optional<std::string> version_not_offered;
   bool client_hello = false;  // the client started a TLS handshake
   bool client_reset = false;  // it closed its socket with response bytes unread

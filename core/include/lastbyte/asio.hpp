@@ -300,7 +300,8 @@ class stream {
   }
 
   // The asynchronous loop, one step per completion: the output is sent by
-  // one operation at a time (`sending_`); the others wait on `flushed_`.
+  // one operation at a time (`sending_`), receives likewise (`receiving_`); the
+  // other operation waits on `sent_` / `received_`, cancelled when one completes.
   template <class Attempt, bool with_bytes>
   struct operation {
     stream& s;
