@@ -15,9 +15,13 @@ using SessionPtr = std::unique_ptr<SSL_SESSION, decltype(&SSL_SESSION_free)>;
 
 constexpr std::size_t bio_pair_buffer = 80 * 1024;  // holds a 64 KiB write's records
 
-CtxPtr make_ctx(const Suite& suite, bool server) {
+// release_buffers: SSL_MODE_RELEASE_BUFFERS, which nginx sets: OpenSSL frees
+// its read and write buffers whenever they drain (and allocates them per
+// record again).
+CtxPtr make_ctx(const Suite& suite, bool server, bool release_buffers) {
   CtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()), SSL_CTX_free);
   pin_suite(ctx.get(), suite);
+  if (release_buffers) SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   load_test_pki(ctx.get(), server);
   if (server) {
@@ -91,7 +95,8 @@ class OpenSslPipe final : public Pipe {
 
 class OpenSslFactory final : public PipeFactory {
  public:
-  explicit OpenSslFactory(const Suite& suite) : client_(make_ctx(suite, false)), server_(make_ctx(suite, true)) {}
+  OpenSslFactory(const Suite& suite, bool release_buffers)
+      : client_(make_ctx(suite, false, release_buffers)), server_(make_ctx(suite, true, release_buffers)) {}
 
   std::unique_ptr<Pipe> connect(bool resume) override {
     SSL* client = SSL_new(client_.get());
@@ -113,7 +118,10 @@ class OpenSslFactory final : public PipeFactory {
 };
 
 const Register registered({"openssl", "direct", [](TlsVersion) { return true; },
-                           [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite); }});
+                           [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite, false); }});
+// Only the memory benchmark's (bench_memory.cpp picks it by kind).
+const Register release_buffers({"openssl", "direct_release_buffers", [](TlsVersion) { return true; },
+                                [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite, true); }});
 
 }  // namespace
 }  // namespace lastbyte::bench

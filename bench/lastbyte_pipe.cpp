@@ -48,7 +48,6 @@ class LastbytePipe final : public Pipe {
     return true;
   }
 
-  bool park() override { return client_.release_buffers() && server_.release_buffers(); }
   bool resumed() const override { return client_.info() && client_.info()->resumed; }
   std::string negotiated_cipher() const override { return client_.info() ? client_.info()->cipher : ""; }
 
@@ -88,11 +87,14 @@ class LastbyteFactory final : public PipeFactory {
 
 }  // namespace
 
-std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& suite, std::size_t queue_capacity) {
+std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& suite, std::size_t queue_capacity,
+                                           bool keep_buffers_when_idle) {
   auto session = std::make_shared<SessionBlob>();
   Config client = client_config(suite), server = server_config(suite);
-  if (queue_capacity != 0)
-    for (Config* c : {&client, &server}) c->inbound_capacity = c->outbound_capacity = queue_capacity;
+  for (Config* c : {&client, &server}) {
+    if (queue_capacity != 0) c->inbound_capacity = c->outbound_capacity = queue_capacity;
+    c->keep_buffers_when_idle = keep_buffers_when_idle;
+  }
   client.on_new_session = [session](std::span<const std::byte> blob) { session->assign(blob.begin(), blob.end()); };
   auto client_context = Context::create(std::move(client), backend);
   auto server_context = Context::create(std::move(server), backend);

@@ -46,9 +46,6 @@ class Pipe {
   // the memory benchmark leaves them out. lastbyte's queues are its own and
   // count.
   virtual std::size_t transport_bytes() const { return 0; }
-  // Parks an idle pair the way the implementation lets an application
-  // (lastbyte: Connection::release_buffers); false if it has no such thing.
-  virtual bool park() { return false; }
 };
 
 // Long-lived contexts (SSL_CTX, mbedtls_ssl_config, WOLFSSL_CTX, GnuTLS
@@ -78,7 +75,8 @@ struct Register {
 };
 
 // lastbyte over `backend`; queue_capacity 0: Config's default queue sizes.
-std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& suite, std::size_t queue_capacity = 0);
+std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& suite, std::size_t queue_capacity = 0,
+                                           bool keep_buffers_when_idle = false);
 
 // lastbyte's in-memory handshake, as LastbytePipe and the drain benchmark
 // run it: both flights moved until both sides are done, tickets processed.

@@ -87,16 +87,31 @@ def main(paths):
             print(f"| {label} | {fmt_time(a)} | {base[1]} {base[2]} | {fmt_time(b)} | {a / b:.3f} |")
     idle = sorted(k for k in index if k[0] == "memory_idle")
     if idle:
-        kinds = ["direct", "lastbyte", "lastbyte_min_queues", "lastbyte_released"]
+        kinds = ["direct", "direct_release_buffers", "lastbyte", "lastbyte_kept"]
         print()
-        print("| heap bytes per idle connection pair | " + " | ".join(kinds) + " |")
-        print("|---|" + "---|" * len(kinds))
+        print("| heap bytes per idle connection pair | " + " | ".join(kinds) + " | lastbyte - best direct, per connection |")
+        print("|---|" + "---|" * (len(kinds) + 1))
         for backend, suite in sorted({(k[1], k[3]) for k in idle}):
-            cells = []
+            cells, values = [], {}
             for kind in kinds:
                 key = ("memory_idle", backend, kind, suite, "pair")
-                cells.append(f"{median(runs[index[key]], 'bytes_per_idle_pair'):,.0f}" if key in index else "-")
-            print(f"| {backend}/{suite} | " + " | ".join(cells) + " |")
+                if key in index:
+                    values[kind] = median(runs[index[key]], "bytes_per_idle_pair")
+                cells.append(f"{values[kind]:,.0f}" if kind in values else "-")
+            direct = [values[k] for k in ("direct", "direct_release_buffers") if k in values]
+            extra = f"{(values['lastbyte'] - min(direct)) / 2:,.0f}" if direct and "lastbyte" in values else "-"
+            print(f"| {backend}/{suite} | " + " | ".join(cells) + f" | {extra} |")
+    records = sorted(k for k in index if k[0] in ("memory_records", "memory_transfer"))
+    if records:
+        print()
+        print("| allocations | kind | 1 KiB records one by one, per record | one 16 KiB transfer |")
+        print("|---|---|---|---|")
+        for backend, kind, suite in sorted({(k[1], k[2], k[3]) for k in records}):
+            one = index.get(("memory_records", backend, kind, suite, "1024"))
+            big = index.get(("memory_transfer", backend, kind, suite, "16384"))
+            a = f"{median(runs[one], 'allocations_per_record'):.2f}" if one is not None else "-"
+            b = f"{median(runs[big], 'allocations'):.0f}" if big is not None else "-"
+            print(f"| {backend}/{suite} | {kind} | {a} | {b} |")
     drains = sorted(k for k in index if k[0] == "drain")
     if drains:
         print()

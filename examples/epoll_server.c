@@ -5,12 +5,15 @@
  * prints its verdict:
  *
  *   lastbyte-example-epoll-server --port 8443 --cert chain.pem --key key.pem
- *                                 [--body-size N] [--max-connections N] [--idle-release]
+ *                                 [--body-size N] [--max-connections N] [--keep-alive]
+ *                                 [--idle-timeout S] [--keep-buffers]
  *
  * --port 0 picks a free port and prints it ("listening on 127.0.0.1:P").
  * --max-connections N: exit after N connections ended (status 0 if every
- * one ended with close_notify). --idle-release frees a connection's queues
- * while it waits (lastbyte_release_buffers). */
+ * one ended with close_notify). --keep-alive answers request after request
+ * (one at a time) and leaves the close to the client. --idle-timeout S
+ * drops a connection silent for S seconds (30). An idle connection holds
+ * no queues; --keep-buffers keeps them (lastbyte_config_set_keep_buffers_when_idle). */
 #define _GNU_SOURCE
 #include <lastbyte/lastbyte.h>
 
@@ -42,7 +45,7 @@ typedef struct connection {
 
 static char* response;
 static size_t response_length;
-static int idle_release;
+static int keep_alive;
 
 /* 1. Transport in: receive straight into the inbound queue while it has
  * room. Returns 1 if anything came (bytes or the end). */
@@ -108,6 +111,11 @@ static int respond(connection* c) {
     c->response_accepted += n;
     queued = 1;
   }
+  if (keep_alive) { /* the next request, on the same connection */
+    c->request_length = c->response_accepted = 0;
+    c->request[0] = '\0';
+    return queued;
+  }
   if (lastbyte_close(c->tls) == LASTBYTE_OK) queued = 1;
   c->closed = 1; /* queued, or refused after a failure: either way, done */
   return queued;
@@ -144,7 +152,7 @@ static int service(connection* c, int epoll) {
     }
     if (!queued && !sent) break; /* the output is empty and nothing more can be written now */
   }
-  read_request(c); /* after the answer: the client's end */
+  read_request(c); /* after the answer: the client's end (or next request) */
   if (progress) c->last_activity = time(NULL);
   /* Finished when the stream ended and everything we owe was sent (a
    * half-closed client still reads), or when the socket refused it. */
@@ -154,14 +162,13 @@ static int service(connection* c, int epoll) {
   int input = !c->transport_ended && (lastbyte_wants(c->tls) & LASTBYTE_WANTS_INPUT);
   struct epoll_event ev = {.events = (input ? EPOLLIN : 0u) | (waiting ? EPOLLOUT : 0u), .data.ptr = c};
   epoll_ctl(epoll, EPOLL_CTL_MOD, c->fd, &ev);
-  if (idle_release && !waiting) lastbyte_release_buffers(c->tls);
   return 0;
 }
 
 static int finish(connection* c) {
   lastbyte_verdict v;
   lastbyte_verdict_get(c->tls, &v);
-  int answered = c->closed && !c->send_failed;
+  int answered = (c->closed || keep_alive) && !c->send_failed;
   printf("connection %u: %s%s\n", c->id, v.kind == LASTBYTE_VERDICT_NONE ? "timed out" : v.text,
          c->send_failed ? "; the response was cut (the socket refused it)" : "");
   int clean = v.kind == LASTBYTE_VERDICT_CLOSE_NOTIFY && answered;
@@ -173,7 +180,7 @@ static int finish(connection* c) {
 
 static int usage(void) {
   fprintf(stderr, "usage: lastbyte-example-epoll-server --port P --cert FILE --key FILE [--body-size N] "
-                  "[--max-connections N] [--idle-release]\n");
+                  "[--max-connections N] [--keep-alive] [--idle-timeout S] [--keep-buffers]\n");
   return 2;
 }
 
@@ -181,6 +188,8 @@ int main(int argc, char** argv) {
   int port = -1;
   long max_connections = -1;
   size_t body_size = 65536;
+  long idle_timeout = 30;
+  int keep_buffers = 0;
   const char *cert = NULL, *key = NULL;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
@@ -188,14 +197,17 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--key") && i + 1 < argc) key = argv[++i];
     else if (!strcmp(argv[i], "--body-size") && i + 1 < argc) body_size = strtoul(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--max-connections") && i + 1 < argc) max_connections = atol(argv[++i]);
-    else if (!strcmp(argv[i], "--idle-release")) idle_release = 1;
+    else if (!strcmp(argv[i], "--keep-alive")) keep_alive = 1;
+    else if (!strcmp(argv[i], "--idle-timeout") && i + 1 < argc) idle_timeout = atol(argv[++i]);
+    else if (!strcmp(argv[i], "--keep-buffers")) keep_buffers = 1;
     else return usage();
   }
-  if (port < 0 || port > 65535 || !cert || !key) return usage();
+  if (port < 0 || port > 65535 || !cert || !key || idle_timeout <= 0) return usage();
 
   char header[128];
   int header_length = snprintf(header, sizeof header,
-                               "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", body_size);
+                               "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n", body_size,
+                               keep_alive ? "keep-alive" : "close");
   response_length = (size_t)header_length + body_size;
   response = malloc(response_length);
   if (!response) return 1;
@@ -206,6 +218,7 @@ int main(int argc, char** argv) {
   lastbyte_config* config = lastbyte_config_new(LASTBYTE_SERVER);
   lastbyte_context* context = NULL;
   if (!config || lastbyte_config_set_certificate_files(config, cert, key) != LASTBYTE_OK ||
+      lastbyte_config_set_keep_buffers_when_idle(config, keep_buffers) != LASTBYTE_OK ||
       lastbyte_context_new(config, &context, message, sizeof message) != LASTBYTE_OK) {
     fprintf(stderr, "lastbyte-example-epoll-server: %s\n", config ? message : "out of memory");
     return 1;
@@ -268,10 +281,10 @@ int main(int argc, char** argv) {
       }
     }
     time_t now = time(NULL);
-    if (now != last_scan) { /* a connection silent for 30 s is dropped */
+    if (now != last_scan) { /* a connection silent for idle_timeout seconds is dropped */
       last_scan = now;
       for (size_t j = 0; j < live;) {
-        if (now - all[j]->last_activity < 30) {
+        if (now - all[j]->last_activity < idle_timeout) {
           ++j;
           continue;
         }

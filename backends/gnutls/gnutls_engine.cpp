@@ -214,6 +214,10 @@ class GnuTlsEngine final : public Engine {
 
   std::size_t pending_plaintext() const override { return gnutls_record_check_pending(session_); }
 
+  // GnuTLS allocates each record's buffer as it arrives or is sealed and
+  // frees it once consumed or pushed: between records it holds none.
+  void release_idle_buffers() override {}
+
   SessionInfo session_info() const override {
     SessionInfo info;
     info.version = gnutls_protocol_get_version(session_) == GNUTLS_TLS1_3 ? TlsVersion::tls1_3 : TlsVersion::tls1_2;

@@ -280,6 +280,12 @@ class MbedTlsEngine final : public Engine {
 
   std::size_t pending_plaintext() const override { return mbedtls_ssl_get_bytes_avail(&ssl_); }
 
+  // Mbed TLS 2.28 allocates its input and output buffers (16.7 KiB each)
+  // in mbedtls_ssl_setup() and keeps them for the session's life; only a
+  // build with MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH, which Debian's is not,
+  // shrinks them. Nothing can be freed.
+  void release_idle_buffers() override {}
+
   SessionInfo session_info() const override {
     SessionInfo info;
     info.version = TlsVersion::tls1_2;

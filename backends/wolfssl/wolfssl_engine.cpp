@@ -270,6 +270,11 @@ class WolfSslEngine final : public Engine {
 
   std::size_t pending_plaintext() const override { return static_cast<std::size_t>(wolfSSL_pending(ssl_)); }
 
+  // wolfSSL 5.5 (built without LARGE_STATIC_BUFFERS, as Debian's is)
+  // allocates a buffer for a record larger than its few static bytes and
+  // frees it once the record is handled: between records it holds none.
+  void release_idle_buffers() override {}
+
   SessionInfo session_info() const override {
     SessionInfo info;
     info.version = wolfSSL_version(ssl_) == TLS1_3_VERSION ? TlsVersion::tls1_3 : TlsVersion::tls1_2;

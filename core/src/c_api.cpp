@@ -259,6 +259,12 @@ int lastbyte_config_set_accept_truncation(lastbyte_config* config, int accept) {
   return LASTBYTE_OK;
 }
 
+int lastbyte_config_set_keep_buffers_when_idle(lastbyte_config* config, int keep) {
+  if (!config) return LASTBYTE_ERR_NULL_ARGUMENT;
+  config->config.keep_buffers_when_idle = keep != 0;
+  return LASTBYTE_OK;
+}
+
 int lastbyte_config_dangerously_disable_certificate_verification(lastbyte_config* config) {
   if (!config) return LASTBYTE_ERR_NULL_ARGUMENT;
   config->config.dangerously_disable_certificate_verification = true;
@@ -399,6 +405,8 @@ lastbyte_io lastbyte_write(lastbyte_connection* c, const void* data, size_t leng
 int lastbyte_close(lastbyte_connection* c) { return c ? code_of(c->connection.close()) : LASTBYTE_ERR_NULL_ARGUMENT; }
 
 int lastbyte_release_buffers(lastbyte_connection* c) { return c && c->connection.release_buffers() ? 1 : 0; }
+
+size_t lastbyte_queue_storage_bytes(const lastbyte_connection* c) { return c ? c->connection.queue_storage_bytes() : 0; }
 
 int lastbyte_last_error(const lastbyte_connection* c) { return c ? c->last_error : LASTBYTE_ERR_NULL_ARGUMENT; }
 

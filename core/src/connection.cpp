@@ -293,6 +293,28 @@ struct Connection::Impl {
     return done > 0 ? moved(done) : blocked();
   }
 
+  // ---- idle connections (issue 13) ----
+
+  // Nothing received unread, nothing waiting to be sent, nothing held: the
+  // queues give their storage back (to the thread's block cache) and the
+  // library frees its record buffers where it can, so that an idle
+  // connection costs its session state only. Both come back with the next
+  // bytes, from the cache and not from malloc for the queues. Checked after
+  // every read() and consume_output(), the two calls after which a
+  // connection may go quiet; a burst of records (fed before they are read)
+  // never drains the queue between them, so it allocates nothing per
+  // record. The core has no clock: it cannot tell a pause between records
+  // from idleness, and an idle connection gets no call to act on later.
+  // `keep_offer`: an input_space() offer survives the output side's calls.
+  void park_if_idle(bool keep_offer) {
+    if (config().keep_buffers_when_idle || !handshake_done) return;
+    if (in.unconsumed() != 0 || !out.empty() || held_sealed < held.size()) return;
+    if (!verdict && engine->pending_plaintext() > 0) return;
+    if (!(keep_offer && offer_valid)) in.release();
+    out.release();
+    engine->release_idle_buffers();
+  }
+
   // ---- the read side ----
 
   // read() fills the caller's buffer across records: a loop that calls it
@@ -463,6 +485,7 @@ std::error_code Connection::consume_output(std::size_t n) {
   s.out.consume(n);
   // Room was made: seal what write() accepted while the queue was full.
   guarded(s, [&] { return (s.seal_held(), 0); }, 0);
+  s.park_if_idle(/*keep_offer=*/true);
   return {};
 }
 
@@ -481,7 +504,9 @@ IoResult Connection::handshake() {
 IoResult Connection::read(std::span<std::byte> plaintext) {
   auto& s = *impl_;
   s.invalidate_offer();
-  return guarded(s, [&] { return s.read(plaintext); }, blocked());
+  IoResult result = guarded(s, [&] { return s.read(plaintext); }, blocked());
+  s.park_if_idle(/*keep_offer=*/false);
+  return result;
 }
 
 IoResult Connection::write(std::span<const std::byte> plaintext) {
@@ -506,7 +531,14 @@ bool Connection::release_buffers() {
   auto& s = *impl_;
   s.invalidate_offer();
   if (s.in.unconsumed() != 0 || !s.out.empty()) return false;
-  return s.in.release() && s.out.release();
+  s.in.release();
+  s.out.release();
+  if (s.handshake_done) s.engine->release_idle_buffers();
+  return true;
+}
+
+std::size_t Connection::queue_storage_bytes() const {
+  return impl_->in.storage_bytes() + impl_->out.storage_bytes();
 }
 
 Wants Connection::wants() const {

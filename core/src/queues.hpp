@@ -1,5 +1,6 @@
-// The two ciphertext queues a Connection owns. Both are flat buffers sized once
-// at creation; the per-record path never allocates.
+// The two ciphertext queues a Connection owns. Both are flat buffers of a
+// fixed size, held only while there is traffic; the per-record path never
+// allocates.
 #pragma once
 
 #include <lastbyte/record.hpp>
@@ -30,24 +31,41 @@ struct RecordPolicy {
 // the strictest library sets the one limit every backend reports.
 inline constexpr std::size_t max_empty_in_a_row = 3;
 
-// A queue's bytes: allocated without zeroing (a connection's four queues
-// are 256 KiB by default, and every byte is written before it is read), and
-// freed while a connection is parked (Connection::release_buffers).
+// A queue's bytes: allocated without zeroing (every byte is written before
+// it is read), only while the connection has traffic. The queue gives them
+// back whenever it is idle (Connection::Impl::park_if_idle) and takes them
+// again on the next bytes: an idle connection holds none (issue 13). What is
+// given back goes to a small cache of the calling thread (take_block,
+// give_block), so that a connection going idle and busy again between
+// records, or a new one, reuses a block instead of calling malloc.
+std::unique_ptr<std::byte[]> take_block(std::size_t size);  // throws std::bad_alloc
+void give_block(std::unique_ptr<std::byte[]> block, std::size_t size) noexcept;
+
 class Storage {
  public:
-  explicit Storage(std::size_t size) { allocate(size); }
-  void allocate(std::size_t size) {
-    bytes_ = std::make_unique_for_overwrite<std::byte[]>(size);
-    size_ = size;
+  explicit Storage(std::size_t capacity) : capacity_(capacity) {}
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  ~Storage() { free(); }
+  // Allocates `capacity` bytes unless it holds some.
+  void ensure() {
+    if (!bytes_) {
+      bytes_ = take_block(capacity_);
+      size_ = capacity_;
+    }
   }
   // Keeps the first `keep` bytes.
   void grow(std::size_t size, std::size_t keep) {
     auto bigger = std::make_unique_for_overwrite<std::byte[]>(size);
     std::memcpy(bigger.get(), bytes_.get(), keep);
+    free();
     bytes_ = std::move(bigger);
     size_ = size;
   }
-  void free() {
+  void free() noexcept {
+    // A grown block (a handshake flight larger than the queue) is of no use
+    // to another queue: only blocks of the configured size are kept.
+    if (size_ == capacity_) give_block(std::move(bytes_), size_);
     bytes_.reset();
     size_ = 0;
   }
@@ -56,6 +74,7 @@ class Storage {
   bool empty() const { return size_ == 0; }
 
  private:
+  std::size_t capacity_;
   std::unique_ptr<std::byte[]> bytes_;
   std::size_t size_ = 0;
 };
@@ -81,8 +100,9 @@ class InboundQueue {
   // are in front of complete records still to be read: read first (C2).
   bool accepts_input() const;
   void discard_all() { begin_ = exposed_ = end_ = 0; }
-  // Frees the storage while nothing is queued; space() allocates it again.
+  // Gives the storage back while nothing is queued; space() takes it again.
   bool release();
+  std::size_t storage_bytes() const { return buf_.size(); }
 
   void set_policy(const RecordPolicy& policy) { policy_ = policy; }
   bool handshake_done() const { return policy_.phase != RecordPolicy::Phase::handshake; }
@@ -126,8 +146,9 @@ class OutboundQueue {
   std::size_t size() const { return end_ - begin_; }
   std::size_t capacity() const { return capacity_; }
   bool empty() const { return begin_ == end_; }
-  // Frees the storage while nothing is queued; push() allocates it again.
+  // Gives the storage back while nothing is queued; push() takes it again.
   bool release();
+  std::size_t storage_bytes() const { return buf_.size(); }
   // Our close_notify was pushed: nothing may follow it on the wire (RFC 8446
   // §6.1, RFC 5246 §7.2.1), so later pushes are dropped. OpenSSL and wolfSSL
   // answer a KeyUpdate(update_requested) they read after our close_notify.

@@ -177,6 +177,7 @@ static void test_exchange(void) {
   CHECK(lastbyte_config_set_alpn(sc, server_protocols, 1) == LASTBYTE_OK);
   CHECK(lastbyte_config_set_keylog(cc, on_keylog, NULL) == LASTBYTE_OK);
   CHECK(lastbyte_config_set_queue_sizes(cc, 64 * 1024, 64 * 1024) == LASTBYTE_OK);
+  CHECK(lastbyte_config_set_keep_buffers_when_idle(cc, 1) == LASTBYTE_OK);
   server_context = context_or_die(sc);
   client_context = context_or_die(cc);
   lastbyte_config_free(sc);
@@ -199,7 +200,16 @@ static void test_exchange(void) {
   CHECK(lastbyte_unsent(client) == 0);
   CHECK(read_all(server, buf, sizeof buf, &total) == LASTBYTE_IO_BLOCKED);
   CHECK(total == 5 && memcmp(buf, "hello", 5) == 0);
+  /* Idle (everything read, nothing to send): the queues went back by
+   * themselves. */
+  CHECK(lastbyte_queue_storage_bytes(server) == 0);
+  /* The client keeps its queues (lastbyte_config_set_keep_buffers_when_idle)
+   * until lastbyte_release_buffers. */
+  CHECK(read_all(client, buf, sizeof buf, &total) == LASTBYTE_IO_BLOCKED && total == 0);
+  CHECK(lastbyte_queue_storage_bytes(client) == 2 * 64 * 1024);
+  CHECK(lastbyte_release_buffers(client) == 1 && lastbyte_queue_storage_bytes(client) == 0);
   CHECK(lastbyte_write(server, "world!", 6, &moved) == LASTBYTE_IO_OK && moved == 6);
+  CHECK(lastbyte_queue_storage_bytes(server) >= 64 * 1024); /* the record waits in output */
   CHECK(!(lastbyte_wants(server) & LASTBYTE_WANTS_CLOSE_SENT));
   CHECK(lastbyte_close(server) == LASTBYTE_OK);
   CHECK(lastbyte_wants(server) & LASTBYTE_WANTS_OUTPUT);
@@ -414,6 +424,8 @@ static void test_misuse(void) {
   CHECK(lastbyte_output(connection, NULL, NULL) == LASTBYTE_ERR_NULL_ARGUMENT);
   CHECK(lastbyte_wants(NULL) == 0 && lastbyte_unsent(NULL) == 0);
   CHECK(lastbyte_release_buffers(NULL) == 0);
+  CHECK(lastbyte_queue_storage_bytes(NULL) == 0);
+  CHECK(lastbyte_config_set_keep_buffers_when_idle(NULL, 1) == LASTBYTE_ERR_NULL_ARGUMENT);
   CHECK(lastbyte_last_error(NULL) == LASTBYTE_ERR_NULL_ARGUMENT);
   {
     uint8_t* space;

@@ -96,6 +96,18 @@ struct Config {
   // Ciphertext waiting to be sent. write() accepts plaintext only while the
   // queue is below this size.
   std::size_t outbound_capacity = 64 * 1024;
+
+  // An established connection with nothing to read or send gives both
+  // queues' storage back, and the library's record buffers where it allows
+  // (OpenSSL), after the read() or consume_output() that left it so: idle
+  // connections cost the library's session state and about 1.5 KiB of
+  // lastbyte (bench/README.md). The storage comes back with the next bytes,
+  // from a per-thread cache of a few blocks rather than malloc; OpenSSL
+  // allocates its two record buffers again (docs/decisions.md, "Idle
+  // connections"). true keeps them all for the connection's life: no
+  // allocation when traffic resumes, 128 KiB per connection with the
+  // default capacities (Connection::release_buffers() still frees them).
+  bool keep_buffers_when_idle = false;
 };
 
 // The suites lastbyte enables (forward-secret AEAD only), in its default

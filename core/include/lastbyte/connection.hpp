@@ -199,12 +199,19 @@ class Connection {
   std::error_code close();
 
   // Frees the memory of both ciphertext queues (inbound_capacity +
-  // outbound_capacity bytes) while the connection is idle: nothing received
-  // and unread, nothing waiting to be sent. They are allocated again, at
-  // their configured sizes, by the next input_space(), feed() or write(). For
-  // servers that park many idle connections; the per-record path never
-  // allocates either way. false (nothing freed) when either queue holds bytes.
+  // outbound_capacity bytes) and the library's record buffers where it
+  // can, when nothing received is unread and nothing waits to be sent. The
+  // queues come back, at their configured sizes, with the next
+  // input_space(), feed() or write(). Done by itself after read() and
+  // consume_output() unless Config::keep_buffers_when_idle; this is for
+  // that case, and for tests. false (nothing freed) when either queue holds
+  // bytes.
   bool release_buffers();
+  // Bytes of queue storage this connection holds now: 0 while it is idle
+  // (or before it ever received or sent), inbound_capacity +
+  // outbound_capacity while both directions carry records, more while a
+  // handshake flight larger than the outbound queue waits to be sent.
+  std::size_t queue_storage_bytes() const;
 
   Wants wants() const;
   // Plaintext write() accepted that is not in output() yet: held while the

@@ -203,6 +203,14 @@ class Engine {
   // (curl's data_pending): SSL_pending, mbedtls_ssl_get_bytes_avail, ...
   virtual std::size_t pending_plaintext() const = 0;
 
+  // The connection is idle: every record pull() gave was consumed, the
+  // library holds no plaintext, nothing waits to be sent (the core calls it
+  // only then, after the handshake, possibly many times in a row). Frees
+  // the buffers the library keeps for records between them where it can;
+  // the library allocates them again on the next record, and an allocation
+  // failure then is reported as any other. Never fails.
+  virtual void release_idle_buffers() = 0;
+
   virtual SessionInfo session_info() const = 0;
 
   // After EngineStatus::failed: why, as one backend-neutral verdict.

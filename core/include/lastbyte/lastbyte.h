@@ -105,6 +105,10 @@ int lastbyte_config_set_honour_sslkeylogfile(lastbyte_config* config, int enable
 int lastbyte_config_set_accept_truncation(lastbyte_config* config, int accept);
 int lastbyte_config_dangerously_disable_certificate_verification(lastbyte_config* config);
 int lastbyte_config_set_queue_sizes(lastbyte_config* config, size_t inbound, size_t outbound);
+/* Nonzero: keep both queues and the library's record buffers while the
+ * connection is idle (by default they are freed and come back with the
+ * next bytes; Config::keep_buffers_when_idle). */
+int lastbyte_config_set_keep_buffers_when_idle(lastbyte_config* config, int keep);
 /* NSS key log lines (without newline), from the connection call that made
  * the secret, on its thread. */
 typedef void (*lastbyte_keylog_fn)(void* user, const char* line, size_t length);
@@ -155,8 +159,12 @@ lastbyte_io lastbyte_read(lastbyte_connection* connection, void* buffer, size_t 
 lastbyte_io lastbyte_write(lastbyte_connection* connection, const void* data, size_t length, size_t* moved);
 /* Queues close_notify after every accepted byte; flush the output after it. */
 int lastbyte_close(lastbyte_connection* connection);
-/* Frees both queues while idle; 1 if freed, 0 if a queue held bytes. */
+/* Frees both queues (and the library's record buffers where it can) while
+ * idle; 1 if freed, 0 if a queue held bytes. Done by itself unless
+ * lastbyte_config_set_keep_buffers_when_idle. */
 int lastbyte_release_buffers(lastbyte_connection* connection);
+/* Bytes of queue storage held now: 0 while idle. */
+size_t lastbyte_queue_storage_bytes(const lastbyte_connection* connection);
 /* The error of the last LASTBYTE_IO_REFUSED (or LASTBYTE_OK). */
 int lastbyte_last_error(const lastbyte_connection* connection);
 
