@@ -174,6 +174,18 @@ void register_all() {
         pin_iterations(benchmark::RegisterBenchmark(name("handshake", impl, suite, resume ? "resumed" : "full").c_str(),
                                                     handshakes, impl, suite, resume));
     }
+  // lastbyte keeping its queues and the library's buffers while idle
+  // (Config::keep_buffers_when_idle): what the default's release at every
+  // quiet moment costs, since each write here is read before the next.
+  for (const Suite& suite : suites)
+    for (const Backend* backend : conformance::installed_backends()) {
+      if (!backend->supports(suite.version)) continue;
+      Implementation kept{std::string(backend->name), "lastbyte_kept", backend->supports,
+                          [backend](const Suite& s) { return make_lastbyte(*backend, s, 0, true); }};
+      for (std::size_t size : write_sizes)
+        pin_iterations(benchmark::RegisterBenchmark(name("throughput", kept, suite, std::to_string(size)).c_str(),
+                                                    throughput, kept, suite, size));
+    }
   for (const Suite& suite : suites)
     for (const Backend* backend : conformance::installed_backends()) {
       if (!backend->supports(suite.version)) continue;

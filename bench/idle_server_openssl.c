@@ -3,7 +3,7 @@
  * written against OpenSSL directly, the way an experienced OpenSSL user
  * would: non-blocking SSL objects on the sockets (SSL_set_fd), one SSL_CTX,
  * SSL_read_ex / SSL_write_ex driven by epoll, the same certificate, the
- * same answers.
+ * same answers, TCP_NODELAY.
  *
  *   lastbyte-bench-idle-openssl-server --port P --cert chain.pem --key key.pem
  *                                      [--body-size N] [--release-buffers]
@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,10 @@ int main(int argc, char** argv) {
           c = calloc(1, sizeof *c);
           if (!c || !(c->ssl = SSL_new(ctx)) || SSL_set_fd(c->ssl, fd) != 1) return 1;
           c->fd = fd;
+          /* OpenSSL's socket BIO sends each record as it is sealed (the
+           * TLS 1.3 tickets, then the answer): without TCP_NODELAY, Nagle
+           * holds the answer for the client's delayed ACK (40 ms). */
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           SSL_set_accept_state(c->ssl);
           struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
           epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
