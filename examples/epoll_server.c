@@ -12,7 +12,8 @@
  * --max-connections N: exit after N connections ended (status 0 if every
  * one ended with close_notify). --keep-alive answers request after request
  * (one at a time) and leaves the close to the client. --idle-timeout S
- * drops a connection silent for S seconds (30). An idle connection holds
+ * drops a connection silent for S seconds (30). Out of descriptors, it
+ * stops accepting until a connection ends. An idle connection holds
  * no queues; --keep-buffers keeps them (lastbyte_config_set_keep_buffers_when_idle). */
 #define _GNU_SOURCE
 #include <lastbyte/lastbyte.h>
@@ -248,6 +249,8 @@ int main(int argc, char** argv) {
   unsigned next_id = 0;
   long ended = 0, clean = 0;
   time_t last_scan = time(NULL);
+  int accepting = 1; /* 0 while out of descriptors, until a connection ends */
+  long ended_at_pause = 0;
   while (max_connections < 0 || ended < max_connections) {
     struct epoll_event events[256];
     int n = epoll_wait(epoll, events, 256, 1000);
@@ -271,6 +274,12 @@ int main(int argc, char** argv) {
           epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev);
           c->last_activity = time(NULL);
         }
+        if (errno == EMFILE || errno == ENFILE) { /* the listener stays readable: it would wake us at once, forever */
+          listen_event.events = 0;
+          epoll_ctl(epoll, EPOLL_CTL_MOD, listener, &listen_event);
+          accepting = 0;
+          ended_at_pause = ended;
+        }
         continue;
       }
       if (service(c, epoll)) {
@@ -292,6 +301,11 @@ int main(int argc, char** argv) {
         ++ended;
         all[j] = all[--live];
       }
+    }
+    if (!accepting && ended > ended_at_pause) { /* a descriptor is free again */
+      listen_event.events = EPOLLIN;
+      epoll_ctl(epoll, EPOLL_CTL_MOD, listener, &listen_event);
+      accepting = 1;
     }
   }
   printf("%ld connections, %ld ended with close_notify\n", ended, clean);

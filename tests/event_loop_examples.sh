@@ -57,4 +57,25 @@ for mode in close_notify:0 fin:3 mid-record:3 rst:3; do
   "$uv_fetch" -n 3 --cafile "$work/ca.pem" 127.0.0.1 "$port" /body > "$work/uv-$close.out" 2>&1
   expect "libuv client, close-delimited body ended by $close" "$wanted" $? "$work/uv-$close.out"
 done
+# Out of descriptors (16): the epoll server stops accepting instead of
+# spinning on a listener it cannot empty, and accepts again once
+# connections end (dropped idle after 2 s here).
+start "$work/epoll-emfile.log" bash -c "ulimit -n 16 && exec \"\$0\" \"\$@\"" "$epoll_server" --port 0 \
+  --cert "$work/server.pem" --key "$work/server.key" --idle-timeout 2
+epoll_pid=${pids[-1]}
+python3 - "$port" "$epoll_pid" > "$work/emfile.out" 2>&1 <<'PY'
+import socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+def cpu():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+before = cpu(); time.sleep(1.0); spent = cpu() - before
+print(f"{spent} clock ticks of CPU in 1 s with 20 connections and 16 descriptors")
+sys.exit(0 if spent <= 10 else 1)
+PY
+expect "the epoll server out of descriptors does not spin" 0 $? "$work/emfile.out"
+sleep 3
+"$client" --quiet --cafile "$work/ca.pem" "https://127.0.0.1:$port/body" > "$work/client-emfile.out" 2>&1
+expect "lastbyte-client, once descriptors are free again" 0 $? "$work/client-emfile.out"
 exit $fail
