@@ -112,10 +112,12 @@ static int respond(connection* c) {
     c->response_accepted += n;
     queued = 1;
   }
-  if (keep_alive) { /* the next request, on the same connection */
-    c->request_length = c->response_accepted = 0;
-    c->request[0] = '\0';
-    return queued;
+  if (keep_alive) { /* the next request, on the same connection: keep what follows this head */
+    char* next = strstr(c->request, "\r\n\r\n") + 4;
+    c->request_length -= (size_t)(next - c->request);
+    memmove(c->request, next, c->request_length + 1);
+    c->response_accepted = 0;
+    return 1;
   }
   if (lastbyte_close(c->tls) == LASTBYTE_OK) queued = 1;
   c->closed = 1; /* queued, or refused after a failure: either way, done */
@@ -140,20 +142,31 @@ static int flush(connection* c, int* sent) {
 /* One turn of the recipe; returns 1 when the connection is finished. */
 static int service(connection* c, int epoll) {
   int progress = receive(c);
-  read_request(c);
   int waiting = 0;
-  for (;;) { /* answer as far as the socket takes it now */
-    int queued = respond(c), sent = 0;
-    int flushed = flush(c, &sent);
-    progress |= sent;
-    if (flushed < 0) c->send_failed = 1;
-    if (flushed != 0) {
-      waiting = flushed > 0;
-      break;
+  do {
+    read_request(c);
+    for (;;) { /* answer as far as the socket takes it now */
+      int queued = respond(c), sent = 0;
+      int flushed = flush(c, &sent);
+      progress |= sent;
+      if (flushed < 0) c->send_failed = 1;
+      if (flushed != 0) {
+        waiting = flushed > 0;
+        break;
+      }
+      if (!queued && !sent) break; /* the output is empty and nothing more can be written now */
     }
-    if (!queued && !sent) break; /* the output is empty and nothing more can be written now */
+    read_request(c); /* after the answer: the client's end, or (keep-alive) its next request */
+  } while (keep_alive && !waiting && !c->send_failed && !c->closed && strstr(c->request, "\r\n\r\n"));
+  if (keep_alive && c->ended && !c->closed && !c->send_failed) {
+    /* The client closed between requests: our close_notify too (TLS 1.3
+     * leaves the answer to us; after TLS 1.2's, lastbyte queued it). */
+    lastbyte_close(c->tls);
+    c->closed = 1;
+    int sent = 0, flushed = flush(c, &sent);
+    if (flushed < 0) c->send_failed = 1;
+    waiting = flushed > 0;
   }
-  read_request(c); /* after the answer: the client's end (or next request) */
   if (progress) c->last_activity = time(NULL);
   /* Finished when the stream ended and everything we owe was sent (a
    * half-closed client still reads), or when the socket refused it. */

@@ -163,6 +163,26 @@ TEST_P(Driver, ListenRejectsNonNumericAddresses) {
   EXPECT_EQ(listener.error().code, errc::invalid_config);
 }
 
+// An idle connection under the driver holds no queue blocks: a read that
+// times out on a silent peer does not sleep on an open input_space() offer
+// (SocketDriver cancels it on EAGAIN, Connection::cancel_input).
+TEST_P(Driver, AnIdleConnectionHoldsNoQueuesWhileTheDriverWaits) {
+  SocketPair sockets;
+  auto pair = established();
+  net::SocketDriver client(sockets.ours, pair.client());
+  net::SocketDriver server(sockets.theirs, pair.server());
+  ASSERT_FALSE(client.write_all(std::as_bytes(std::span("hi", 2)), net::after(5s)));
+  std::byte buf[64];
+  auto got = server.read(buf, net::after(5s));
+  ASSERT_EQ(got.status, IoStatus::ok);
+  EXPECT_EQ(got.bytes, 2u);
+  auto waited = server.read(buf, net::after(50ms));  // nothing more comes
+  EXPECT_NE(waited.status, IoStatus::ok) << "nothing was sent: the read times out";
+  EXPECT_EQ(pair.server().queue_storage_bytes(), 0u);
+  EXPECT_FALSE(client.transfer());
+  EXPECT_EQ(pair.client().queue_storage_bytes(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllBackends, Driver, ::testing::ValuesIn(installed_backends()),
                          [](const auto& p) { return std::string(p.param->name); });
 

@@ -57,6 +57,44 @@ for mode in close_notify:0 fin:3 mid-record:3 rst:3; do
   "$uv_fetch" -n 3 --cafile "$work/ca.pem" 127.0.0.1 "$port" /body > "$work/uv-$close.out" 2>&1
   expect "libuv client, close-delimited body ended by $close" "$wanted" $? "$work/uv-$close.out"
 done
+# --keep-alive: requests pipelined in one record and in two, sequential
+# ones, and close_notify answered when the client closes between requests
+# (TLS 1.3 leaves that answer to the server), on both versions.
+start "$work/epoll-keepalive.log" "$epoll_server" --port 0 --cert "$work/server.pem" --key "$work/server.key" \
+  --keep-alive --body-size 3000
+python3 - "$port" "$work/ca.pem" > "$work/keepalive.out" 2>&1 <<'PY'
+import socket, ssl, sys
+port, ca = int(sys.argv[1]), sys.argv[2]
+request = b"GET /k HTTP/1.1\r\nHost: server.test\r\n\r\n"
+def responses(tls, n):  # exactly n answers of the same length
+    data = b""
+    while True:
+        if b"\r\n\r\n" in data:
+            one = data.index(b"\r\n\r\n") + 4 + 3000
+            if len(data) >= n * one:
+                if len(data) != n * one:
+                    raise SystemExit(f"{len(data)} bytes for {n} answers of {one}")
+                return
+        chunk = tls.recv(65536)
+        if not chunk:
+            raise SystemExit(f"the server closed with {len(data)} bytes of {n} answers")
+        data += chunk
+for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+    context = ssl.create_default_context(cafile=ca)
+    context.minimum_version = context.maximum_version = version
+    tls = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="server.test")
+    tls.sendall(request + request)  # two requests in one record
+    responses(tls, 2)
+    tls.sendall(request); tls.sendall(request)  # in two records
+    responses(tls, 2)
+    for _ in range(3):  # one after the other
+        tls.sendall(request); responses(tls, 1)
+    tls.unwrap()  # our close_notify; raises unless the server answers with its own
+    tls.close()
+    print(f"{version.name}: 7 answers on one connection, close_notify both ways")
+PY
+expect "the epoll server --keep-alive: pipelined and sequential requests, close_notify answered" 0 $? "$work/keepalive.out"
+
 # Out of descriptors (16): the epoll server stops accepting instead of
 # spinning on a listener it cannot empty, and accepts again once
 # connections end (dropped idle after 2 s here).

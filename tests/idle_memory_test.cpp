@@ -170,6 +170,20 @@ TEST_P(IdleMemory, QueuesGoBackWhenIdleAndReturnWithTraffic) {
   EXPECT_EQ(pair->client().queue_storage_bytes(), 0u);
 }
 
+// An offer that received nothing (EAGAIN) ends with cancel_input(): the
+// idle connection gives the block input_space() took back, and the offer
+// is stale.
+TEST_P(IdleMemory, CancelInputGivesAnUnusedOfferBack) {
+  auto ctx = contexts(false);
+  auto pair = idle_pair(ctx);
+  auto space = pair->client().input_space();
+  ASSERT_FALSE(space.empty());
+  EXPECT_GE(pair->client().queue_storage_bytes(), queue_capacity);
+  pair->client().cancel_input();
+  EXPECT_EQ(pair->client().queue_storage_bytes(), 0u);
+  EXPECT_EQ(pair->client().commit_input(1), make_error_code(errc::input_space_stale));
+}
+
 TEST_P(IdleMemory, KeepBuffersWhenIdleKeepsThem) {
   auto ctx = contexts(true);
   auto pair = idle_pair(ctx);

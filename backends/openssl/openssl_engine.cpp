@@ -313,11 +313,12 @@ class OpenSslEngine final : public Engine {
 
   // Its read and write buffers (about 17 KiB each), which it keeps for the
   // connection's life unless told: SSL_free_buffers() frees them when they
-  // hold nothing, and OpenSSL allocates them again on the next record. It
-  // refuses (returns 0) while they hold bytes, which the core's gate rules
-  // out for the read buffer (whole records only, the fix of CVE-2024-4741
-  // in 3.0.14 aside); nothing to report either way.
-  void release_idle_buffers() override { SSL_free_buffers(ssl_); }
+  // hold nothing, and OpenSSL allocates them again on the next record.
+  // Never while it holds bytes: OpenSSL before 3.0.14 freed a read buffer
+  // still in use (CVE-2024-4741); 3.0.14 and later refuse by themselves.
+  void release_idle_buffers() override {
+    if (SSL_has_pending(ssl_) == 0) SSL_free_buffers(ssl_);
+  }
 
   SessionInfo session_info() const override {
     SessionInfo info;

@@ -174,7 +174,10 @@ std::error_code SocketDriver::receive_input() {
     return conn_.commit_input(static_cast<std::size_t>(n));
   }
   if (n == 0) return conn_.feed_eof();
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return {};
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    conn_.cancel_input();  // not sleeping on the offer: an idle connection gives its blocks back
+    return {};
+  }
   if (errno == ECONNRESET || errno == EPIPE || errno == ETIMEDOUT) return conn_.feed_reset();
   return errc::io_error;
 }

@@ -367,6 +367,10 @@ int lastbyte_commit_input(lastbyte_connection* c, size_t n) {
   return code_of(c->connection.commit_input(n));
 }
 
+void lastbyte_cancel_input(lastbyte_connection* c) {
+  if (c) c->connection.cancel_input();
+}
+
 int lastbyte_feed_eof(lastbyte_connection* c) { return c ? code_of(c->connection.feed_eof()) : LASTBYTE_ERR_NULL_ARGUMENT; }
 int lastbyte_feed_reset(lastbyte_connection* c) {
   return c ? code_of(c->connection.feed_reset()) : LASTBYTE_ERR_NULL_ARGUMENT;

@@ -309,7 +309,7 @@ struct Connection::Impl {
   void park_if_idle(bool keep_offer) {
     if (config().keep_buffers_when_idle || !handshake_done) return;
     if (in.unconsumed() != 0 || !out.empty() || held_sealed < held.size()) return;
-    if (!verdict && engine->pending_plaintext() > 0) return;
+    if (engine->pending_plaintext() > 0) return;
     if (!(keep_offer && offer_valid)) in.release();
     out.release();
     engine->release_idle_buffers();
@@ -456,6 +456,11 @@ std::error_code Connection::commit_input(std::size_t n) {
   return {};
 }
 
+void Connection::cancel_input() {
+  impl_->invalidate_offer();
+  impl_->park_if_idle(/*keep_offer=*/false);
+}
+
 std::error_code Connection::feed_eof() {
   impl_->invalidate_offer();
   if (impl_->transport != Transport::open) return errc::input_after_transport_end;
@@ -533,7 +538,9 @@ bool Connection::release_buffers() {
   if (s.in.unconsumed() != 0 || !s.out.empty()) return false;
   s.in.release();
   s.out.release();
-  if (s.handshake_done) s.engine->release_idle_buffers();
+  // Never while the library holds plaintext: OpenSSL before 3.0.14 freed a
+  // buffer still in use (CVE-2024-4741).
+  if (s.handshake_done && s.engine->pending_plaintext() == 0) s.engine->release_idle_buffers();
   return true;
 }
 

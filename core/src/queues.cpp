@@ -148,6 +148,9 @@ namespace {
 // queue sizes' worth (256 KiB with the default 64 KiB queues) stays cached
 // per thread, whatever the number of connections.
 constexpr std::size_t cached_blocks = 4;
+// Queues configured larger than this are freed, not cached: a thread keeps
+// at most 4 MiB after its last connection.
+constexpr std::size_t max_cached_block = 1024 * 1024;
 
 struct BlockCache {
   struct Slot {
@@ -174,14 +177,21 @@ BlockCache* block_cache() {
 }  // namespace
 
 std::unique_ptr<std::byte[]> take_block(std::size_t size) {
-  if (BlockCache* cache = block_cache())
-    for (auto& slot : cache->slots)
+  if (BlockCache* cache = block_cache()) {
+    BlockCache::Slot* other = nullptr;
+    for (auto& slot : cache->slots) {
       if (slot.block && slot.size == size) return std::move(slot.block);
+      if (slot.block && !other) other = &slot;
+    }
+    // A block of another size (another Config's queues) is what this
+    // thread used before: it gives its slot up rather than keep it forever.
+    if (other) other->block.reset();
+  }
   return std::make_unique_for_overwrite<std::byte[]>(size);
 }
 
 void give_block(std::unique_ptr<std::byte[]> block, std::size_t size) noexcept {
-  if (!block) return;
+  if (!block || size > max_cached_block) return;  // `block` is freed here
   if (BlockCache* cache = block_cache())
     for (auto& slot : cache->slots)
       if (!slot.block) {

@@ -203,6 +203,15 @@ static void test_exchange(void) {
   /* Idle (everything read, nothing to send): the queues went back by
    * themselves. */
   CHECK(lastbyte_queue_storage_bytes(server) == 0);
+  { /* an offer that received nothing, cancelled: idle again */
+    uint8_t* space;
+    size_t room;
+    CHECK(lastbyte_input_space(server, &space, &room) == LASTBYTE_OK && room > 0);
+    CHECK(lastbyte_queue_storage_bytes(server) > 0);
+    lastbyte_cancel_input(server);
+    CHECK(lastbyte_queue_storage_bytes(server) == 0);
+    lastbyte_cancel_input(NULL);
+  }
   /* The client keeps its queues (lastbyte_config_set_keep_buffers_when_idle)
    * until lastbyte_release_buffers. */
   CHECK(read_all(client, buf, sizeof buf, &total) == LASTBYTE_IO_BLOCKED && total == 0);

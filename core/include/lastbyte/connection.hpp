@@ -155,6 +155,11 @@ class Connection {
   // the queue is full (read first) or the transport has ended.
   std::span<std::byte> input_space();
   std::error_code commit_input(std::size_t n);
+  // Ends an input_space() offer that received nothing (the socket said
+  // EAGAIN). An idle connection then gives its queue blocks back, as after
+  // read(): a loop that sleeps on an open offer keeps the inbound block
+  // (64 KiB by default) for as long as it sleeps.
+  void cancel_input();
   std::error_code feed_eof();
   std::error_code feed_reset();
   // The transport failed and the caller cannot tell an EOF from a reset (an

@@ -144,6 +144,9 @@ void lastbyte_connection_free(lastbyte_connection* connection);
 lastbyte_io lastbyte_feed(lastbyte_connection* connection, const void* data, size_t length, size_t* taken);
 int lastbyte_input_space(lastbyte_connection* connection, uint8_t** space, size_t* length);
 int lastbyte_commit_input(lastbyte_connection* connection, size_t n);
+/* Ends an offer that received nothing (EAGAIN): an idle connection then
+ * gives its queues back. */
+void lastbyte_cancel_input(lastbyte_connection* connection);
 int lastbyte_feed_eof(lastbyte_connection* connection);
 int lastbyte_feed_reset(lastbyte_connection* connection);
 /* The transport failed and the caller cannot tell EOF from RST. */
