@@ -100,7 +100,7 @@ struct Config {
   // An established connection with nothing to read or send gives both
   // queues' storage back, and the library's record buffers where it allows
   // (OpenSSL), after the read() or consume_output() that left it so: idle
-  // connections cost the library's session state and about 1.5 KiB of
+  // connections cost the library's session state and under 2 KiB of
   // lastbyte (bench/README.md). The storage comes back with the next bytes,
   // from a per-thread cache of a few blocks rather than malloc; OpenSSL
   // allocates its two record buffers again (docs/decisions.md, "Idle
