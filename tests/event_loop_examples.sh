@@ -3,9 +3,9 @@
 # on loopback: against each other with many concurrent connections, the
 # epoll server against lastbyte-client, the libuv client against
 # lastbyte-server's endings. Every process is stopped at the end.
-#   event_loop_examples.sh EPOLL_SERVER UV_FETCH LASTBYTE_CLIENT LASTBYTE_SERVER WRITE_TEST_PKI WORKDIR
+#   event_loop_examples.sh EPOLL_SERVER UV_FETCH LASTBYTE_CLIENT LASTBYTE_SERVER WRITE_TEST_PKI WORKDIR [SANITIZERS]
 set -u
-epoll_server=$1 uv_fetch=$2 client=$3 server=$4 write_pki=$5 work=$6
+epoll_server=$1 uv_fetch=$2 client=$3 server=$4 write_pki=$5 work=$6 sanitizers=${7:-}
 rm -rf "$work" && mkdir -p "$work" && "$write_pki" "$work" || exit 1
 [ -x "$uv_fetch" ] || { echo "FAIL: $uv_fetch was not built: apt-get install -y libuv1-dev, then reconfigure"; exit 1; }
 fail=0 pids=()
@@ -97,7 +97,13 @@ expect "the epoll server --keep-alive: pipelined and sequential requests, close_
 
 # Out of descriptors (16): the epoll server stops accepting instead of
 # spinning on a listener it cannot empty, and accepts again once
-# connections end (dropped idle after 2 s here).
+# connections end (dropped idle after 2 s here). Not under the sanitizers:
+# their runtime needs descriptors too (UBSan's vptr check opens a pipe to
+# probe memory and, denied one, reports a valid object as invalid), so
+# there this case is reported as not run.
+if [ -n "$sanitizers" ]; then
+  echo "not run under the sanitizers ($sanitizers): the out-of-descriptors case (their runtime needs descriptors)"
+else
 start "$work/epoll-emfile.log" bash -c "ulimit -n 16 && exec \"\$0\" \"\$@\"" "$epoll_server" --port 0 \
   --cert "$work/server.pem" --key "$work/server.key" --idle-timeout 2
 epoll_pid=${pids[-1]}
@@ -113,7 +119,9 @@ print(f"{spent} clock ticks of CPU in 1 s with 20 connections and 16 descriptors
 sys.exit(0 if spent <= 10 else 1)
 PY
 expect "the epoll server out of descriptors does not spin" 0 $? "$work/emfile.out"
+kill -0 "$epoll_pid" 2>/dev/null || { echo "FAIL: the epoll server died out of descriptors"; tail -5 "$work/epoll-emfile.log"; fail=1; }
 sleep 3
 "$client" --quiet --cafile "$work/ca.pem" "https://127.0.0.1:$port/body" > "$work/client-emfile.out" 2>&1
 expect "lastbyte-client, once descriptors are free again" 0 $? "$work/client-emfile.out"
+fi
 exit $fail
