@@ -79,10 +79,18 @@ def responses(tls, n):  # exactly n answers of the same length
         if not chunk:
             raise SystemExit(f"the server closed with {len(data)} bytes of {n} answers")
         data += chunk
+served = 0
 for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
     context = ssl.create_default_context(cafile=ca)
     context.minimum_version = context.maximum_version = version
-    tls = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="server.test")
+    try:
+        tls = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="server.test")
+    except ssl.SSLError as e:
+        # Mbed TLS 2.28 answers a TLS 1.3-only ClientHello with handshake_failure.
+        if version != ssl.TLSVersion.TLSv1_3 or not any(w in str(e).upper() for w in ("VERSION", "HANDSHAKE_FAILURE")):
+            raise
+        print(f"{version.name}: unsupported by the server's library ({e.reason})")
+        continue
     tls.sendall(request + request)  # two requests in one record
     responses(tls, 2)
     tls.sendall(request); tls.sendall(request)  # in two records
@@ -92,6 +100,8 @@ for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
     tls.unwrap()  # our close_notify; raises unless the server answers with its own
     tls.close()
     print(f"{version.name}: 7 answers on one connection, close_notify both ways")
+    served += 1
+sys.exit(0 if served else 1)
 PY
 expect "the epoll server --keep-alive: pipelined and sequential requests, close_notify answered" 0 $? "$work/keepalive.out"
 
