@@ -7,6 +7,8 @@
 #include <lastbyte/record.hpp>
 #include <lastbyte/testing/pki.hpp>
 
+#include "backend_params.hpp"
+
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 
@@ -19,22 +21,6 @@
 
 namespace lastbyte::conformance {
 namespace {
-
-struct Params {
-  const Backend* backend;
-  TlsVersion version;
-};
-
-std::vector<Params> all_params() {
-  std::vector<Params> out;
-  for (const Backend* b : installed_backends())
-    for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) out.push_back({b, v});
-  return out;
-}
-
-std::string param_name(const ::testing::TestParamInfo<Params>& p) {
-  return std::string(p.param.backend->name) + (p.param.version == TlsVersion::tls1_3 ? "_tls13" : "_tls12");
-}
 
 std::string text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

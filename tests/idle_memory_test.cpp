@@ -11,6 +11,8 @@
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/harness.hpp>
 
+#include "backend_params.hpp"
+
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
@@ -69,22 +71,6 @@ void operator delete[](void* p, std::size_t) noexcept { counted_delete(p); }
 
 namespace lastbyte::conformance {
 namespace {
-
-struct Params {
-  const Backend* backend;
-  TlsVersion version;
-};
-
-std::vector<Params> all_params() {
-  std::vector<Params> out;
-  for (const Backend* b : installed_backends())
-    for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) out.push_back({b, v});
-  return out;
-}
-
-std::string param_name(const ::testing::TestParamInfo<Params>& p) {
-  return std::string(p.param.backend->name) + (p.param.version == TlsVersion::tls1_3 ? "_tls13" : "_tls12");
-}
 
 constexpr std::size_t queue_capacity = 64 * 1024;  // Config's default, both queues
 

@@ -1,0 +1,30 @@
+// Every installed backend with TLS 1.3 and 1.2, as gtest parameters, for the
+// test files that run one case per backend and version.
+#pragma once
+
+#include <lastbyte/conformance/harness.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace lastbyte::conformance {
+
+struct Params {
+  const Backend* backend;
+  TlsVersion version;
+};
+
+inline std::vector<Params> all_params() {
+  std::vector<Params> out;
+  for (const Backend* b : installed_backends())
+    for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) out.push_back({b, v});
+  return out;
+}
+
+inline std::string param_name(const ::testing::TestParamInfo<Params>& p) {
+  return std::string(p.param.backend->name) + (p.param.version == TlsVersion::tls1_3 ? "_tls13" : "_tls12");
+}
+
+}  // namespace lastbyte::conformance
