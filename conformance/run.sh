@@ -16,10 +16,24 @@ if grep -q "^lastbyte_known_backend($preset " backends/backends.cmake; then
   export LASTBYTE_BACKEND=$preset
   preset=backend
 fi
+start=$SECONDS
+phase() { echo "== $* ($((SECONDS - start)) s)"; }
+
+phase "1/3 Debian packages (.ci/deps.sh)"
 bash .ci/deps.sh
-cmake --preset "$preset" >/dev/null
+
+phase "2/3 configure and build lastbyte-conformance in $build"
+mkdir -p "$build"
+if ! cmake --preset "$preset" >"$build/configure.log" 2>&1; then
+  echo "conformance/run.sh: configure failed; the end of $build/configure.log:" >&2
+  tail -n 40 "$build/configure.log" >&2
+  exit 1
+fi
+grep -E '^-- lastbyte' "$build/configure.log" || true
 cmake --build --preset "$preset" --target lastbyte-conformance
+
 args=("$@")
 if [ ${#args[@]} -eq 0 ]; then args=(--quick); fi
 if [ "${args[0]}" = "--full" ]; then args=("${args[@]:1}"); fi
+phase "3/3 the conformance matrix: lastbyte-conformance ${args[*]}"
 exec "$build/conformance/lastbyte-conformance" "${args[@]}"
