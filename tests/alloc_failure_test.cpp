@@ -20,6 +20,8 @@
 #include <lastbyte/conformance/harness.hpp>
 #include <lastbyte/testing/pki.hpp>
 
+#include "temporary_directory.hpp"
+
 #include <openssl/crypto.h>
 #if LASTBYTE_ALLOC_TEST_WOLFSSL
 // clang-format off
@@ -887,7 +889,8 @@ std::vector<char*> arguments;  // main()'s, for the rerun
 
 // The leak check, its report read back from a file and echoed to stderr.
 LeakReport check_leaks() {
-  char dir[] = "/tmp/lastbyte-alloc-XXXXXX";
+  std::string dir_template = lastbyte_test::temporary_template("lastbyte-alloc");
+  char* dir = dir_template.data();
   if (!__sanitizer_set_report_path || !mkdtemp(dir)) {
     return __lsan_do_recoverable_leak_check() != 0 ? LeakReport{.unattributed = 1} : LeakReport{};
   }

@@ -149,7 +149,8 @@ TEST(Cli, KeepAliveSendsEveryRequestOnOneConnection) {
 // §9.6): the next request goes on a new one, nothing fails (found by review:
 // the run failed at the first such close).
 TEST(Cli, KeepAliveSurvivesTheServerClosingAnIdleConnection) {
-  std::string ca = ::testing::TempDir() + "lastbyte-cli-idle-ca-" + std::to_string(::getpid()) + ".pem";
+  lastbyte_test::TemporaryDirectory directory("lastbyte-cli-idle");  // outlives the server
+  std::string ca = directory.file("ca.pem");
   Child server({server_bin, "--port", "0", "--body-size", "2000", "--idle-close-after", "2", "--max-connections", "3",
                 "--write-ca", ca});
   std::string line = server.read_line(std::chrono::seconds(10));
@@ -180,8 +181,8 @@ TEST(Cli, HeadHasNoBody) {
 // with close_notify: a complete response (the client once said "(short)").
 TEST(Cli, OpensslWwwServerBodyEndedByCloseNotifyIsComplete) {
   if (::access("/usr/bin/openssl", X_OK) != 0) GTEST_SKIP() << "unsupported: /usr/bin/openssl is not installed";
-  std::string dir = ::testing::TempDir() + "lastbyte-www-" + std::to_string(::getpid());
-  ::mkdir(dir.c_str(), 0700);
+  lastbyte_test::TemporaryDirectory www("lastbyte-www");
+  const std::string& dir = www.path();
   std::string body = generated_body(50000);
   std::ofstream(dir + "/body.txt") << body;
   auto pki = lastbyte::testing::issue(lastbyte::testing::test_pki().ca,

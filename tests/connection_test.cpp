@@ -8,6 +8,7 @@
 #include <lastbyte/testing/pki.hpp>
 
 #include "backend_params.hpp"
+#include "temporary_directory.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/err.h>
@@ -730,8 +731,8 @@ TEST_P(ConnectionTest, KeylogLinesAreNssFormat) {
 // alone (as ctest does) this fails without that; after other GnuTLS
 // handshakes in the same process GnuTLS may have read the variable already.
 TEST_P(ConnectionTest, SslKeyLogFileIsLeftAloneWhenNotHonoured) {
-  std::string path = ::testing::TempDir() + "lastbyte-keylog-ignored-" + std::string(backend().name) + ".txt";
-  std::remove(path.c_str());
+  lastbyte_test::TemporaryDirectory directory("lastbyte-keylog");
+  std::string path = directory.file("ignored.txt");
   ::setenv("SSLKEYLOGFILE", path.c_str(), 1);
   Config client = client_config(version()), server = server_config(version());  // honour_sslkeylogfile = false
   auto client_context = Context::create(client, backend());
@@ -751,8 +752,8 @@ TEST_P(ConnectionTest, SslKeyLogFileIsHonoured) {
   if (!backend().exports_secrets(version()))
     GTEST_SKIP() << "unsupported by this library: " << backend().library_version() << " cannot export "
                  << to_string(version()) << " secrets (KeylogLinesAreNssFormat checks the error)";
-  std::string path = ::testing::TempDir() + "lastbyte-keylog-" + std::string(backend().name) + ".txt";
-  std::remove(path.c_str());
+  lastbyte_test::TemporaryDirectory directory("lastbyte-keylog");
+  std::string path = directory.file("keylog.txt");
   ::setenv("SSLKEYLOGFILE", path.c_str(), 1);
   Config client = client_config(version());
   client.honour_sslkeylogfile = true;

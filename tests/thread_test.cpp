@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include "temporary_directory.hpp"
+
 #include <atomic>
 #include <charconv>
 #include <deque>
@@ -243,9 +245,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   // The core's SSLKEYLOGFILE file: every Context opens it, every thread appends.
-  char keylog_path[] = "/tmp/lastbyte-thread-keylog-XXXXXX";
+  std::string keylog_template = lastbyte_test::temporary_template("lastbyte-thread-keylog");
+  char* keylog_path = keylog_template.data();
   int fd = ::mkstemp(keylog_path);
-  if (fd < 0) return 1;
+  if (fd < 0) {
+    std::perror(keylog_path);
+    return 1;
+  }
   ::close(fd);
   ::setenv("SSLKEYLOGFILE", keylog_path, 1);
 

@@ -2,6 +2,8 @@
 // with its output on pipes, and lastbyte-server started for one test.
 #pragma once
 
+#include "temporary_directory.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -111,7 +113,7 @@ class Server {
   // `tls` empty: the tools' default version range.
   Server(std::string close_mode, std::size_t body, int connections, std::string tls = {},
          std::string framing = "length")
-      : ca_(::testing::TempDir() + "lastbyte-cli-ca-" + std::to_string(::getpid()) + ".pem"),
+      : ca_(directory_.file("ca.pem")),
         child_(arguments(close_mode, body, connections, tls, framing, ca_)) {
     std::string line = child_.read_line(std::chrono::seconds(10));
     auto colon = line.rfind(':');
@@ -131,6 +133,7 @@ class Server {
   const std::string& ca() const { return ca_; }
 
  private:
+  TemporaryDirectory directory_{"lastbyte-cli"};  // the CA file; removed after the server (declared first)
   std::string ca_;
   Child child_;
   std::string port_;
