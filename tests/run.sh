@@ -4,12 +4,37 @@
 #   bash tests/run.sh [preset | backend name]
 # A backend name from backends/backends.cmake (mbedtls, wolfssl, ...) uses
 # the `backend` preset with that backend configured (build/<name>).
+# After ctest it prints the skipped tests with their reasons and the failed
+# ones with their first failure line (tests/ctest_summary.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-default}"
-bash .ci/deps.sh
+build="build/$preset"
 if grep -q "^lastbyte_known_backend($preset " backends/backends.cmake; then
   export LASTBYTE_BACKEND=$preset
   preset=backend
 fi
-cmake --workflow --preset "$preset"
+start=$SECONDS
+phase() { echo "== $* ($((SECONDS - start)) s)"; }
+
+phase "1/4 Debian packages (.ci/deps.sh)"
+bash .ci/deps.sh
+
+phase "2/4 configure the $preset preset in $build"
+mkdir -p "$build"
+if ! cmake --preset "$preset" >"$build/configure.log" 2>&1; then
+  echo "tests/run.sh: configure failed; the end of $build/configure.log:" >&2
+  tail -n 40 "$build/configure.log" >&2
+  exit 1
+fi
+grep -E '^-- lastbyte' "$build/configure.log" || true
+
+phase "3/4 build"
+cmake --build --preset "$preset"
+
+phase "4/4 ctest (every test's whole output: $build/Testing/Temporary/LastTest.log)"
+status=0
+ctest --preset "$preset" || status=$?
+python3 tests/ctest_summary.py "$build" || true
+phase "done, ctest exit status $status"
+exit "$status"

@@ -438,7 +438,7 @@ std::string Cell::reproducer() const {
          (version == TlsVersion::tls1_3 ? "1.3" : "1.2") + " --role " + (victim == Role::client ? "client" : "server") +
          " --backend " + std::string(victim_backend->name) + " --peer " + std::string(peer_backend->name) +
          (over_tcp ? " --transport tcp" : " --schedule " + schedule.name()) + " --read-size " + std::to_string(read_size) +
-         "   (or: lastbyte-tests --gtest_filter='*/" + name() + "')";
+         "   (or: lastbyte-catalogue-tests --gtest_filter='*/" + name() + "')";
 }
 
 std::vector<Cell> cells_for(const Scenario& scenario, const Backend& victim_backend, const Backend& peer_backend,
