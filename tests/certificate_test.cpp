@@ -1,4 +1,4 @@
-// Certificate policy beyond the catalogue's C01–C08 rows (which run as
+// Certificate policy beyond the catalogue's V01–V08 rows (which run as
 // Catalogue/C0x_* cells on every backend pair, see scenario_test.cpp):
 // verification defaults, the loud opt-out, IP-address names.
 #include <lastbyte/conformance/harness.hpp>

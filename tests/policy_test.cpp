@@ -34,13 +34,13 @@ TEST(Policy, NamesComeFromSubjectAltNameOnly) {
   EXPECT_TRUE(names_match(classify_server_name("server.test"), names));
   EXPECT_TRUE(names_match(classify_server_name("SERVER.Test."), names)) << "case and a trailing dot";
   EXPECT_TRUE(names_match(classify_server_name("b.example.com"), names));
-  EXPECT_FALSE(names_match(classify_server_name("a.b.example.com"), names)) << "C04: * is one label";
+  EXPECT_FALSE(names_match(classify_server_name("a.b.example.com"), names)) << "V04: * is one label";
   EXPECT_FALSE(names_match(classify_server_name("example.com"), names));
-  EXPECT_FALSE(names_match(classify_server_name("other.test"), names)) << "C02";
+  EXPECT_FALSE(names_match(classify_server_name("other.test"), names)) << "V02";
   EXPECT_TRUE(names_match(classify_server_name("10.0.0.1"), names));
   EXPECT_FALSE(names_match(classify_server_name("10.0.0.2"), names));
   EXPECT_FALSE(names_match(classify_server_name("10.0.0.1"), {.dns = {"10.0.0.1"}})) << "an IP matches iPAddress SANs only";
-  EXPECT_FALSE(names_match(classify_server_name("server.test"), {})) << "C03: a CN-only certificate names nothing";
+  EXPECT_FALSE(names_match(classify_server_name("server.test"), {})) << "V03: a CN-only certificate names nothing";
   EXPECT_FALSE(names_match(classify_server_name("a.com"), {.dns = {"*.com"}})) << "no wildcard over a public suffix";
   EXPECT_FALSE(names_match(classify_server_name("ab.example"), {.dns = {"a*.example"}})) << "no partial wildcards";
 }

@@ -21,7 +21,7 @@ std::vector<Pair> all_pairs() {
 
 class R36 : public ::testing::TestWithParam<Pair> {};
 
-// 2,000 as SCENARIOS.md asks; the sanitizer preset sets
+// 2,000 as docs/scenarios.md asks; the sanitizer preset sets
 // LASTBYTE_R36_CONNECTIONS lower to stay inside the CI budget.
 int connection_count() {
   const char* env = std::getenv("LASTBYTE_R36_CONNECTIONS");

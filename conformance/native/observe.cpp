@@ -2,7 +2,7 @@
 // library session, the application's reads.
 #include "observe.hpp"
 
-#include "certificates.hpp"  // the C rows' certificates (harness/src)
+#include "certificates.hpp"  // the V rows' certificates (harness/src)
 
 #include <lastbyte/record.hpp>
 #include <lastbyte/testing/pki.hpp>

@@ -57,7 +57,7 @@ struct StreamRun {
 // `library`'s own session and whose peer is a lastbyte Connection of `peer`.
 Observation observe_stream(const Library& library, const StreamRun& run, const Backend& peer);
 
-// A C row: the certificate lastbyte's C row presents, checked by the
+// A V row: the certificate lastbyte's V row presents, checked by the
 // library's own verification in one Verify mode.
 Observation observe_certificate(const Library& library, std::string_view id, Verify verify, TlsVersion version,
                                 const Backend& peer);

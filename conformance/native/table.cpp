@@ -259,9 +259,9 @@ const std::vector<Probe>& probes() {
                     "lastbyte's own hooks never return 0)",
        .schedule = {.kind = Schedule::Kind::header_split, .k = 3},
        .zero_hook = true},
-      {.id = "C02", .situation = "certificate for another name (C02)", .certificate = true},
-      {.id = "C03", .situation = "CN-only certificate whose CN matches (C03)", .certificate = true},
-      {.id = "C05", .situation = "chain to an untrusted root (C05)", .certificate = true},
+      {.id = "V02", .situation = "certificate for another name (V02)", .certificate = true},
+      {.id = "V03", .situation = "CN-only certificate whose CN matches (V03)", .certificate = true},
+      {.id = "V05", .situation = "chain to an untrusted root (V05)", .certificate = true},
   };
   return all;
 }
@@ -465,17 +465,18 @@ std::vector<std::string_view> native_library_names() {
   return names;
 }
 
-std::optional<std::string> write_native_section(const std::string& path, std::string_view markdown) {
+std::optional<std::string> write_marked_section(const std::string& path, std::string_view begin_marker,
+                                                std::string_view end_marker, std::string_view markdown) {
   std::ifstream in(path);
   if (!in) return "cannot read " + path;
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string doc = buffer.str();
-  auto begin = doc.find(native_begin_marker);
-  auto end = doc.find(native_end_marker);
+  auto begin = doc.find(begin_marker);
+  auto end = doc.find(end_marker);
   if (begin == std::string::npos || end == std::string::npos || end < begin)
-    return path + " has no " + std::string(native_begin_marker) + " ... " + std::string(native_end_marker) + " section";
-  begin += native_begin_marker.size();
+    return path + " has no " + std::string(begin_marker) + " ... " + std::string(end_marker) + " section";
+  begin += begin_marker.size();
   doc.replace(begin, end - begin, "\n" + std::string(markdown));
   std::ofstream out(path, std::ios::trunc);
   out << doc;

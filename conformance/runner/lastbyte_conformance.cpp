@@ -6,6 +6,7 @@
 #include <lastbyte/conformance/scenarios.hpp>
 
 #include "blackbox_mode.hpp"
+#include "catalogue_doc.hpp"
 
 #include <fnmatch.h>
 #include <unistd.h>
@@ -47,11 +48,13 @@ const char usage[] =
     "  --write-divergences FILE  with --native: write the measured table between\n"
     "                     <!-- native:begin --> and <!-- native:end --> in FILE (docs/divergences.md)\n"
     "  --list-native      list the TLS libraries native mode was built with and exit\n"
-    "  --list             list the scenarios and exit\n"
+    "  --list             list the scenarios (the catalogue's and black-box mode's rows) and exit\n"
+    "  --write-catalogue FILE  write the index of every row between <!-- catalogue:begin --> and\n"
+    "                     <!-- catalogue:end --> in FILE (docs/scenarios.md) and exit\n"
     "  --list-backends    list the installed backends and exit\n"
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n"
     "\n"
-    "black-box mode (SCENARIOS.md X and Y rows; docs/blackbox.md):\n"
+    "black-box mode (docs/scenarios.md X and Y rows; docs/blackbox.md):\n"
     "  --client-cmd CMD   judge an HTTPS client: rows X01-X15, TLS 1.3 and 1.2, the harness as the server\n"
     "                     (--backend: its TLS stack). CMD runs with /bin/sh once per cell and must print the\n"
     "                     body on stdout; placeholders {url} {host} {port} {path} {name} {cafile}\n"
@@ -183,6 +186,16 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--keep") f.blackbox.keep = true;
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
+      std::cout << "R36  " << r36_title << "\n";
+      for (const auto& row : blackbox::client_rows()) std::cout << row.id << "  " << row.title << "\n";
+      for (const auto& row : blackbox::server_rows()) std::cout << row.id << "  " << row.title << "\n";
+      std::exit(0);
+    } else if (arg == "--write-catalogue") {
+      std::string path(need());
+      if (auto error = write_marked_section(path, catalogue_begin_marker, catalogue_end_marker, catalogue_markdown())) {
+        std::cerr << "lastbyte-conformance: " << *error << "\n";
+        std::exit(2);
+      }
       std::exit(0);
     } else if (arg == "--list-groups") {
       for (const auto& s : scenarios())

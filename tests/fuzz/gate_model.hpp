@@ -1,5 +1,5 @@
 // The record gate's rules as docs/decisions.md ("The record gate") and
-// SCENARIOS.md state them, written a second time, independently of
+// docs/scenarios.md state them, written a second time, independently of
 // core/src/queues.cpp: the oracle of the record-gate target, and what the
 // session target asks when a stream ends in a record whose header alone
 // may end it. Where several rules refuse one record the gate may report any

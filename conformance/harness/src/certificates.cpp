@@ -34,39 +34,39 @@ Presented issued_by_ca(const testing::CertSpec& spec) {
 }
 
 constexpr Row rows[] = {
-    {"C01", "expired leaf",
+    {"V01", "expired leaf",
      [] { return issued_by_ca({.common_name = "server.test", .dns_names = {"server.test"}, .valid_from_days = -30,
                                .valid_until_days = -1}); },
      "server.test", RejectReason::expired},
-    {"C02", "subjectAltName not matching the requested name",
+    {"V02", "subjectAltName not matching the requested name",
      [] { return issued_by_ca({.common_name = "other.test", .dns_names = {"other.test"}}); }, "server.test",
      RejectReason::hostname},
     // Policy (docs/decisions.md): names come from subjectAltName only (RFC 6125
     // §6.4.4, CA/B Forum Baseline Requirements).
-    {"C03", "CN-only certificate whose CN matches: rejected on every backend",
+    {"V03", "CN-only certificate whose CN matches: rejected on every backend",
      [] { return issued_by_ca({.common_name = "server.test"}); }, "server.test", RejectReason::hostname},
-    {"C04", "*.example.com for a.b.example.com (and accepted for b.example.com)",
+    {"V04", "*.example.com for a.b.example.com (and accepted for b.example.com)",
      [] { return issued_by_ca({.common_name = "*.example.com", .dns_names = {"*.example.com"}}); },
      "a.b.example.com", RejectReason::hostname, "b.example.com"},
-    {"C05", "chain to an untrusted root",
+    {"V05", "chain to an untrusted root",
      [] {
        Identity root = testing::make_root("untrusted root");
        Identity leaf = testing::issue(root, {.common_name = "server.test", .dns_names = {"server.test"}});
        return Presented{leaf.cert_pem + root.cert_pem, leaf.key_pem};
      },
      "server.test", RejectReason::untrusted},
-    {"C06", "self-signed leaf",
+    {"V06", "self-signed leaf",
      [] {
        Identity leaf = testing::self_signed({.common_name = "server.test", .dns_names = {"server.test"}});
        return Presented{leaf.cert_pem, leaf.key_pem};
      },
      "server.test", RejectReason::untrusted},
-    {"C07", "server certificate with extendedKeyUsage clientAuth only",
+    {"V07", "server certificate with extendedKeyUsage clientAuth only",
      [] {
        return issued_by_ca({.common_name = "server.test", .dns_names = {"server.test"}, .usage = testing::Usage::client});
      },
      "server.test", RejectReason::usage, {}, true},
-    {"C08", "valid chain, matching name: accepted, same version/cipher/ALPN on both sides",
+    {"V08", "valid chain, matching name: accepted, same version/cipher/ALPN on both sides",
      [] { return Presented{testing::test_pki().server.cert_pem, testing::test_pki().server.key_pem}; },
      "server.test", std::nullopt},
 };

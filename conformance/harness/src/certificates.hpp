@@ -1,4 +1,4 @@
-// C01–C08 (SCENARIOS.md, "Certificates"): rows of the catalogue whose oracle
+// V01–V08 (docs/scenarios.md, "Certificates"): rows of the catalogue whose oracle
 // is the client's certificate decision rather than a byte stream.
 #pragma once
 
@@ -12,7 +12,7 @@ void add_certificate_rows(std::vector<Scenario>& catalogue);
 // `delivered` (may be null) receives the client's decision on the row's name.
 CellResult run_certificate_cell(const Cell& cell, Delivered* delivered = nullptr);
 
-// What a C row's server presents, and the name the client asks for: native
+// What a V row's server presents, and the name the client asks for: native
 // mode presents the same certificate to each library's own verification.
 struct CertificateCase {
   std::string chain_pem;
@@ -20,7 +20,7 @@ struct CertificateCase {
   std::string name;                    // what the client verifies
   std::optional<RejectReason> reject;  // lastbyte's decision (nullopt: accepted)
 };
-// Generated afresh; throws std::logic_error for an id that is not a C row.
+// Generated afresh; throws std::logic_error for an id that is not a V row.
 CertificateCase certificate_case(std::string_view id);
 
 }  // namespace lastbyte::conformance::detail

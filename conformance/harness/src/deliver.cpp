@@ -8,7 +8,7 @@ class Delivery {
   Delivery(Connection& victim, std::size_t read_size) : victim_(victim), buffer_(read_size) {}
 
   // `then_end`: the transport end arrives in the same read as this chunk
-  // (SCENARIOS.md: "data and EOF in the same read"), before any read().
+  // (docs/scenarios.md: "data and EOF in the same read"), before any read().
   void feed(std::span<const std::byte> chunk, std::optional<TransportEnd> then_end = std::nullopt) {
     while (!chunk.empty()) {
       auto r = victim_.feed(chunk);

@@ -1,4 +1,4 @@
-// W01-W07 (SCENARIOS.md, "The write side"): the victim writes; what it sends
+// W01-W07 (docs/scenarios.md, "The write side"): the victim writes; what it sends
 // is delivered to the peer under the cell's schedule and read in the cell's
 // read size. The oracle: the peer receives exactly the bytes the victim's
 // write() calls reported as accepted, in order, then the victim's

@@ -64,9 +64,9 @@ struct SubjectAltNames {
 
 // RFC 6125, the subset every backend applies (OpenSSL's X509_check_host
 // with NO_PARTIAL_WILDCARDS | NEVER_CHECK_SUBJECT decides the same): names
-// come from subjectAltName only (a CN-only certificate names nothing, C03);
+// come from subjectAltName only (a CN-only certificate names nothing, V03);
 // "*" is a whole leftmost label, never directly under a top-level domain,
-// and matches exactly one label of letters, digits and hyphens (C04); DNS
+// and matches exactly one label of letters, digits and hyphens (V04); DNS
 // names compare case-insensitively (a dNSName with a trailing dot names
 // nothing), IP addresses bytewise.
 bool names_match(const ServerName& name, const SubjectAltNames& names);

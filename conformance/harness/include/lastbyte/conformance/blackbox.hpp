@@ -1,4 +1,4 @@
-// Black-box mode (SCENARIOS.md, X and Y rows): the harness plays the peer of
+// Black-box mode (docs/scenarios.md, X and Y rows): the harness plays the peer of
 // a TLS program it did not build, over loopback TCP, and judges the program
 // by what it outputs (the body on stdout, its exit status) or, for a server,
 // by what it answers and whether it keeps serving.

@@ -85,7 +85,7 @@ class MemoryPair {
   std::shared_ptr<int> client_sessions_ = std::make_shared<int>(0);
 };
 
-// ---- delivery schedules (SCENARIOS.md) --------------------------------------
+// ---- delivery schedules (docs/scenarios.md) ---------------------------------
 
 struct Schedule {
   enum class Kind { whole, bytewise, header_split, segments, random } kind = Kind::whole;

@@ -34,8 +34,13 @@ std::vector<std::string_view> native_library_names();
 inline constexpr std::string_view native_begin_marker = "<!-- native:begin -->";
 inline constexpr std::string_view native_end_marker = "<!-- native:end -->";
 
-// Replaces what lies between the markers in the file at `path` with
-// `markdown`; an error message, or nullopt.
-std::optional<std::string> write_native_section(const std::string& path, std::string_view markdown);
+// Replaces what lies between `begin` and `end` in the file at `path` with
+// `markdown`; an error message, or nullopt. The generated sections of the
+// docs (docs/divergences.md's native table, docs/scenarios.md's index).
+std::optional<std::string> write_marked_section(const std::string& path, std::string_view begin, std::string_view end,
+                                                std::string_view markdown);
+inline std::optional<std::string> write_native_section(const std::string& path, std::string_view markdown) {
+  return write_marked_section(path, native_begin_marker, native_end_marker, markdown);
+}
 
 }  // namespace lastbyte::conformance

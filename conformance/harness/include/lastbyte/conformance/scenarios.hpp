@@ -1,4 +1,4 @@
-// The scenario catalogue (../shared/SCENARIOS.md) as code. A scenario is a
+// The scenario catalogue (docs/scenarios.md) as code. A scenario is a
 // script for the peer (what it sends), built on a real connection after a
 // real handshake; the oracle is the script itself: the bytes the peer sent
 // before the end and the verdict the contract mandates.
@@ -162,7 +162,7 @@ struct Scenario {
   std::vector<std::size_t> extra_read_sizes = {};  // read sizes the row pins beyond the standard set
   std::function<void(ScriptWriter&)> build = {};
   bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
-  // A C row: the oracle is the client's certificate decision, with no byte
+  // A V row (certificates): the oracle is the client's certificate decision, with no byte
   // stream to deliver, so one cell per version and backend pair.
   bool certificate = false;
   // A write-side row (W01-W07): replaces `build`; the victim writes and its
@@ -216,7 +216,7 @@ CellResult run_cell(const Cell& cell);
 // lastbyte's result beside another's (native mode).
 struct Delivered {
   std::size_t bytes = 0;           // plaintext delivered (R and I rows)
-  std::optional<Verdict> verdict;  // its verdict; C rows: the client's decision (nullopt: accepted)
+  std::optional<Verdict> verdict;  // its verdict; V rows: the client's decision (nullopt: accepted)
 };
 CellResult run_cell(const Cell& cell, Delivered* delivered);
 

@@ -1,0 +1,75 @@
+#include "catalogue_doc.hpp"
+
+#include <lastbyte/conformance/blackbox.hpp>
+#include <lastbyte/conformance/scenarios.hpp>
+
+namespace lastbyte::conformance {
+namespace {
+
+// "TLS 1.3, 1.2" from the row's own rule; a version no role applies to is left out.
+std::string versions_of(const Scenario& scenario) {
+  std::string out;
+  for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+    bool any = !scenario.applies || scenario.applies(version, Role::client) || scenario.applies(version, Role::server);
+    if (!any) continue;
+    out += out.empty() ? "TLS " : ", ";
+    out += version == TlsVersion::tls1_3 ? "1.3" : "1.2";
+  }
+  return out;
+}
+
+std::string roles_of(const Scenario& scenario) {
+  bool client = false, server = false;
+  for (TlsVersion version : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {
+    client |= !scenario.applies || scenario.applies(version, Role::client);
+    server |= !scenario.applies || scenario.applies(version, Role::server);
+  }
+  if (client && server) return "client, server";
+  return client ? "client" : "server";
+}
+
+std::string how_it_runs(const Scenario& scenario) {
+  if (scenario.certificate) return "one cell per version and backend pair (the client's decision)";
+  std::string out = scenario.writes ? "the side under test writes; every schedule at the peer" : "every schedule and read size";
+  if (scenario.run) out = "its own cell runner, once per handshake record";
+  if (!scenario.memory_only) out += "; loopback TCP";
+  if (scenario.uses_forge) out += "; the record forge";
+  return out;
+}
+
+// Markdown table cells may not hold a bare '|'.
+std::string cell_text(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\|";
+    else out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string catalogue_markdown() {
+  std::string out =
+      "\n| id | title (as the runner prints it) | TLS | side under test | how it runs |\n|---|---|---|---|---|\n";
+  for (const Scenario& scenario : scenarios())
+    out += "| " + std::string(scenario.id) + " | " + cell_text(scenario.title) + " | " + versions_of(scenario) +
+           " | " + roles_of(scenario) + " | " + how_it_runs(scenario) + " |\n";
+  out += "| R36 | " + std::string(r36_title) +
+         " | the libraries' default | client | real loopback TCP, 2,000 connections per backend pair |\n";
+  for (const blackbox::ClientRow& row : blackbox::client_rows()) {
+    std::string framings;
+    for (blackbox::Framing framing : row.framings)
+      framings += (framings.empty() ? "" : ", ") + std::string(blackbox::to_string(framing));
+    out += "| " + std::string(row.id) + " | " + cell_text(row.title) + " | " +
+           (row.tls13_only ? "TLS 1.3" : "TLS 1.3, 1.2") + " | a client program | black-box mode, " +
+           (row.wrong_certificate ? "other name and untrusted root" : framings + " framing") +
+           (row.uses_forge ? "; the record forge" : "") + " |\n";
+  }
+  for (const blackbox::ServerRow& row : blackbox::server_rows())
+    out += "| " + std::string(row.id) + " | " + cell_text(row.title) + " | TLS 1.3, 1.2 | a server program | " +
+           "black-box mode |\n";
+  return out;
+}
+
+}  // namespace lastbyte::conformance
