@@ -143,7 +143,8 @@ header dd { margin: 0; }
 .s-unsupported { background: var(--unsupported); color: #fff; }
 .s-known { background: var(--known); color: #000; }
 .s-undefined { background: var(--undefined); color: #999; }
-#legend ul { margin: .3em 0; padding-left: 1.2em; }
+#legend ul { margin: .3em 0; padding-left: 1.2em; columns: 2 36em; column-gap: 2em; }
+#legend li { break-inside: avoid; }
 #filters { display: flex; flex-wrap: wrap; gap: .5em 2em; margin: .8em 0; padding: .5em; background: #f7f7f9; border-radius: 4px; }
 #filters fieldset { border: 0; padding: 0; margin: 0; }
 #filters legend { font-weight: 600; padding: 0; }
@@ -233,7 +234,7 @@ for (const o of [...OUTCOMES, "undefined"]) {
   const meaning = {pass: "every cell of the square passed",
                    fail: "at least one cell failed (the number: how many)",
                    unsupported: "every cell is unsupported by the library (or program) that would run it",
-                   known: "a cell fails as recorded: " + data.knownHeading + " (none failed unexpectedly)",
+                   known: "a cell fails as recorded (a " + data.knownHeading + ") and none unexpectedly",
                    undefined: "the row does not define this " + data.columnHeading}[o];
   legend.append(el("li", {}, el("span", {class: "swatch s-" + o}), el("strong", {text: NAMES[o]}), ": " + meaning));
 }
