@@ -190,6 +190,14 @@ class Browser:
             except ProcessLookupError:
                 pass
             self.process.wait()
+            self.left_running = True
+            deadline = time.monotonic() + 10
+            while self.left_running and time.monotonic() < deadline:
+                try:
+                    os.killpg(self.process.pid, 0)  # anything left of the group (reaped by init soon)
+                    time.sleep(0.1)
+                except ProcessLookupError:
+                    self.left_running = False
             for fd in (self.to_chrome, self.from_chrome):
                 os.close(fd)
             self.log.close()
@@ -359,6 +367,7 @@ def main():
                   f"screenshot {os.path.join(work, name + '.png')}", flush=True)
     finally:
         browser.close()
+    check(not browser.left_running, "chromium's process group is still there 10 s after it was killed")
     print(f"html_report_browser: OK in {time.monotonic() - START:.1f} s")
 
 
