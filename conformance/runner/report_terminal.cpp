@@ -88,9 +88,10 @@ std::string counts_heading(std::size_t width) {
   return text;
 }
 
-// `prefix`, then the words of `text` in lines of at most terminal_width
-// columns, every line after the first indented by `indent` spaces.
-std::vector<std::string> hanging(const std::string& prefix, std::string_view text, std::size_t indent) {
+// `prefix`, then the words of `text` in lines of at most `width` columns,
+// every line after the first indented by `indent` spaces.
+std::vector<std::string> hanging(const std::string& prefix, std::string_view text, std::size_t indent,
+                                 std::size_t width = terminal_width) {
   std::vector<std::string> lines;
   std::string line = prefix;
   bool line_has_words = false;
@@ -99,15 +100,15 @@ std::vector<std::string> hanging(const std::string& prefix, std::string_view tex
     std::string_view word = text.substr(start, end - start);
     start = end + 1;
     if (word.empty()) continue;
-    if (line_has_words && columns_of(line) + 1 + columns_of(word) > terminal_width) {
-      lines.push_back(clip(line));
+    if (line_has_words && columns_of(line) + 1 + columns_of(word) > width) {
+      lines.push_back(clip(line, width));
       line = std::string(indent, ' ');
       line_has_words = false;
     }
     line += (line_has_words ? " " : "") + std::string(word);
     line_has_words = true;
   }
-  lines.push_back(clip(line));
+  lines.push_back(clip(line, width));
   return lines;
 }
 
@@ -236,9 +237,7 @@ std::string clip(std::string_view text, std::size_t width) {
 std::vector<std::string> wrap_words(std::string_view text, std::size_t width, std::size_t indent) {
   // The text's own leading spaces (an indentation) stay on the first line.
   std::size_t lead = std::min(text.find_first_not_of(' '), text.size());
-  auto lines = hanging(std::string(lead, ' '), text.substr(lead), indent);
-  for (auto& l : lines) l = clip(l, width);
-  return lines;
+  return hanging(std::string(lead, ' '), text.substr(lead), indent, width);
 }
 
 std::vector<std::string> wrap_command(std::string_view command, std::size_t width, std::size_t indent) {
