@@ -279,6 +279,12 @@ def check_page(browser, name, html, junit, work, failing_cell_has_reproducer=Tru
     check(grid == counts, f"{name}: the grid's squares add up to {grid}; the JUnit has {counts}")
     check(browser.evaluate("document.getElementById('legend-items').children.length") >= 6,
           f"{name}: the legend is missing")
+    # Text from the run stays text: nothing in it became an element.
+    check(browser.evaluate("document.getElementById('injected') === null"),
+          f"{name}: markup from the run's text became part of the page")
+    if name == "blackbox-client":
+        subject = browser.evaluate("document.getElementById('subject').textContent")
+        check(subject == "Program under test: " + CLIENT, f"{name}: the page shows the command as {subject!r}")
 
     # A real click on a failing square shows the cell and its reproducer
     # (a cell that has one: a PASS! cell of black-box mode has none); on an
@@ -331,6 +337,12 @@ def check_page(browser, name, html, junit, work, failing_cell_has_reproducer=Tru
     return counts, clicked
 
 
+# Ignores curl's exit status; the comment is markup that must stay text on
+# the page (it is in the subject, every message and every reproducer).
+MARKUP = "</script><b id=injected>not markup</b><!--"
+CLIENT = "curl -sS --cacert {cafile} {url}; exit 0 # " + MARKUP
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--conformance", required=True)
@@ -349,7 +361,7 @@ def main():
     reports = [
         ("catalogue", ["--backend", "all", "--scenario", "R01", "--quick", "--transport", "memory"], 0, True),
         ("blackbox-client", ["--backend", "all", "--cell", "X0[1-5]_*", "--expect", expect,
-                             "--client-cmd", "curl -sS --cacert {cafile} {url}; exit 0"], 1, True),
+                             "--client-cmd", CLIENT], 1, True),
         ("blackbox-server", ["--vanishing", "10", "--server-cmd",
                              "openssl s_server -quiet -WWW -accept 127.0.0.1:{port} -cert {certfile} "
                              "-key {keyfile} -tls1_2"], 1, False),
