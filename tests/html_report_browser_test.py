@@ -122,8 +122,8 @@ class Browser:
         self.call("Page.navigate", {"url": url})
         deadline = time.monotonic() + timeout
         while self.evaluate("document.body !== null && document.body.dataset.ready === '1'") is not True:
-            check(time.monotonic() < deadline, f"{url} did not finish drawing within {timeout} s "
-                                               f"(events: {self.problems() or 'none'})")
+            check(time.monotonic() < deadline, f"{url} did not finish drawing within {timeout} s: its script "
+                                               f"failed or never ran (errors: {self.problems() or 'none seen'})")
             time.sleep(0.1)
 
     def problems(self):
