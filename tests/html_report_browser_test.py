@@ -20,8 +20,11 @@ screenshot of each page (after the click) in WORK.
 Chromium is driven over --remote-debugging-pipe (the DevTools protocol on
 file descriptors 3 and 4, messages ending in NUL): only the standard
 library is needed, no WebDriver. Chromium runs in its own process group
-with a fresh profile under WORK; both are gone when the test ends, whatever
-happens.
+with a fresh profile under WORK; both are gone when the test ends: closed,
+then its process group killed; on SIGTERM or SIGINT (ctest's timeout) the
+same; and were this script killed outright, chromium exits by itself when
+its end of the pipe closes (checked by hand: kill -9 of the script, no
+chromium left).
 """
 import argparse
 import json
@@ -233,7 +236,10 @@ def junit_outcomes(path):
 def run_report(binary, work, name, arguments, expected_exit):
     html, junit = os.path.join(work, name + ".html"), os.path.join(work, name + ".xml")
     command = [binary, *arguments, "--junit", junit, "--html", html]
-    result = subprocess.run(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    try:
+        result = subprocess.run(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=90)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"{name}: lastbyte-conformance did not finish within 90 s: {' '.join(command)}")
     check(result.returncode == expected_exit,
           f"{name}: lastbyte-conformance exited {result.returncode}, not {expected_exit}: {' '.join(command)}\n"
           + result.stdout.decode(errors="replace")[-3000:])
@@ -383,7 +389,13 @@ def main():
     print(f"html_report_browser: OK in {time.monotonic() - START:.1f} s")
 
 
+def stop(signal_number, frame):
+    raise TestFailure(f"stopped by signal {signal_number} (ctest's timeout?)")
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)  # the finally clauses close chromium
+    signal.signal(signal.SIGINT, stop)
     try:
         main()
     except TestFailure as failure:
