@@ -80,8 +80,11 @@ def main():
             line.startswith("Per backend pair") for line in lines):
         problems.append("catalogue: no summary per scenario and per backend pair")
 
-    long_client = ": a client that never connects, with a command long enough that its reproducer needs " \
-                  "more than one line of the terminal to be shown whole; exit 0"
+    # Quotes of both kinds, an escape and a long unquoted word: the harness
+    # quotes it ('\'' for each '), the terminal breaks it, the shell must
+    # read back the same command.
+    long_client = (": it's a client that never connects, \"with a \\\"command\\\" long enough\" that its "
+                   "reproducer needs more than one line of the terminal to be shown whole " + "x" * 120 + "; exit 0")
     lines, junit = run(binary, work, "blackbox", ["--backend", "all", "--cell", "X0[14]_*", "--timeout", "5",
                                                   "--client-cmd", long_client], 1)
     if not lines or not re.match(r"^\d+ not as expected$", lines[-1]):
