@@ -340,17 +340,18 @@ void print_summary(std::FILE* out, const Run& run, std::size_t max_failures) {
       std::size_t text = line.find_first_not_of(' ');
       if (text == std::string_view::npos) continue;
       if (line.substr(text).starts_with("reproduce: ")) {
-        // "COMMAND   (or: OTHER)": the other way on a line of its own.
+        // "COMMAND   (or: OTHER)": the other command on a line of its own,
+        // "or: OTHER", both never clipped: they must paste.
         std::string_view command = line.substr(text + 11);
         std::string_view alternative;
-        if (auto or_at = command.find("   (or: "); or_at != std::string_view::npos) {
-          alternative = command.substr(or_at + 3);
+        if (auto or_at = command.find("   (or: "); or_at != std::string_view::npos && command.ends_with(')')) {
+          alternative = command.substr(or_at + 8, command.size() - or_at - 9);
           command = command.substr(0, or_at);
         }
-        auto wrapped = wrap_command("  reproduce: " + std::string(command), terminal_width, 6);
-        for (const auto& l : wrapped) std::fprintf(out, "%s\n", l.c_str());  // never clipped: it must paste
+        for (const auto& l : wrap_command("  reproduce: " + std::string(command), terminal_width, 6))
+          std::fprintf(out, "%s\n", l.c_str());
         if (!alternative.empty())
-          for (const auto& l : wrap_command("  " + std::string(alternative), terminal_width, 6))
+          for (const auto& l : wrap_command("  or: " + std::string(alternative), terminal_width, 6))
             std::fprintf(out, "%s\n", l.c_str());
         continue;
       }
