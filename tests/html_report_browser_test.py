@@ -326,6 +326,21 @@ def check_page(browser, name, html, junit, work, failing_cell_has_reproducer=Tru
                   f"not the run's {reproducer!r}")
     browser.screenshot(os.path.join(work, name + ".png"))
 
+    # From the keyboard: a passed square focused, Enter shows its cells.
+    passed = browser.evaluate("""(() => {
+        const td = document.querySelector("td.cell[data-status=pass]");
+        td.focus();
+        const c = JSON.parse(document.getElementById("report-data").textContent).cells
+                      .find(c => c[0] === Number(td.dataset.row) && c[1] === Number(td.dataset.column));
+        return document.activeElement === td ? c[4] : null;
+    })()""")
+    check(passed, f"{name}: a square of the grid cannot take the keyboard's focus")
+    for kind in ("keyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent", {"type": kind, "key": "Enter", "code": "Enter",
+                                                "windowsVirtualKeyCode": 13})
+    details = browser.evaluate("document.getElementById('details').innerText")
+    check(passed in details, f"{name}: Enter on the square of {passed} did not show it: {details[:300]!r}")
+
     # The filters: each value of each dimension hides exactly its columns or rows.
     for dimension, what in (("backend", "columns"), ("version", "columns"), ("role", "columns"),
                             ("family", "rows")):

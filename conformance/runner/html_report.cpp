@@ -156,7 +156,7 @@ table.grid thead th { position: sticky; top: 0; background: #fff; z-index: 1; ve
 table.grid th.col { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: normal; font-size: 12px; padding: 4px 1px; white-space: nowrap; }
 table.grid th.row { text-align: left; font-weight: normal; white-space: nowrap; padding: 0 .6em 0 .2em; position: sticky; left: 0; background: #fff; max-width: 28em; overflow: hidden; text-overflow: ellipsis; }
 table.grid td.cell { min-width: 2.2em; height: 1.6em; text-align: center; font-size: 11px; cursor: pointer; }
-table.grid td.cell:hover, table.grid td.cell.selected { outline: 2px solid #000; outline-offset: -2px; }
+table.grid td.cell:hover, table.grid td.cell:focus, table.grid td.cell.selected { outline: 2px solid #000; outline-offset: -2px; }
 table.grid td.sum { padding: 0 .5em; white-space: nowrap; font-size: 12px; }
 .hidden { display: none; }
 #details { margin-top: 1em; padding: .8em; border: 1px solid #ccc; border-radius: 4px; }
@@ -302,7 +302,14 @@ function draw() {
                            title: r.id + " | " + c.label + "\n" + (cells.length ?
                              OUTCOMES.map(o => n[o] + " " + NAMES[o]).join(", ") : "not defined")});
       td.textContent = status === "undefined" ? "" : String(n[status]);
+      td.tabIndex = 0;  // reachable from the keyboard too: Tab to it, Enter or Space
       td.addEventListener("click", () => show(td, r, c, cells));
+      td.addEventListener("keydown", event => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          show(td, r, c, cells);
+        }
+      });
       tr.append(td);
     }
     const n = countsOf(rowCells);
