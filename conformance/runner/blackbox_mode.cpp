@@ -1,6 +1,7 @@
 // Black-box mode of lastbyte-conformance: runs the X rows against a client
-// command or the Y rows against a server command, prints the matrix, writes
-// JUnit and Markdown, and compares with recorded expectations.
+// command or the Y rows against a server command, prints the summary
+// (report.hpp), writes JUnit, Markdown and HTML, and compares with recorded
+// expectations.
 #include "blackbox_mode.hpp"
 #include "report.hpp"
 
@@ -156,7 +157,8 @@ bool write_record(const std::string& path, const std::string& subject, const std
   return std::fclose(f) == 0;
 }
 
-const std::vector<report::LegendItem> legend = {
+// Every word black-box mode's reports use, for their legends.
+const std::vector<report::LegendItem> blackbox_legend = {
     {"pass, ok", "the program passes the row"},
     {"FAIL", "it fails the row unexpectedly (a cell not in --expect must pass), or passes one recorded as "
              "failing (PASS!): the run fails; each is listed, a failure with its reproducer"},
@@ -179,7 +181,7 @@ report::Run report_of(const BlackboxRun& run, const std::string& subject, const 
                   .subject = subject,
                   .row_heading = "row",
                   .known_heading = "recorded failure",
-                  .legend = legend};
+                  .legend = blackbox_legend};
   for (const Backend* b : run.backends) out.libraries.emplace_back(b->name, b->library_version());
   if (run.program_backend)
     out.notes.push_back("Program built on: " + std::string(run.program_backend->name) + " (" +

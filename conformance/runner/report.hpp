@@ -26,7 +26,7 @@ struct Row {
 struct Column {
   std::string label;    // "openssl client <- gnutls TLS1.3", "tls13 openssl"
   std::string backend;  // the backend under test (black-box: the harness's)
-  std::string peer;     // its peer (black-box: "program")
+  std::string peer;     // its peer (black-box: "program": the terminal then groups by backend alone)
   std::string role;     // the role of what is judged: "client" or "server"
   std::string version;  // "1.3" or "1.2"
 };
