@@ -1,6 +1,7 @@
 // lastbyte-conformance: runs the scenario catalogue over every installed
 // backend (as client and as server, against every installed backend as peer),
-// prints a scenario x backend matrix, and a one-line reproducer per failure.
+// prints a summary per scenario and backend pair with a reproducer per
+// failure (report.hpp), and writes the full matrix as JUnit, Markdown, HTML.
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
