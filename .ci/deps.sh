@@ -14,7 +14,7 @@ mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACK
 # curl, python3, gnutls-bin, nginx: the real programs black-box mode judges
 # (tests/CMakeLists.txt, docs/blackbox.md), on loopback only.
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config openssl "${backend_packages[@]}" libgnutls28-dev libgtest-dev
-          libbenchmark-dev libasio-dev libuv1-dev ccache curl python3 gnutls-bin nginx)
+          libbenchmark-dev libasio-dev libuv1-dev ccache curl python3 gnutls-bin nginx chromium)
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | awk '!seen[$0]++')
 missing=()
 for p in "${packages[@]}"; do

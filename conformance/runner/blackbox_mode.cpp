@@ -1,7 +1,9 @@
 // Black-box mode of lastbyte-conformance: runs the X rows against a client
-// command or the Y rows against a server command, prints the matrix, writes
-// JUnit and Markdown, and compares with recorded expectations.
+// command or the Y rows against a server command, prints the summary
+// (report.hpp), writes JUnit, Markdown and HTML, and compares with recorded
+// expectations.
 #include "blackbox_mode.hpp"
+#include "report.hpp"
 
 #include <fnmatch.h>
 #include <signal.h>
@@ -21,6 +23,7 @@ using blackbox::Status;
 struct Result {
   std::string name;      // the cell
   std::string row;       // matrix row: "X08 close", "Y01"
+  std::string title;     // the row's title
   std::string column;    // matrix column: "tls13 openssl"
   std::string key;       // expectation key
   blackbox::Judgement judgement;
@@ -50,6 +53,7 @@ bool selected(const BlackboxRun& run, const std::string& name) {
                      [&](const std::string& g) { return fnmatch(g.c_str(), name.c_str(), 0) == 0; });
 }
 
+// The full grid, for --markdown (the terminal gets report::print_summary).
 void print_matrix(std::FILE* f, const std::vector<Result>& results, bool markdown) {
   std::vector<std::string> rows, columns;
   std::map<std::pair<std::string, std::string>, std::string> text;
@@ -153,6 +157,64 @@ bool write_record(const std::string& path, const std::string& subject, const std
   return std::fclose(f) == 0;
 }
 
+// Every word black-box mode's reports use, for their legends.
+const std::vector<report::LegendItem> blackbox_legend = {
+    {"pass, ok", "the program passes the row"},
+    {"FAIL", "it fails the row unexpectedly (a cell not in --expect must pass), or passes one recorded as "
+             "failing (PASS!): the run fails; each is listed, a failure with its reproducer"},
+    {"PASS!", "it passes a row its --expect file records as failing (update the file): the run fails"},
+    {"known, fail*", "a recorded failure: it fails the row as its --expect file says (a finding about the program)"},
+    {"ok~, fail~", "recorded as racy: the program's outcome depends on timing (counted as pass or known)"},
+    {"unsup", "unsupported by the harness's library or by the program's (--program-backend): never run; "
+              "each reason says which"},
+    {"configuration", "tls13|tls12 BACKEND: the TLS version and the lastbyte backend playing the program's "
+                      "peer"},
+    {"FAIL in", "where the failing cells are, with how many in brackets"},
+    {"...", "a line cut at 100 columns: --junit, --markdown and --html hold every text whole, the last two "
+            "the full row x configuration grid"},
+};
+
+// The run as the terminal summary and the HTML page see it.
+report::Run report_of(const BlackboxRun& run, const std::string& subject, const std::vector<Result>& results) {
+  bool clients = !run.client_cmd.empty();
+  report::Run out{.title = clients ? "lastbyte black-box report: a client" : "lastbyte black-box report: a server",
+                  .subject = subject,
+                  .row_heading = "row",
+                  .known_heading = "recorded failure",
+                  .legend = blackbox_legend};
+  for (const Backend* b : run.backends) out.libraries.emplace_back(b->name, b->library_version());
+  if (run.program_backend)
+    out.notes.push_back("Program built on: " + std::string(run.program_backend->name) + " (" +
+                        run.program_backend->library_version() + ")");
+  if (!run.expect.empty()) out.notes.push_back("Expectations: " + run.expect);
+  std::map<std::string, std::size_t> row_of, column_of;
+  for (const auto& r : results) {
+    auto [row, new_row] = row_of.try_emplace(r.row, out.rows.size());
+    if (new_row) out.rows.push_back({.id = r.row, .title = r.title});
+    auto [column, new_column] = column_of.try_emplace(r.column, out.columns.size());
+    if (new_column)
+      out.columns.push_back({.label = r.column,
+                             .backend = r.column.substr(r.column.find(' ') + 1),
+                             .peer = "program",
+                             .role = clients ? "client" : "server",
+                             .version = r.column.starts_with("tls13") ? "1.3" : "1.2"});
+    report::Outcome outcome = r.judgement.status == Status::unsupported ? report::Outcome::unsupported
+                              : !r.as_expected()                       ? report::Outcome::fail
+                              : r.judgement.status == Status::fail     ? report::Outcome::known
+                                                                       : report::Outcome::pass;
+    std::string message = r.judgement.message;
+    if (r.judgement.status == Status::pass && !r.as_expected())
+      message = "passes a row recorded as failing (" + r.key + "): update the expectations\n" + message;
+    out.entries.push_back({.row = row->second,
+                           .column = column->second,
+                           .outcome = outcome,
+                           .word = r.short_text(),
+                           .name = r.name,
+                           .message = std::move(message)});
+  }
+  return out;
+}
+
 int report(const BlackboxRun& run, const std::string& subject, std::vector<Result>& results) {
   if (!run.record.empty() && !write_record(run.record, subject, results)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.record.c_str());
@@ -166,12 +228,10 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
     }
     for (auto& r : results) r.expected = expectations->find(r.key);
   }
-  print_matrix(stdout, results, false);
+  report::Run summary = report_of(run, subject, results);
+  report::print_summary(stdout, summary);
+  report::print_legend(stdout, summary);
   int pass = 0, fail = 0, unsupported = 0, recorded = 0, unexpected = 0;
-  std::map<std::string, int> unsupported_why;
-  for (const auto& r : results)
-    if (r.judgement.status == Status::unsupported) ++unsupported_why[r.judgement.message];
-  for (const auto& [why, n] : unsupported_why) std::printf("unsupported, %d cells: %s\n", n, why.c_str());
   for (const auto& r : results) {
     switch (r.judgement.status) {
       case Status::pass: ++pass; break;
@@ -179,23 +239,27 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
       case Status::unsupported: ++unsupported; break;
     }
     if (r.judgement.status == Status::fail && r.as_expected()) ++recorded;
-    if (!r.as_expected()) {
-      ++unexpected;
-      std::printf("\n%s %s\n  %s\n", r.judgement.status == Status::pass ? "PASSES (recorded as failing; update "
-                                                                          "the expectations)"
-                                                                        : "FAIL",
-                  r.name.c_str(), r.judgement.message.c_str());
-    }
+    unexpected += !r.as_expected();
   }
-  std::printf("\n%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported "
-              "(by the harness's library or by the program, each cell says which); %d not as expected\n",
-              results.size(), pass, fail, recorded, unsupported, unexpected);
+  // The counts, then the verdict on a line of its own (the legend says
+  // who an unsupported cell is unsupported by).
+  char counts[200], verdict[64];
+  std::snprintf(counts, sizeof counts,
+                "%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported",
+                results.size(), pass, fail, recorded, unsupported);
+  std::snprintf(verdict, sizeof verdict, "%d not as expected", unexpected);
+  summary.totals_line = std::string(counts) + "; " + verdict;
+  std::printf("\n%s\n%s\n", report::clip(counts).c_str(), verdict);
   if (!run.junit.empty() && !write_junit(run.junit, results)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.junit.c_str());
     return 2;
   }
   if (!run.markdown.empty() && !write_markdown(run.markdown, subject, results)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.markdown.c_str());
+    return 2;
+  }
+  if (!run.html.empty() && !report::write_html(run.html, summary)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.html.c_str());
     return 2;
   }
   return unexpected ? 1 : 0;
@@ -226,6 +290,7 @@ int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
       std::string variant = key.substr(key.rfind(' ') + 1);
       results.push_back({.name = cell.name(),
                          .row = std::string(cell.row->id) + " " + variant,
+                         .title = std::string(cell.row->title),
                          .column = std::string(cell.version == TlsVersion::tls1_3 ? "tls13 " : "tls12 ") +
                                    std::string(backend->name),
                          .key = key,
@@ -238,6 +303,12 @@ int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
     return 2;
   }
   return report(run, run.client_cmd, results);
+}
+
+std::string title_of(std::string_view server_row) {
+  for (const auto& row : blackbox::server_rows())
+    if (row.id == server_row) return std::string(row.title);
+  return {};
 }
 
 int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
@@ -257,6 +328,7 @@ int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
       for (const auto& row : blackbox::server_rows())
         results.push_back({.name = std::string(row.id) + "_" + tag + "_" + std::string(backend->name),
                            .row = std::string(row.id),
+                           .title = std::string(row.title),
                            .column = tag + " " + std::string(backend->name),
                            .key = std::string(row.id) + " " + tag + " -",
                            .judgement = {Status::unsupported, *cannot},
@@ -272,6 +344,7 @@ int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
       std::string tag = c.version == TlsVersion::tls1_3 ? "tls13" : "tls12";
       results.push_back({.name = c.name,
                          .row = std::string(c.row),
+                         .title = title_of(c.row),
                          .column = tag + " " + std::string(backend->name),
                          .key = std::string(c.row) + " " + tag + " -",
                          .judgement = std::move(c.judgement),

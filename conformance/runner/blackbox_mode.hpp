@@ -25,7 +25,7 @@ struct BlackboxRun {
   int timeout_seconds = 20;
   int vanishing = 1000;
   std::string server_path = "/body";
-  std::string junit, markdown;
+  std::string junit, markdown, html;
   bool keep = false;           // keep the workspace (certificates, logs)
 };
 

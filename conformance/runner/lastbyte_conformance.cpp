@@ -1,12 +1,14 @@
 // lastbyte-conformance: runs the scenario catalogue over every installed
 // backend (as client and as server, against every installed backend as peer),
-// prints a scenario x backend matrix, and a one-line reproducer per failure.
+// prints a summary per scenario and backend pair with a reproducer per
+// failure (report.hpp), and writes the full matrix as JUnit, Markdown, HTML.
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
 
 #include "blackbox_mode.hpp"
 #include "catalogue_doc.hpp"
+#include "report.hpp"
 
 #include <fnmatch.h>
 #include <unistd.h>
@@ -42,6 +44,8 @@ const char usage[] =
     "  --quick            a representative subset of schedules and read sizes\n"
     "  --junit FILE       write JUnit XML (one testcase per cell; unsupported cells are <skipped/>)\n"
     "  --markdown FILE    write a Markdown report (matrix, failures with reproducers)\n"
+    "  --html FILE        write one self-contained HTML page: the matrix as a heatmap with filters,\n"
+    "                     each cell's details and reproducer a click away (also in black-box mode)\n"
     "  --native           drive each TLS library directly through its own I/O hooks (no record gate)\n"
     "                     over the catalogue's scripts; print what it returns beside lastbyte's cell\n"
     "                     (--scenario and --peer filter; default peer openssl)\n"
@@ -88,7 +92,7 @@ struct Filters {
   bool quick = false;
   bool memory = true, tcp = true;
   std::optional<int> r36;
-  std::string junit, markdown;
+  std::string junit, markdown, html;
   bool native = false;
   std::string write_divergences;
   BlackboxRun blackbox;
@@ -157,6 +161,7 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--r36") f.r36 = static_cast<int>(number(need(), "--r36"));
     else if (arg == "--junit") f.junit = need();
     else if (arg == "--markdown") f.markdown = need();
+    else if (arg == "--html") f.html = need();
     else if (arg == "--native") f.native = true;
     else if (arg == "--write-divergences") f.write_divergences = need();
     else if (arg == "--client-cmd") f.blackbox.client_cmd = need();
@@ -227,6 +232,7 @@ Filters parse(int argc, char** argv) {
     f.blackbox.version = f.version;
     f.blackbox.junit = f.junit;
     f.blackbox.markdown = f.markdown;
+    f.blackbox.html = f.html;
   }
   if (f.peers.empty()) f.peers.assign(all.begin(), all.end());
   return f;
@@ -245,7 +251,10 @@ bool wanted(const Filters& f, const Cell& c) {
   if (f.read_size && *f.read_size != c.read_size) return false;
   if (f.version && *f.version != c.version) return false;
   if (f.role && *f.role != c.victim) return false;
-  if (f.quick && !f.schedule && !f.read_size) {
+  // A V row has one cell per version and pair (no byte stream, no schedule
+  // to choose among): --quick keeps it whole. It used to drop them all (their
+  // read size is 512), so the main job never checked a certificate decision.
+  if (f.quick && !f.schedule && !f.read_size && !c.scenario->certificate) {
     static const std::set<std::string> schedules = {"whole", "bytewise", "header-split-3", "segments-1460"};
     bool random = c.schedule.kind == Schedule::Kind::random;
     if (!random && !schedules.contains(c.schedule.name())) return false;
@@ -330,27 +339,47 @@ struct Tally {
 
 using Matrix = std::map<std::string, std::map<std::string, Tally>>;  // scenario -> configuration -> tally
 
-// One row per configuration (backend, role, peer, version), one column per
-// scenario: "ok", "FAIL n", "unsup" (unsupported by this library), "known"
-// (a documented divergence), "-" (the row does not define that cell).
-void print_matrix(std::FILE* f, const std::vector<std::string>& configurations, const Matrix& matrix, bool markdown) {
-  const char* sep = markdown ? " | " : " ";
-  std::fprintf(f, markdown ? "| %-34s" : "%-34s", "configuration");
-  for (const auto& [id, row] : matrix) std::fprintf(f, "%s%-6s", sep, id.c_str());
-  std::fprintf(f, markdown ? " |\n|---" : "\n");
-  if (markdown) {
-    for (std::size_t i = 0; i < matrix.size(); ++i) std::fprintf(f, "|---");
-    std::fprintf(f, "|\n");
-  }
+// The full grid, for --markdown (the terminal gets report::print_summary:
+// this is as wide as the run has scenarios). One row per configuration
+// (backend, role, peer, version), one column per scenario: "ok", "FAIL n",
+// "unsup" (unsupported by this library), "known" (a documented divergence),
+// "-" (the row does not define that cell).
+void print_markdown_matrix(std::FILE* f, const std::vector<std::string>& configurations, const Matrix& matrix) {
+  std::fprintf(f, "| %-34s", "configuration");
+  for (const auto& [id, row] : matrix) std::fprintf(f, " | %-6s", id.c_str());
+  std::fprintf(f, " |\n|---");
+  for (std::size_t i = 0; i < matrix.size(); ++i) std::fprintf(f, "|---");
+  std::fprintf(f, "|\n");
   for (const auto& configuration : configurations) {
-    std::fprintf(f, markdown ? "| %-34s" : "%-34s", configuration.c_str());
+    std::fprintf(f, "| %-34s", configuration.c_str());
     for (const auto& [id, row] : matrix) {
       auto it = row.find(configuration);
       std::string text = it == row.end() ? "-" : it->second.short_text();
-      std::fprintf(f, "%s%-6s", sep, text.c_str());
+      std::fprintf(f, " | %-6s", text.c_str());
     }
-    std::fprintf(f, markdown ? " |\n" : "\n");
+    std::fprintf(f, " |\n");
   }
+}
+
+// Every word the catalogue's reports use, for their legends.
+const std::vector<report::LegendItem>& catalogue_legend() {
+  static const std::vector<report::LegendItem> legend = {
+      {"pass, ok", "the cell passed: the side under test delivered what the row demands and ended as it must"},
+      {"FAIL", "the cell failed: lastbyte broke the row's contract (each failure is listed with its reproducer)"},
+      {"unsup", "unsupported by this library: a TLS library of the cell cannot run it (TLS 1.3 on Mbed TLS "
+                "2.28); shown and counted, never run, never a pass"},
+      {"known", "a known divergence: the cell fails the way docs/divergences.md records for that library; "
+                "counted apart, never a pass"},
+      {"-", "no cell: the scenario defines none for that configuration (HTML: not defined)"},
+      {"cell", "one scenario on one configuration under one delivery schedule and read size (in memory) or "
+               "over loopback TCP"},
+      {"configuration", "BACKEND client|server <- PEER TLS1.x: the backend under test, in that role, against "
+                        "the peer backend, over that TLS version"},
+      {"FAIL in", "where the failing cells are, with how many in brackets"},
+      {"...", "a line cut at 100 columns: --junit, --markdown and --html hold every text whole, the last two "
+              "the full scenario x configuration grid"},
+  };
+  return legend;
 }
 
 bool write_markdown(const std::string& path, const Filters& filters, const std::vector<std::string>& columns,
@@ -365,12 +394,60 @@ bool write_markdown(const std::string& path, const Filters& filters, const std::
                filters.quick ? " (quick subset)" : "");
   std::fprintf(f, "**%d passed, %d failed, %d unsupported by this library, %d known divergences**\n\n", total.pass,
                total.fail, total.unsupported, total.diverged);
-  print_matrix(f, columns, matrix, true);
+  std::fprintf(f, "Legend:");
+  for (const auto& item : catalogue_legend())
+    if (item.term != "FAIL in" && item.term != "...")  // words of the terminal's summary only
+      std::fprintf(f, " `%s` %s;", item.term.c_str(), item.meaning.c_str());
+  std::fprintf(f, "\n\n");
+  print_markdown_matrix(f, columns, matrix);
   if (!failures.empty()) {
     std::fprintf(f, "\n## Failures\n");
     for (const auto& failure : failures) std::fprintf(f, "\n```\n%s```\n", failure.c_str());
   }
   return std::fclose(f) == 0;
+}
+
+// The run as the terminal summary and the HTML page see it: scenarios in
+// catalogue order x configurations in the order they ran.
+report::Run catalogue_report(const Filters& filters, const std::vector<Ran>& runs) {
+  report::Run run{.title = "lastbyte conformance report"};
+  for (const Backend* b : filters.backends) run.libraries.emplace_back(b->name, b->library_version());
+  std::string peers;
+  for (const Backend* b : filters.peers) peers += (peers.empty() ? "" : ", ") + std::string(b->name);
+  run.notes.push_back("Peers: " + peers);
+  run.notes.push_back("Random schedule seed: " + std::to_string(filters.seed) + (filters.quick ? " (quick subset)" : ""));
+  run.legend = catalogue_legend();
+  std::map<std::string_view, std::size_t> row_of;
+  for (const auto& scenario : scenarios())
+    for (const auto& r : runs)
+      if (r.cell.scenario == &scenario) {
+        row_of[scenario.id] = run.rows.size();
+        run.rows.push_back({.id = std::string(scenario.id), .title = std::string(scenario.title)});
+        break;
+      }
+  std::map<std::string, std::size_t> column_of_label;
+  for (const auto& r : runs) {
+    const Cell& c = r.cell;
+    auto [at, added] = column_of_label.try_emplace(column_of(c), run.columns.size());
+    if (added)
+      run.columns.push_back({.label = at->first,
+                             .backend = std::string(c.victim_backend->name),
+                             .peer = std::string(c.peer_backend->name),
+                             .role = c.victim == Role::client ? "client" : "server",
+                             .version = c.version == TlsVersion::tls1_3 ? "1.3" : "1.2"});
+    using S = CellResult::Status;
+    auto [outcome, word] = r.result.status == S::pass          ? std::pair{report::Outcome::pass, "ok"}
+                           : r.result.status == S::fail        ? std::pair{report::Outcome::fail, "FAIL"}
+                           : r.result.status == S::unsupported ? std::pair{report::Outcome::unsupported, "unsup"}
+                                                               : std::pair{report::Outcome::known, "known"};
+    run.entries.push_back({.row = row_of.at(c.scenario->id),
+                           .column = at->second,
+                           .outcome = outcome,
+                           .word = word,
+                           .name = c.name(),
+                           .message = r.result.message});
+  }
+  return run;
 }
 
 // --native: the measured table (docs/divergences.md) and, per row, library
@@ -428,9 +505,11 @@ int main(int argc, char** argv) {
     std::cerr << "lastbyte-conformance: the filters select no cell (see --list)\n";
     return 2;
   }
-  std::cout << "lastbyte-conformance: " << cells.size() << " cells; backends:";
-  for (const Backend* b : filters.backends) std::cout << " " << b->name << " (" << b->library_version() << ")";
-  std::cout << "\n";
+  std::string header = "lastbyte-conformance: " + std::to_string(cells.size()) + " cells; backends:";
+  for (const Backend* b : filters.backends)
+    header += " " + std::string(b->name) + " (" + b->library_version() + ")" + (b == filters.backends.back() ? "" : ",");
+  for (const auto& line : report::wrap_words(header)) std::cout << line << "\n";
+  std::cout << std::flush;
 
   bool tty = ::isatty(STDERR_FILENO);
   Matrix matrix;  // scenario -> column -> tally
@@ -461,9 +540,8 @@ int main(int argc, char** argv) {
   }
   if (tty) std::cerr << "\n";
 
-  print_matrix(stdout, columns, matrix, false);
-  for (std::size_t i = 0; i < failures.size() && i < 20; ++i) std::printf("\n%s", failures[i].c_str());
-  if (failures.size() > 20) std::printf("\n... and %zu more failures\n", failures.size() - 20);
+  report::Run run = catalogue_report(filters, runs);
+  report::print_summary(stdout, run);
   int r36 = filters.r36.value_or(filters.quick ? 200 : 2000);
   if (r36 > 0 && r36_selected && filters.tcp) {
     std::printf("\nR36: %d fresh loopback connections per pair, server closing right after a 64 KiB response\n", r36);
@@ -471,12 +549,13 @@ int main(int argc, char** argv) {
       for (const Backend* peer : filters.peers) {
         auto result = run_http_exchanges(*backend, *peer, r36, 64 * 1024);
         bool ok = result && result->complete == r36 && result->verdicts["close_notify"] == r36;
-        std::printf("  %s client <- %s server: %s\n", std::string(backend->name).c_str(),
-                    std::string(peer->name).c_str(),
-                    result ? (std::to_string(result->complete) + "/" + std::to_string(r36) + " complete bodies, " +
-                              std::to_string(result->verdicts["close_notify"]) + " close_notify")
-                                 .c_str()
-                           : result.error().message().c_str());
+        std::string pair = std::string(backend->name) + " client <- " + std::string(peer->name) + " server";
+        std::string outcome = result ? std::to_string(result->complete) + "/" + std::to_string(r36) +
+                                           " complete bodies, " + std::to_string(result->verdicts["close_notify"]) +
+                                           " close_notify"
+                                     : result.error().message();
+        std::printf("%s\n", report::clip("  " + pair + ": " + outcome).c_str());
+        run.notes.push_back("R36 " + pair + ": " + outcome + (ok ? "" : " (FAIL)"));
         ++(ok ? total.pass : total.fail);
         if (!ok) {
           failures.push_back("FAIL R36 " + std::string(backend->name) + " client <- " + std::string(peer->name) +
@@ -487,14 +566,24 @@ int main(int argc, char** argv) {
         }
       }
   }
-  std::printf("\n%d passed, %d failed, %d unsupported by this library, %d known divergences (docs/divergences.md)\n",
-              total.pass, total.fail, total.unsupported, total.diverged);
+  report::print_legend(stdout, run);
+  // Tests and CI parse this line: its wording stays.
+  char totals[200];
+  std::snprintf(totals, sizeof totals,
+                "%d passed, %d failed, %d unsupported by this library, %d known divergences (docs/divergences.md)",
+                total.pass, total.fail, total.unsupported, total.diverged);
+  std::printf("\n%s\n", totals);
+  run.totals_line = totals;
   if (!filters.junit.empty() && !write_junit(filters.junit, runs)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.junit.c_str());
     return 2;
   }
   if (!filters.markdown.empty() && !write_markdown(filters.markdown, filters, columns, matrix, failures, total)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.markdown.c_str());
+    return 2;
+  }
+  if (!filters.html.empty() && !report::write_html(filters.html, run)) {
+    std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", filters.html.c_str());
     return 2;
   }
   return total.fail ? 1 : 0;
