@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """After a ctest run: the skipped tests with their reasons and the failed tests
-with their first failure line, read from ctest's own log, in lines that fit
-100 columns. ctest's summary names skipped tests but not why; a failure's
-reason is in its output, which ctest prints whole.
+with their first failure line, read from ctest's JUnit file
+(<build>/ctest-junit.xml, the test presets' outputJUnitFile), in lines that
+fit 100 columns. ctest's summary names skipped tests but not why; a
+failure's reason is in its output, which ctest prints whole.
 
   ctest_summary.py BUILD_DIR
 """
 import re
 import sys
+import xml.etree.ElementTree as ElementTree
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,15 +18,6 @@ WIDTH = 100
 
 def clip(text: str, width: int = WIDTH) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def tests_in(log: str):
-    """(name, status, output) for every test of the log."""
-    pattern = re.compile(
-        r'^\d+/\d+ Test: (?P<name>.+?)\n.*?^Output:\n-+\n(?P<output>.*?)^<end of output>\n.*?^Test (?P<status>Passed|Failed|Skipped)',
-        re.S | re.M)
-    for match in pattern.finditer(log):
-        yield match["name"], match["status"], match["output"]
 
 
 def skip_reason(output: str) -> str:
@@ -47,15 +40,17 @@ def failure_line(output: str) -> str:
 
 def main() -> int:
     build = Path(sys.argv[1])
-    log_path = build / "Testing" / "Temporary" / "LastTest.log"
-    if not log_path.exists():
-        print(f"ctest_summary: no {log_path} (ctest did not run)")
+    junit = build / "ctest-junit.xml"
+    if not junit.exists():
+        print(f"ctest_summary: no {junit} (ctest did not run)")
         return 1
     skipped, failed = defaultdict(list), []
-    for name, status, output in tests_in(log_path.read_text(errors="replace")):
-        if status == "Skipped":
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        name, status = case.get("name", "?"), case.get("status", "")
+        output = case.findtext("system-out") or ""
+        if status == "notrun" and case.find("skipped") is not None:
             skipped[skip_reason(output)].append(name)
-        elif status == "Failed":
+        elif status == "fail":
             failed.append((name, failure_line(output)))
     count = sum(len(names) for names in skipped.values())
     if count:
@@ -65,7 +60,8 @@ def main() -> int:
             shown = ", ".join(names[:2]) + (f", and {len(names) - 2} more" if len(names) > 2 else "")
             print(clip(f"         {shown}"))
     if failed:
-        print(f"Failed: {len(failed)} tests (their whole output: {log_path}):")
+        log = build / "Testing" / "Temporary" / "LastTest.log"
+        print(f"Failed: {len(failed)} tests (their whole output: {log}):")
         for name, line in failed:
             print(clip(f"  {name}"))
             print(clip(f"      {line}"))
