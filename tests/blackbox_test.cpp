@@ -92,6 +92,18 @@ TEST(Blackbox, X05_FailingIsWhatATruncatedRowWants) {
   EXPECT_NE(j.message.find("failed as it must: 50000 of 100000 bytes, exit 18"), std::string::npos) << j.message;
 }
 
+// curl told to retry every error retries the cut body (exit 18): its retry
+// must meet a refused connection, not wait in the listen backlog until the
+// timeout and be failed as a hang (wget's default retries did, issue 19).
+TEST(Blackbox, X05_AClientThatRetriesIsJudgedOnWhatItDidNotAsAHang) {
+  auto started = std::chrono::steady_clock::now();
+  auto j = judge("X05_tls13_length_" + backend(),
+                 "curl -sS --retry 2 --retry-all-errors --retry-delay 0 --cacert {cafile} {url}", 10);
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+  EXPECT_EQ(j.message.find("did not finish within the timeout"), std::string::npos) << j.message;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9)) << j.message;
+}
+
 TEST(Blackbox, X13_BytesFromTheBadRecordAreAFailure) {
   // Prints the whole body it fetched from an honest server, then fails:
   // bytes the bad record carried were "printed".
@@ -144,6 +156,22 @@ TEST(Blackbox, AnUnknownPlaceholderIsRefusedBeforeAnythingRuns) {
   EXPECT_NE(j.message.find("unknown placeholder \"{ulr}\""), std::string::npos) << j.message;
   EXPECT_FALSE(blackbox::substitute("x {port", {{"port", "1"}}));
   EXPECT_EQ(*blackbox::substitute("{port}:{port}", {{"port", "1"}}), "1:1");
+}
+
+// `curl {URL}` ran 57 cells that all failed alike, and --record stored 57
+// "fail" lines (issue 19): a misspelt placeholder is a usage error, exit 2,
+// before any cell runs, in both modes.
+TEST(Blackbox, AMisspeltPlaceholderIsAUsageErrorBeforeAnyCellRuns) {
+  for (std::string mode : {"--client-cmd 'curl {URL}'", "--server-cmd 'srv --port {Port}'"}) {
+    auto run = blackbox::run_command(std::string("'") + LASTBYTE_CONFORMANCE_BIN + "' " + mode, std::chrono::seconds(20));
+    std::string out(reinterpret_cast<const char*>(run.out.data()), run.out.size());
+    EXPECT_EQ(run.exit_code, 2) << mode << "\n" << out << run.err;
+    EXPECT_NE(run.err.find("unknown placeholder"), std::string::npos) << run.err;
+    EXPECT_EQ(out.find("cells"), std::string::npos) << "cells ran: " << out;
+  }
+  EXPECT_FALSE(blackbox::check_placeholders("curl {url} {cafile} {name}", blackbox::client_placeholder_names));
+  EXPECT_TRUE(blackbox::check_placeholders("curl {url", blackbox::client_placeholder_names));
+  EXPECT_TRUE(blackbox::check_placeholders("srv {url}", blackbox::server_placeholder_names));
 }
 
 TEST(Blackbox, ForgedRowsAreUnsupportedWhereTheLibraryCannotExportSecrets) {

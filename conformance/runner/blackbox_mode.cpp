@@ -243,10 +243,12 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
   }
   // The counts, then the verdict on a line of its own (the legend says
   // who an unsupported cell is unsupported by).
+  // Without --expect every cell must pass: no expectations to mention.
   char counts[200], verdict[64];
-  std::snprintf(counts, sizeof counts,
-                "%zu cells: %d passed, %d failed (%d of them as recorded in the expectations), %d unsupported",
-                results.size(), pass, fail, recorded, unsupported);
+  std::string recorded_text =
+      run.expect.empty() ? "" : " (" + std::to_string(recorded) + " of them as recorded in the expectations)";
+  std::snprintf(counts, sizeof counts, "%zu cells: %d passed, %d failed%s, %d unsupported", results.size(), pass,
+                fail, recorded_text.c_str(), unsupported);
   std::snprintf(verdict, sizeof verdict, "%d not as expected", unexpected);
   summary.totals_line = std::string(counts) + "; " + verdict;
   std::printf("\n%s\n%s\n", report::clip(counts).c_str(), verdict);
@@ -370,6 +372,14 @@ int run_blackbox(const BlackboxRun& run) {
                          "e.g. X04_tls13_close_openssl)\n", run.serve.c_str());
     return 2;
   }
+  // A misspelt placeholder is a usage error, before anything runs.
+  for (const auto& [command, known] :
+       {std::pair{run.client_cmd, std::span<const std::string_view>(blackbox::client_placeholder_names)},
+        std::pair{run.server_cmd, std::span<const std::string_view>(blackbox::server_placeholder_names)}})
+    if (auto problem = blackbox::check_placeholders(command, known)) {
+      std::fprintf(stderr, "lastbyte-conformance: %s\n", problem->c_str());
+      return 2;
+    }
   for (int s : {SIGINT, SIGTERM, SIGHUP}) ::signal(s, stop_on_signal);
   auto workspace = blackbox::Workspace::create(run.body_size, run.keep, !run.server_cmd.empty());
   if (!workspace) {

@@ -333,16 +333,23 @@ Expected<std::string> substitute(std::string_view text,
   return out;
 }
 
+std::optional<std::string> check_placeholders(std::string_view command, std::span<const std::string_view> known) {
+  std::vector<std::pair<std::string, std::string>> values;
+  for (std::string_view name : known) values.emplace_back(name, "");
+  auto filled = substitute(command, values);
+  if (!filled) return filled.error().detail;
+  return std::nullopt;
+}
+
 namespace {
 
 std::vector<std::pair<std::string, std::string>> client_placeholders(std::uint16_t port, const Workspace& w) {
   std::string p = std::to_string(port);
-  return {{"url", "https://127.0.0.1:" + p + "/body"},
-          {"host", "127.0.0.1"},
-          {"port", p},
-          {"path", "/body"},
-          {"name", "server.test"},
-          {"cafile", w.cafile().string()}};
+  const std::array<std::string, client_placeholder_names.size()> values = {
+      "https://127.0.0.1:" + p + "/body", "127.0.0.1", p, "/body", "server.test", w.cafile().string()};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < values.size(); ++i) out.emplace_back(client_placeholder_names[i], values[i]);
+  return out;
 }
 
 std::string shell_quote(std::string_view text) {
@@ -791,15 +798,21 @@ std::optional<std::size_t> respond(LiveServer& s, const ClientCell& cell, const 
   return limit;
 }
 
-Served serve_one(const ClientCell& cell, const Context& context, const net::Socket& listener,
+// The next connection, or an empty socket at the deadline or on `stop`.
+net::Socket accept_one(const net::Socket& listener, net::Deadline deadline, const std::atomic<bool>& stop) {
+  while (!stop && net::Clock::now() < deadline) {
+    auto accepted = net::accept_tcp(listener, std::min(deadline, net::after(50ms)));
+    if (accepted) return std::move(*accepted);
+  }
+  return {};
+}
+
+// Serves one accepted connection (none: the client never connected) the way
+// the cell's row says.
+Served serve_one(const ClientCell& cell, const Context& context, net::Socket socket,
                  std::shared_ptr<std::vector<std::string>> keys, const Response& response, net::Deadline deadline,
                  const std::atomic<bool>& stop) {
   Served served;
-  net::Socket socket;
-  while (!stop && net::Clock::now() < deadline && !socket) {
-    auto accepted = net::accept_tcp(listener, std::min(deadline, net::after(50ms)));
-    if (accepted) socket = std::move(*accepted);
-  }
   if (!socket) return served;
   served.connected = true;
   auto connection = Connection::create(context);
@@ -970,7 +983,16 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
     std::atomic<bool> stop = false;
     Served served;
     auto deadline = net::after(options.timeout + 2s);
-    std::thread thread([&] { served = serve_one(cell, server.context, *listener, server.keys, response, deadline, stop); });
+    // The listener is closed as soon as the cell's one connection is
+    // accepted: a client that retries (wget after a truncation, a client
+    // after a certificate failure) meets a refused connection and is judged
+    // on what it did, instead of waiting in the listen backlog until the
+    // cell's timeout and being failed as a hang (issue 19).
+    std::thread thread([&] {
+      net::Socket socket = accept_one(*listener, deadline, stop);
+      *listener = net::Socket();
+      served = serve_one(cell, server.context, std::move(socket), server.keys, response, deadline, stop);
+    });
     CommandResult run;
     try {
       run = run_command(*command, options.timeout);  // in the caller's directory
@@ -1023,7 +1045,9 @@ int serve_client_cell(const ClientCell& cell, Workspace& workspace, std::uint16_
   Response response = make_response(cell.framing, workspace.body());
   std::atomic<bool> stop = false;
   for (int i = 0; i < connections; ++i) {
-    Served served = serve_one(cell, server.context, *listener, server.keys, response, net::after(60s), stop);
+    auto deadline = net::after(60s);
+    Served served = serve_one(cell, server.context, accept_one(*listener, deadline, stop), server.keys, response,
+                              deadline, stop);
     if (!served.connected) {
       std::printf("no connection within 60 s\n");
       return 1;

@@ -316,12 +316,12 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
   auto port = free_port();
   if (!port) return fail_all("harness: " + port.error().message());
   std::string p = std::to_string(*port);
-  auto command = substitute(options.command, {{"port", p},
-                                              {"host", "127.0.0.1"},
-                                              {"certfile", workspace.certfile().string()},
-                                              {"keyfile", workspace.keyfile().string()},
-                                              {"cafile", workspace.cafile().string()},
-                                              {"docroot", workspace.docroot().string()}});
+  const std::array<std::string, server_placeholder_names.size()> values = {
+      p, "127.0.0.1", workspace.certfile().string(), workspace.keyfile().string(), workspace.cafile().string(),
+      workspace.docroot().string()};
+  std::vector<std::pair<std::string, std::string>> placeholders;
+  for (std::size_t i = 0; i < values.size(); ++i) placeholders.emplace_back(server_placeholder_names[i], values[i]);
+  auto command = substitute(options.command, placeholders);
   if (!command) return fail_all(command.error().detail);
   auto log = workspace.dir() / "server.log";
   Child child(*command, workspace.docroot(), log);

@@ -19,9 +19,11 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +118,16 @@ CommandResult run_command(const std::string& command, std::chrono::milliseconds 
 // {name} in `text` replaced; an unknown placeholder is an error (a typo must
 // not run a command that silently ignores it).
 Expected<std::string> substitute(std::string_view text, const std::vector<std::pair<std::string, std::string>>& values);
+
+// The placeholders a client command and a server command may hold.
+inline constexpr std::array<std::string_view, 6> client_placeholder_names = {"url",  "host", "port",
+                                                                              "path", "name", "cafile"};
+inline constexpr std::array<std::string_view, 6> server_placeholder_names = {"port",   "host",   "certfile",
+                                                                              "keyfile", "cafile", "docroot"};
+// What is wrong with the command's placeholders, checked before anything
+// runs: a misspelt one ({URL}) would otherwise fail every cell alike, and a
+// recording of it would be 57 lines of "fail".
+std::optional<std::string> check_placeholders(std::string_view command, std::span<const std::string_view> known);
 
 struct ClientOptions {
   std::string command;
