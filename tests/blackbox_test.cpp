@@ -264,6 +264,59 @@ TEST(Blackbox, X15_NeitherPlaintextNorAnUnverifiedHandshakePasses) {
       << j.message;
 }
 
+// Issue 19's blind spots, each caught on a deliberately wrong client and
+// passed on a correct one (curl). X16: a client that treats close_notify as
+// nothing and finishes only at the FIN (an embedded stack that drops
+// level-1 alerts): every other close_notify row has the FIN milliseconds
+// later, so it passed them all.
+TEST(Blackbox, X16_AClientThatWaitsForTheFinAfterCloseNotifyFails) {
+  std::string waits = std::string("python3 ") + LASTBYTE_SOURCE_DIR + "/tests/blackbox_clients/waits_for_fin.py {url} {cafile}";
+  auto j = judge("X16_tls13_close_" + backend(), waits);
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("it finished only at the FIN"), std::string::npos) << j.message;
+  j = judge("X02_tls13_close_" + backend(), waits);  // the row it used to pass
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+  j = judge("X16_tls12_close_" + backend(), curl);
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+}
+
+// X17: a fatal alert after half the body; X19: a plaintext close_notify
+// after half a close-delimited body (the truncation attack dressed as a
+// clean end). A client that prints the half with success fails; curl,
+// which fails on both, passes.
+TEST(Blackbox, X17_X19_ShortBodyWithSuccessAfterAnAlertFails) {
+  for (std::string name : {"X17_tls13_close_", "X17_tls12_length_", "X19_tls13_close_", "X19_tls12_close_"}) {
+    if (name.starts_with("X17") && !default_backend().exports_secrets(name.find("tls13") != std::string::npos
+                                                                           ? TlsVersion::tls1_3
+                                                                           : TlsVersion::tls1_2))
+      continue;  // the forge's alert: ForgedRowsAreUnsupported... checks that case
+    auto j = judge(name + backend(), curl + "; exit 0");
+    EXPECT_EQ(j.status, Status::fail) << name << j.message;
+    EXPECT_NE(j.message.find("accepted as complete: exit 0 with 50000 of 100000 bytes"), std::string::npos)
+        << name << j.message;
+    j = judge(name + backend(), curl);
+    EXPECT_EQ(j.status, Status::pass) << name << j.message;
+  }
+}
+
+// X18: TLS 1.3, a warning-level internal_error after half the body, then
+// the rest and close_notify. A client that reads past the alert prints the
+// whole body: it fails, and so does one that stops but exits 0.
+TEST(Blackbox, X18_AClientThatReadsPastAWarningAlertFails) {
+  if (!default_backend().exports_secrets(TlsVersion::tls1_3)) GTEST_SKIP() << "the forge needs TLS 1.3 secrets";
+  std::string body_file = workspace().dir().string() + "/docroot-copy";
+  std::ofstream(body_file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(workspace().body().data()), static_cast<std::streamsize>(workspace().body().size()));
+  auto j = judge("X18_tls13_length_" + backend(), curl + " > /dev/null; cat " + body_file);
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("bytes from the bad record or after it"), std::string::npos) << j.message;
+  j = judge("X18_tls13_close_" + backend(), curl + "; exit 0");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+  EXPECT_NE(j.message.find("exit 0 after an error alert"), std::string::npos) << j.message;
+  j = judge("X18_tls13_chunked_" + backend(), curl);
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+}
+
 // A client that sends its request and exits without reading has judged
 // nothing: its socket closes with the response unread (an RST).
 TEST(Blackbox, X05_AClientThatNeverReadsTheResponseFails) {

@@ -59,7 +59,7 @@ const char usage[] =
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n"
     "\n"
     "black-box mode (docs/scenarios.md X and Y rows; docs/blackbox.md):\n"
-    "  --client-cmd CMD   judge an HTTPS client: rows X01-X15, TLS 1.3 and 1.2, the harness as the server\n"
+    "  --client-cmd CMD   judge an HTTPS client: rows X01-X19, TLS 1.3 and 1.2, the harness as the server\n"
     "                     (--backend: its TLS stack). CMD runs with /bin/sh once per cell and must print the\n"
     "                     body on stdout; placeholders {url} {host} {port} {path} {name} {cafile}\n"
     "  --client-output body|response  what CMD prints: the body (default) or the whole response\n"

@@ -81,6 +81,17 @@ const std::vector<ClientRow>& client_table() {
       {.id = "X14", .title = "data record after close_notify", .framings = all_framings, .uses_forge = true},
       {.id = "X15", .title = "certificate for another name / from an untrusted root", .framings = {Framing::length},
        .wrong_certificate = true},
+      // Issue 19: the rows that close the judge's blind spots. X16: every
+      // other close_notify row is followed by a FIN milliseconds later, so a
+      // client that ignores close_notify and waits for the FIN passed them.
+      {.id = "X16", .title = "close-delimited body, close_notify, the transport open 3 s more before the FIN",
+       .framings = {Framing::close}},
+      {.id = "X17", .title = "half the body, a fatal alert (internal_error), FIN", .framings = all_framings,
+       .uses_forge = true},
+      {.id = "X18", .title = "TLS 1.3: half the body, a warning-level internal_error alert, the rest, close_notify",
+       .framings = all_framings, .tls13_only = true, .uses_forge = true},
+      {.id = "X19", .title = "half a close-delimited body, a plaintext (unprotected) close_notify, FIN",
+       .framings = {Framing::close}},
   };
   return table;
 }
@@ -441,6 +452,9 @@ struct Served {
   // The expected output's prefix the client may print (X13: what precedes
   // the bad record), in framed-body bytes.
   std::optional<std::size_t> framed_limit;
+  // X16: the client was done (closed its side, or exited) while the
+  // harness still held the transport open after its close_notify.
+  bool done_before_fin = false;
 };
 
 Config server_config_for(const ClientCell& cell) {
@@ -560,7 +574,11 @@ class LiveServer {
   // `coalesced`: the last segment and the FIN leave together (TCP_CORK
   // until after shutdown); otherwise 5 ms between segments and before
   // the FIN, so that each arrives on its own.
-  void send_and_end(TransportEnd end, net::Deadline deadline, bool coalesced = false) {
+  // `hold`: after the last segment the transport stays open that long (or
+  // until the client closes its side or exits: done_before_fin()) before
+  // the FIN.
+  void send_and_end(TransportEnd end, net::Deadline deadline, bool coalesced = false,
+                    std::chrono::milliseconds hold = {}) {
     segment();
     int on = 1, off = 0;
     for (std::size_t i = 0; i < segments_.size(); ++i) {
@@ -569,6 +587,7 @@ class LiveServer {
       if (!send_all(segments_[i], deadline)) client_reset_ = true;
       if (!coalesced) std::this_thread::sleep_for(5ms);
     }
+    if (hold.count() > 0) done_before_fin_ = wait_for_client_done(std::min(deadline, net::after(hold)));
     if (end == TransportEnd::rst) {
       wait_until_acknowledged(net::after(5s));
       net::set_linger_reset(socket_);
@@ -593,6 +612,7 @@ class LiveServer {
     }
   }
   bool client_reset() const { return client_reset_; }
+  bool done_before_fin() const { return done_before_fin_; }
   std::size_t request_bytes() const { return request_bytes_; }
 
  private:
@@ -663,6 +683,20 @@ class LiveServer {
     }
     return bytes.empty();
   }
+  // True once the client closes its side of the connection (what it sends
+  // before that, its own close_notify, is read and dropped) or its command
+  // exits; false at `until`.
+  bool wait_for_client_done(net::Deadline until) {
+    char sink[4096];
+    while (net::Clock::now() < until) {
+      if (stop_) return true;
+      pollfd p{socket_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      ssize_t n = ::recv(socket_.fd(), sink, sizeof sink, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
+    }
+    return false;
+  }
   void wait_until_acknowledged(net::Deadline deadline) {
     int queued = 0;
     while (::ioctl(socket_.fd(), SIOCOUTQ, &queued) == 0 && queued > 0 && net::Clock::now() < deadline)
@@ -684,6 +718,7 @@ class LiveServer {
   bool wants_input_ = true;
   bool handshake_done_ = false;
   bool client_reset_ = false;
+  bool done_before_fin_ = false;
   std::size_t request_bytes_ = 0;
 };
 
@@ -731,6 +766,10 @@ std::optional<std::string> version_not_offered(std::span<const std::byte> client
   }
   return "the client does not offer " + std::string(to_string(version)) + " (its ClientHello offers " + list + ")";
 }
+
+// X16: how long the transport stays open after the close_notify. A client
+// that finishes on the close_notify is done in milliseconds.
+constexpr auto x16_hold = 3000ms;
 
 // The row's script over an established connection with the request read.
 // Returns what the client may print of the framed body on a failing row
@@ -786,6 +825,32 @@ std::optional<std::size_t> respond(LiveServer& s, const ClientCell& cell, const 
     s.plain(second_half.subspan(bad));
     s.close_notify();
     limit = half;
+  } else if (id == "X16") {
+    s.plain(framed);
+    s.segment();
+    s.close_notify();
+    s.send_and_end(TransportEnd::fin, deadline, /*coalesced=*/false, x16_hold);
+    return std::nullopt;
+  } else if (id == "X17") {
+    s.plain(first_half);
+    s.append(s.forge().alert(Alert::internal_error));
+  } else if (id == "X18") {
+    // RFC 8446 §6.2: every alert but close_notify and user_canceled is an
+    // error whatever its level; a client that reads on past it prints bytes
+    // of a stream that ended in an error.
+    s.plain(first_half);
+    const std::byte warning_internal_error[] = {std::byte{1}, static_cast<std::byte>(Alert::internal_error)};
+    s.append(s.forge().record(record::ContentType::alert, warning_internal_error));
+    s.plain(second_half);
+    s.close_notify();
+    limit = half;
+  } else if (id == "X19") {
+    // The truncation attack dressed as a clean end: anyone on the path can
+    // write this record.
+    s.plain(first_half);
+    const std::byte plaintext_close_notify[] = {std::byte{21}, std::byte{3}, std::byte{3}, std::byte{0},
+                                                std::byte{2},  std::byte{1}, std::byte{0}};
+    s.append(plaintext_close_notify);
   } else if (id == "X14") {
     s.plain(framed);
     s.forge();  // the close_notify and what follows it are forged
@@ -837,6 +902,7 @@ Served serve_one(const ClientCell& cell, const Context& context, net::Socket soc
     }
     served.request_read = true;
     served.framed_limit = respond(server, cell, response, deadline);
+    served.done_before_fin = server.done_before_fin();
     served.client_reset = server.client_reset();
   } catch (const std::exception& e) {
     served.problem = e.what();
@@ -931,9 +997,16 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
                 " bytes the server never sent as the body: \"" + show(std::span(out).subspan(expected.size())) + "\"");
   std::string got = std::to_string(out.size()) + " of " + std::to_string(expected.size()) + " bytes, " + run.describe();
   std::string_view id = cell.row->id;
-  bool truncated = id == "X04" || id == "X05" || id == "X06" || id == "X08";
+  // X17 (a fatal alert) and X19 (a plaintext close_notify): the stream did
+  // not end cleanly; what came before is all the client may print.
+  bool truncated = id == "X04" || id == "X05" || id == "X06" || id == "X08" || id == "X17" || id == "X19";
   if (truncated) {
-    if (served.client_reset && !run.success())
+    // An RST means the client closed with bytes unread, so it cannot have
+    // read to the end it judged; but X17's and X19's last record is the
+    // error itself, which a TLS stack may reject from its header alone
+    // (curl's OpenSSL does, on X19) and leave unread: not a sign there.
+    bool ends_in_a_bad_record = id == "X17" || id == "X19";
+    if (served.client_reset && !run.success() && !ends_in_a_bad_record)
       return fail("the client closed its socket with response bytes unread (RST): it cannot have judged the end");
     if (run.success())
       return fail("a truncated response accepted as complete: exit 0 with " + std::to_string(out.size()) + " of " +
@@ -945,12 +1018,15 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
     if (run.success() && !whole) return fail("a short body with success after a reset");
     return {Status::pass, got};
   }
-  if (id == "X13") {
+  if (id == "X13" || id == "X18") {
     std::size_t limit = mode == ClientOutput::body ? response.body_within(served.framed_limit.value_or(0))
                                                    : response.head.size() + served.framed_limit.value_or(0);
     if (out.size() > limit)
       return fail("printed " + std::to_string(out.size() - limit) + " bytes from the bad record or after it");
-    if (run.success()) return fail("exit 0 after a record that failed authentication");
+    if (run.success())
+      return fail(id == "X13" ? "exit 0 after a record that failed authentication"
+                              : "exit 0 after an error alert (a non-closure alert of level warning is an error in "
+                                "TLS 1.3)");
     return {Status::pass, "failed as it must: " + got};
   }
   // The clean rows, and X07 (the length frames it).
@@ -958,6 +1034,10 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
   // A TLS client that does not read HTTP cannot know the length framed it.
   if (id == "X07" && mode == ClientOutput::response) return {Status::pass, got};
   if (!run.success()) return fail("the whole body arrived but the client failed: " + got);
+  if (id == "X16" && !served.done_before_fin)
+    return fail("the client was still waiting " + std::to_string(x16_hold.count() / 1000) +
+                " s after the close_notify that ended the body: it finished only at the FIN (it treats "
+                "close_notify as nothing)");
   return {Status::pass, got};
 }
 
