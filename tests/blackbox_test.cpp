@@ -264,6 +264,33 @@ TEST(Blackbox, X15_NeitherPlaintextNorAnUnverifiedHandshakePasses) {
       << j.message;
 }
 
+// X07 (a whole Content-Length body, FIN without close_notify): success or a
+// warning, and a strict client that fails with the whole body printed
+// passes too (it never takes a cut body as whole); a short body still fails.
+TEST(Blackbox, X07_AStrictClientThatPrintsTheWholeBodyPasses) {
+  auto j = judge("X07_tls13_length_" + backend(),
+                 std::string("'") + LASTBYTE_CLIENT_BIN + "' --require-close-notify --cafile {cafile} {url}");
+  EXPECT_EQ(j.status, Status::pass) << j.message;
+  EXPECT_NE(j.message.find("a strict client"), std::string::npos) << j.message;
+  j = judge("X07_tls12_length_" + backend(), curl + " | head -c 99999; exit 1");
+  EXPECT_EQ(j.status, Status::fail) << j.message;
+}
+
+// The same words on every row for a client that never spoke TLS (they were
+// "the handshake failed: truncated" on X01-X14), and catalogue options are
+// refused in black-box mode instead of silently ignored.
+TEST(Blackbox, AClientThatNeverStartsTlsIsSaidSoOnEveryRow) {
+  for (std::string name : {"X01_tls13_length_", "X04_tls12_close_", "X15_tls13_other-name_"}) {
+    auto j = judge(name + backend(), "curl -sS http://127.0.0.1:{port}/body");
+    EXPECT_EQ(j.status, Status::fail) << j.message;
+    EXPECT_NE(j.message.find("never started a TLS handshake"), std::string::npos) << name << j.message;
+  }
+  auto run = blackbox::run_command(std::string("'") + LASTBYTE_CONFORMANCE_BIN + "' --client-cmd true --scenario R01",
+                                   std::chrono::seconds(20));
+  EXPECT_EQ(run.exit_code, 2) << run.err;
+  EXPECT_NE(run.err.find("--cell"), std::string::npos) << run.err;
+}
+
 // Issue 19's blind spots, each caught on a deliberately wrong client and
 // passed on a correct one (curl). X16: a client that treats close_notify as
 // nothing and finishes only at the FIN (an embedded stack that drops

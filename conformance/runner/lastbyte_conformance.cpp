@@ -226,6 +226,14 @@ Filters parse(int argc, char** argv) {
   if (f.blackbox_mode()) {
     if (!f.blackbox.client_cmd.empty() && !f.blackbox.server_cmd.empty())
       throw std::invalid_argument("--client-cmd and --server-cmd judge one program at a time");
+    // Options of the catalogue's matrix that black-box mode has no use for
+    // are refused, not silently ignored.
+    if (!f.scenario_globs.empty())
+      throw std::invalid_argument("--scenario selects catalogue rows; in black-box mode select cells with --cell "
+                                  "(e.g. --cell 'X04_*')");
+    if (f.schedule || f.read_size || f.role || f.quick)
+      throw std::invalid_argument("--schedule, --read-size, --role and --quick are catalogue options; black-box "
+                                  "mode takes --cell and --version");
     if (!f.blackbox.server_cmd.empty() && !f.blackbox.cell_globs.empty())
       throw std::invalid_argument("--cell selects client cells; --server-cmd runs Y01-Y04 (filter with --version)");
     f.blackbox.backends = f.backends;
