@@ -291,6 +291,28 @@ TEST(Blackbox, AClientThatNeverStartsTlsIsSaidSoOnEveryRow) {
   EXPECT_NE(run.err.find("--cell"), std::string::npos) << run.err;
 }
 
+// A run says what it is doing (a line per cell on stderr with the elapsed
+// time; --verbose: why a cell passed) and how many TLS-only cells the
+// program passed, apart from those the HTTP framing caught: curl catches
+// X05's cut by its Content-Length, not X04's (TLS only).
+TEST(Blackbox, ProgressPerCellAndTlsOnlyRowsCountedApart) {
+  auto run = blackbox::run_command(std::string("'") + LASTBYTE_CONFORMANCE_BIN + "' --verbose --backend " + backend() +
+                                       " --version 1.3 --cell 'X0[45]_*' --client-cmd '" + curl + "'",
+                                   std::chrono::seconds(60));
+  std::string out(reinterpret_cast<const char*>(run.out.data()), run.out.size());
+  EXPECT_NE(run.err.find("[1/2 "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("[2/2 "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("X05_tls13_length_" + backend() + ": pass: failed as it must"), std::string::npos) << run.err;
+  EXPECT_NE(out.find("TLS-only rows (only TLS can tell the end was not whole): 0 of 1 cells passed"),
+            std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP-framing rows (the body's framing shows the cut): 1 of 1 cells passed"), std::string::npos)
+      << out;
+  EXPECT_EQ(cell("X04_tls13_close_" + backend()).detected_by(), "TLS only");
+  EXPECT_EQ(cell("X08_tls12_chunked_" + backend()).detected_by(), "HTTP framing");
+  EXPECT_EQ(cell("X16_tls12_close_" + backend()).detected_by(), "TLS only");
+  EXPECT_EQ(cell("X01_tls12_length_" + backend()).detected_by(), "clean end");
+}
+
 // Issue 19's blind spots, each caught on a deliberately wrong client and
 // passed on a correct one (curl). X16: a client that treats close_notify as
 // nothing and finishes only at the FIN (an embedded stack that drops

@@ -26,6 +26,7 @@ struct Result {
   std::string title;     // the row's title
   std::string column;    // matrix column: "tls13 openssl"
   std::string key;       // expectation key
+  std::string detected_by = {};  // client cells: "TLS only", "HTTP framing", ... (ClientCell::detected_by)
   blackbox::Judgement judgement;
   blackbox::Expect expected = blackbox::Expect::pass;  // from --expect
   double seconds = 0;
@@ -215,6 +216,26 @@ report::Run report_of(const BlackboxRun& run, const std::string& subject, const 
   return out;
 }
 
+// Per label (ClientCell::detected_by), how many cells the program passed:
+// "handles truncation" must be read off the TLS-only rows, not the ones
+// the HTTP framing caught.
+std::vector<std::string> detection_lines(const std::vector<Result>& results) {
+  std::vector<std::string> lines;
+  for (std::string_view label : {"TLS only", "HTTP framing"}) {
+    int passed = 0, ran = 0;
+    for (const auto& r : results)
+      if (r.detected_by == label && r.judgement.status != Status::unsupported) {
+        ++ran;
+        passed += r.judgement.status == Status::pass;
+      }
+    if (ran == 0) continue;
+    lines.push_back(std::string(label == "TLS only" ? "TLS-only rows (only TLS can tell the end was not whole)"
+                                                    : "HTTP-framing rows (the body's framing shows the cut)") +
+                    ": " + std::to_string(passed) + " of " + std::to_string(ran) + " cells passed");
+  }
+  return lines;
+}
+
 int report(const BlackboxRun& run, const std::string& subject, std::vector<Result>& results) {
   if (!run.record.empty() && !write_record(run.record, subject, results)) {
     std::fprintf(stderr, "lastbyte-conformance: cannot write %s\n", run.record.c_str());
@@ -229,8 +250,12 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
     for (auto& r : results) r.expected = expectations->find(r.key);
   }
   report::Run summary = report_of(run, subject, results);
+  auto detection = detection_lines(results);
+  summary.notes.insert(summary.notes.end(), detection.begin(), detection.end());
   report::print_summary(stdout, summary);
   report::print_legend(stdout, summary);
+  if (!detection.empty()) std::printf("\n");
+  for (const auto& line : detection) std::printf("%s\n", report::clip(line).c_str());
   int pass = 0, fail = 0, unsupported = 0, recorded = 0, unexpected = 0;
   for (const auto& r : results) {
     switch (r.judgement.status) {
@@ -275,34 +300,67 @@ std::optional<std::string> program_cannot(const BlackboxRun& run, TlsVersion ver
          std::string(to_string(version));
 }
 
+// Progress on stderr while a run works (a slow client's run takes
+// minutes): on a terminal one line rewritten in place, otherwise (ctest, a
+// log) a line per cell; each with the elapsed time. --verbose adds why a
+// cell passed.
+class Progress {
+ public:
+  Progress(std::size_t total, bool verbose) : total_(total), verbose_(verbose), tty_(::isatty(STDERR_FILENO)) {}
+  ~Progress() {
+    if (tty_ && done_ > 0) std::fputc('\n', stderr);
+  }
+  void cell_done(const std::string& name, const blackbox::Judgement& j) {
+    ++done_;
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    const char* word = j.status == Status::pass ? "pass" : j.status == Status::fail ? "FAIL" : "unsupported";
+    char head[64];
+    std::snprintf(head, sizeof head, "[%zu/%zu %.1f s] ", done_, total_, elapsed);
+    std::string line = head + name + ": " + word;
+    if (j.status != Status::pass || verbose_) line += ": " + j.message.substr(0, j.message.find('\n'));
+    if (tty_) std::fprintf(stderr, "\r\033[K%s", report::clip(line).c_str());
+    else std::fprintf(stderr, "%s\n", report::clip(line).c_str());
+    std::fflush(stderr);
+  }
+
+ private:
+  std::size_t total_, done_ = 0;
+  bool verbose_, tty_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
 int run_clients(const BlackboxRun& run, const blackbox::Workspace& workspace) {
   blackbox::ClientOptions options{.command = run.client_cmd,
                                   .output = run.client_output,
                                   .timeout = std::chrono::seconds(run.timeout_seconds)};
-  std::vector<Result> results;
+  std::vector<blackbox::ClientCell> cells;
   for (const Backend* backend : run.backends)
-    for (const auto& cell : blackbox::client_cells(*backend)) {
-      if (run.version && cell.version != *run.version) continue;
-      if (!selected(run, cell.name())) continue;
-      auto started = std::chrono::steady_clock::now();
-      auto cannot = program_cannot(run, cell.version);
-      auto judgement = cannot ? blackbox::Judgement{Status::unsupported, *cannot}
-                              : blackbox::run_client_cell(cell, options, workspace);
-      std::string key = cell.expectation_key();
-      std::string variant = key.substr(key.rfind(' ') + 1);
-      results.push_back({.name = cell.name(),
-                         .row = std::string(cell.row->id) + " " + variant,
-                         .title = std::string(cell.row->title),
-                         .column = std::string(cell.version == TlsVersion::tls1_3 ? "tls13 " : "tls12 ") +
-                                   std::string(backend->name),
-                         .key = key,
-                         .judgement = std::move(judgement),
-                         .expected = blackbox::Expect::pass,
-                         .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
-    }
-  if (results.empty()) {
+    for (const auto& cell : blackbox::client_cells(*backend))
+      if ((!run.version || cell.version == *run.version) && selected(run, cell.name())) cells.push_back(cell);
+  if (cells.empty()) {
     std::fprintf(stderr, "lastbyte-conformance: the filters select no black-box cell\n");
     return 2;
+  }
+  std::vector<Result> results;
+  Progress progress(cells.size(), run.verbose);
+  for (const auto& cell : cells) {
+    auto started = std::chrono::steady_clock::now();
+    auto cannot = program_cannot(run, cell.version);
+    auto judgement = cannot ? blackbox::Judgement{Status::unsupported, *cannot}
+                            : blackbox::run_client_cell(cell, options, workspace);
+    progress.cell_done(cell.name(), judgement);
+    std::string key = cell.expectation_key();
+    std::string variant = key.substr(key.rfind(' ') + 1);
+    results.push_back({.name = cell.name(),
+                       .row = std::string(cell.row->id) + " " + variant,
+                       .title = "[" + std::string(cell.detected_by()) + "] " + std::string(cell.row->title),
+                       .column = std::string(cell.version == TlsVersion::tls1_3 ? "tls13 " : "tls12 ") +
+                                 std::string(cell.backend->name),
+                       .key = key,
+                       .detected_by = std::string(cell.detected_by()),
+                       .judgement = std::move(judgement),
+                       .expected = blackbox::Expect::pass,
+                       .seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
   }
   return report(run, run.client_cmd, results);
 }

@@ -27,6 +27,7 @@ struct BlackboxRun {
   std::string server_path = "/body";
   std::string junit, markdown, html;
   bool keep = false;           // keep the workspace (certificates, logs)
+  bool verbose = false;        // the progress line says why a passing cell passed
 };
 
 int run_blackbox(const BlackboxRun& run);

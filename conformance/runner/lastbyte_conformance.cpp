@@ -79,7 +79,8 @@ const char usage[] =
     "  --program-backend NAME  the program is built on this lastbyte backend: the versions its library\n"
     "                     cannot speak are unsupported by that library (any other version a program does\n"
     "                     not offer fails its cells)\n"
-    "  --keep             keep the workspace (certificates, the body, the server's log)\n";
+    "  --keep             keep the workspace (certificates, the body, the server's log)\n"
+    "  --verbose          the progress line of each cell (stderr) says why it passed, too\n";
 
 struct Filters {
   std::vector<const Backend*> backends, peers;
@@ -189,6 +190,7 @@ Filters parse(int argc, char** argv) {
     else if (arg == "--vanishing") f.blackbox.vanishing = static_cast<int>(in_range(need(), "--vanishing", 0, 100000));
     else if (arg == "--server-path") f.blackbox.server_path = need();
     else if (arg == "--keep") f.blackbox.keep = true;
+    else if (arg == "--verbose") f.blackbox.verbose = true;
     else if (arg == "--list") {
       for (const auto& s : scenarios()) std::cout << s.id << "  " << s.title << "\n";
       std::cout << "R36  " << r36_title << "\n";

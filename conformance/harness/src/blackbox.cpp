@@ -122,6 +122,17 @@ std::string ClientCell::name() const {
          std::string(backend->name);
 }
 
+std::string_view ClientCell::detected_by() const {
+  std::string_view id = row->id;
+  if (row->wrong_certificate) return "certificate";
+  bool cut = id == "X04" || id == "X05" || id == "X06" || id == "X08" || id == "X17" || id == "X19";
+  if (cut) return framing == Framing::close ? "TLS only" : "HTTP framing";
+  // The whole body arrives, then an error only TLS reports (X13, X18), or
+  // the clean end is close_notify alone (X16).
+  if (id == "X13" || id == "X18" || id == "X16") return "TLS only";
+  return "clean end";
+}
+
 std::string ClientCell::expectation_key() const {
   std::string variant(row->wrong_certificate ? certificate_name(certificate) : to_string(framing));
   return std::string(row->id) + " " + std::string(version_tag(version)) + " " + variant;

@@ -60,6 +60,12 @@ struct ClientCell {
   const Backend* backend = nullptr;  // the harness-server's TLS stack
 
   std::string name() const;  // X04_tls13_close_openssl, X15_tls12_other-name_gnutls
+  // What can tell the client that the stream did not end whole: "HTTP
+  // framing" (a Content-Length or chunked body cut short), "TLS only" (a
+  // close-delimited body, an alert, an injected or bad record: only the TLS
+  // layer's verdict tells), "clean end" (nothing to detect), "certificate".
+  // A client that passes only the framing rows does not handle truncation.
+  std::string_view detected_by() const;
   // "X04 tls13 close": the key of an expectation (the backend left out: the
   // program under test should not care which library plays the server).
   std::string expectation_key() const;
