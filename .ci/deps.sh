@@ -11,10 +11,10 @@ mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACK
 # libgnutls28-dev: native mode measures GnuTLS too (docs/divergences.md),
 # adapter or not (it is also a backend package: listed once).
 # ccache: .ci/run compiles the same sources for every configured backend.
-# curl, python3, gnutls-bin, nginx, wget: the real programs black-box mode judges
+# curl, python3, gnutls-bin, nginx, wget, stunnel4, haproxy: the real programs black-box mode judges
 # (tests/CMakeLists.txt, docs/blackbox.md), on loopback only.
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config openssl "${backend_packages[@]}" libgnutls28-dev libgtest-dev
-          libbenchmark-dev libasio-dev libuv1-dev ccache curl python3 gnutls-bin nginx wget chromium)
+          libbenchmark-dev libasio-dev libuv1-dev ccache curl python3 gnutls-bin nginx wget stunnel4 haproxy chromium)
 mapfile -t packages < <(printf '%s\n' "${packages[@]}" | awk '!seen[$0]++')
 missing=()
 for p in "${packages[@]}"; do

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 
@@ -364,6 +365,49 @@ TEST(Blackbox, X18_AClientThatReadsPastAWarningAlertFails) {
   EXPECT_NE(j.message.find("exit 0 after an error alert"), std::string::npos) << j.message;
   j = judge("X18_tls13_chunked_" + backend(), curl);
   EXPECT_EQ(j.status, Status::pass) << j.message;
+}
+
+// Y03 and Y05 on TLS-terminating proxies (tests/blackbox_clients/tls_proxy.py)
+// in front of the harness's own upstream ({upstream}): one that turns the
+// truncated request into the partial request and a clean FIN upstream
+// (stunnel's behaviour) fails Y05; one that resets the upstream, and one
+// that answers 400 and forwards nothing (haproxy's), pass both. Y03 failed
+// the 400 before issue 19.
+std::vector<blackbox::ServerCellResult> proxy_rows(const std::string& mode, const std::string& extra = {}) {
+  static auto w = blackbox::Workspace::create(100000, false, true);
+  EXPECT_TRUE(w);
+  return blackbox::run_server_rows(
+      {.command = std::string("exec python3 ") + LASTBYTE_SOURCE_DIR + "/tests/blackbox_clients/tls_proxy.py " + mode +
+                  " {port} {certfile} {keyfile} {upstream} " + extra,
+       .vanishing_connections = 20},
+      default_backend(), {TlsVersion::tls1_2}, *w);
+}
+
+const blackbox::ServerCellResult& row(const std::vector<blackbox::ServerCellResult>& results, std::string_view id) {
+  auto it = std::find_if(results.begin(), results.end(), [&](const auto& r) { return r.row == id; });
+  EXPECT_NE(it, results.end()) << id;
+  return *it;
+}
+
+TEST(Blackbox, Y05_AProxyThatForwardsACutRequestWithACleanFinFails) {
+  auto results = proxy_rows("forward-fin");
+  EXPECT_EQ(row(results, "Y05").judgement.status, Status::fail) << row(results, "Y05").judgement.message;
+  EXPECT_NE(row(results, "Y05").judgement.message.find("forwarded the partial request \"GET /\""), std::string::npos)
+      << row(results, "Y05").judgement.message;
+  EXPECT_EQ(row(results, "Y01").judgement.status, Status::pass) << row(results, "Y01").judgement.message;
+  for (std::string mode : {"forward-reset", "buffer-400"}) {
+    results = proxy_rows(mode);
+    for (const auto& r : results) EXPECT_EQ(r.judgement.status, Status::pass) << mode << " " << r.name << ": " << r.judgement.message;
+  }
+  EXPECT_NE(row(results, "Y03").judgement.message.find("an error answer, \"HTTP/1.1 400"), std::string::npos)
+      << row(results, "Y03").judgement.message;
+}
+
+// Listening is not serving: a proxy that accepts and drops connections for
+// its first 2 s (its upstream not up yet) is waited for, not failed on Y01.
+TEST(Blackbox, Y01_AServerThatStartsSlowlyIsWaitedFor) {
+  auto results = proxy_rows("forward-reset", "2");
+  EXPECT_EQ(row(results, "Y01").judgement.status, Status::pass) << row(results, "Y01").judgement.message;
 }
 
 // A client that sends its request and exits without reading has judged

@@ -64,9 +64,10 @@ const char usage[] =
     "                     body on stdout; placeholders {url} {host} {port} {path} {name} {cafile}\n"
     "  --client-output body|response  what CMD prints: the body (default) or the whole response\n"
     "                     as it came out of TLS (a TLS client such as openssl s_client)\n"
-    "  --server-cmd CMD   judge an HTTPS server: rows Y01-Y04; CMD must serve HTTPS on {port}\n"
+    "  --server-cmd CMD   judge an HTTPS server: rows Y01-Y05; CMD must serve HTTPS on {port}\n"
     "                     (also {certfile} {keyfile} {cafile} {docroot}; it runs in {docroot}, which holds\n"
-    "                     the file \"body\")\n"
+    "                     the file \"body\"); a TLS-terminating proxy forwards to {upstream}, a plaintext\n"
+    "                     HTTP server the harness plays (Y05 runs only then)\n"
     "  --server-path P    what the harness requests of a server (default /body)\n"
     "  --vanishing N      Y04: connections that handshake and vanish (default 1000)\n"
     "  --cell GLOB        black-box cell names, e.g. 'X0[4-6]_*' (repeatable)\n"
@@ -237,7 +238,7 @@ Filters parse(int argc, char** argv) {
       throw std::invalid_argument("--schedule, --read-size, --role and --quick are catalogue options; black-box "
                                   "mode takes --cell and --version");
     if (!f.blackbox.server_cmd.empty() && !f.blackbox.cell_globs.empty())
-      throw std::invalid_argument("--cell selects client cells; --server-cmd runs Y01-Y04 (filter with --version)");
+      throw std::invalid_argument("--cell selects client cells; --server-cmd runs Y01-Y05 (filter with --version)");
     f.blackbox.backends = f.backends;
     f.blackbox.version = f.version;
     f.blackbox.junit = f.junit;

@@ -17,6 +17,7 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -32,7 +33,10 @@ const ServerRow server_table[] = {
     {.id = "Y02", .title = "request, then RST"},
     {.id = "Y03", .title = "request bytes cut mid-record, FIN"},
     {.id = "Y04", .title = "connections that handshake and vanish (FIN and RST in turn)"},
+    {.id = "Y05", .title = "a proxy's upstream after a request cut mid-record: never the partial request and a FIN"},
 };
+
+
 
 // The program under test, in its own process group; stopped (the whole
 // group) on destruction, so that nothing is left running.
@@ -113,6 +117,113 @@ void reset(net::Socket& socket) {
   net::set_linger_reset(socket);
   socket = net::Socket();
 }
+
+// The plaintext HTTP server a TLS-terminating proxy under test forwards to
+// ({upstream}). It answers every whole request head with the body
+// (Content-Length, then its FIN), and records what each connection brought
+// and how it ended: Y05 fails a proxy that turned a TLS truncation into a
+// partial request followed by a clean FIN, which an upstream cannot tell
+// from a short request that really ended (an HTTP/0.9 `GET /` gets a 200).
+class Upstream {
+ public:
+  struct Seen {
+    std::string bytes;        // what arrived (its first 200 bytes)
+    bool whole_head = false;  // a request head ended by an empty line arrived
+    std::string end;          // "FIN", "RST", or empty while open
+  };
+
+  explicit Upstream(const Bytes& body) {
+    auto listener = net::listen_tcp("127.0.0.1", 0);
+    if (!listener) throw std::runtime_error("the upstream's listen: " + listener.error().message());
+    port_ = *net::local_port(*listener);
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+                       "\r\nConnection: close\r\n\r\n";
+    response_.assign(head.begin(), head.end());
+    for (std::byte b : body) response_.push_back(static_cast<char>(b));
+    thread_ = std::thread([this, l = std::move(*listener)]() mutable { serve(l); });
+  }
+  ~Upstream() {
+    stop_ = true;
+    thread_.join();
+  }
+  Upstream(const Upstream&) = delete;
+  Upstream& operator=(const Upstream&) = delete;
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::size_t connections() const {
+    std::lock_guard lock(mutex_);
+    return seen_.size();
+  }
+  // The connections from `first` on, once each that brought bytes has
+  // ended (or at `until`). Those that brought nothing may stay open: a
+  // proxy connects upstream for each client (stunnel does, also for Y04's
+  // vanishing ones) and ends those whenever it likes.
+  std::vector<Seen> after(std::size_t first, net::Deadline until) const {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        bool open = false;
+        for (std::size_t i = first; i < seen_.size(); ++i) open |= seen_[i].end.empty() && !seen_[i].bytes.empty();
+        if (!open || net::Clock::now() >= until)
+          return {seen_.begin() + static_cast<std::ptrdiff_t>(std::min(first, seen_.size())), seen_.end()};
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+ private:
+  struct Open {
+    net::Socket socket;
+    std::size_t index;
+    std::string received = {};
+    bool answered = false;
+  };
+  void serve(const net::Socket& listener) {
+    std::vector<Open> open;
+    while (!stop_) {
+      std::vector<pollfd> fds{{listener.fd(), POLLIN, 0}};
+      for (const Open& o : open) fds.push_back({o.socket.fd(), POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (fds[0].revents & POLLIN) {
+        if (auto accepted = net::accept_tcp(listener, net::after(0ms))) {
+          std::lock_guard lock(mutex_);
+          seen_.push_back({});
+          open.push_back({.socket = std::move(*accepted), .index = seen_.size() - 1});
+        }
+      }
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (!fds[i].revents) continue;
+        Open& o = open[i - 1];
+        char buf[4096];
+        ssize_t n = ::recv(o.socket.fd(), buf, sizeof buf, 0);
+        std::lock_guard lock(mutex_);
+        Seen& seen = seen_[o.index];
+        if (n > 0) {
+          o.received.append(buf, static_cast<std::size_t>(n));
+          seen.bytes = o.received.substr(0, 200);
+          seen.whole_head = o.received.find("\r\n\r\n") != std::string::npos;
+          if (seen.whole_head && !o.answered) {
+            o.answered = true;
+            send_all(o.socket.fd(), std::as_bytes(std::span(response_)), net::after(5s));
+            ::shutdown(o.socket.fd(), SHUT_WR);
+          }
+          continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        seen.end = n == 0 ? "FIN" : "RST";
+        o.socket = net::Socket();
+      }
+      std::erase_if(open, [](const Open& o) { return !o.socket; });
+    }
+  }
+
+  std::uint16_t port_ = 0;
+  std::string response_;
+  mutable std::mutex mutex_;
+  std::vector<Seen> seen_;
+  std::atomic<bool> stop_ = false;
+  std::thread thread_;
+};
 
 std::string request_for(const std::string& path) {
   return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -235,13 +346,14 @@ RowRun y02(const Context& context, std::uint16_t port, const std::string& path) 
   return {std::nullopt, "request sent, then RST"};
 }
 
-RowRun y03(const Context& context, std::uint16_t port, const std::string& path) {
+// Y03 and Y05: the request's first 5 bytes in a whole record (a server that
+// answers whatever bytes it has answers those), the rest in a record cut in
+// its middle, then a FIN: the request line itself never arrives whole. A
+// server may answer with an error (4xx, 5xx), never with a success.
+RowRun cut_request(const Context& context, std::uint16_t port, const std::string& path) {
   auto deadline = net::after(10s);
   auto s = open_session(context, port, deadline);
   if (!s) return {"handshake: " + s.error().message(), {}};
-  // The request's first 5 bytes in a whole record (a server that answers
-  // whatever bytes it has answers those), the rest in a record cut in its
-  // middle: the request line itself never arrives whole.
   std::string request = request_for(path);
   std::string_view first(request.data(), 5), rest(request.data() + first.size());
   if (s->connection.write(first).status != IoStatus::ok) return {"harness: cannot queue the request", {}};
@@ -255,9 +367,33 @@ RowRun y03(const Context& context, std::uint16_t port, const std::string& path) 
   ::shutdown(s->socket.fd(), SHUT_WR);
   std::string end;
   std::string response = read_response(*s, net::after(3s), &end);
-  if (!response.empty())
-    return {"answered a request whose second half never arrived: \"" + head_of(response) + "\"", {}};
-  return {std::nullopt, "no response, then " + end};
+  if (response.empty()) return {std::nullopt, "no response, then " + end};
+  // "HTTP/1.1 400": an error answer is correct (haproxy answers 400); the
+  // row used to fail any answer at all (issue 19).
+  bool error_answer = response.size() > 9 && response.starts_with("HTTP/1.") && (response[9] == '4' || response[9] == '5');
+  if (!error_answer)
+    return {"answered a request whose second half never arrived, not with an error: \"" + head_of(response) + "\"",
+            {}};
+  return {std::nullopt, "an error answer, \"" + head_of(response) + "\", then " + end};
+}
+
+RowRun y05(const Context& context, std::uint16_t port, const std::string& path, const Upstream& upstream) {
+  std::size_t before = upstream.connections();
+  RowRun run = cut_request(context, port, path);
+  if (run.problem) return run;
+  std::string forwarded;
+  for (const auto& seen : upstream.after(before, net::after(5s))) {
+    if (seen.bytes.empty()) continue;
+    std::string shown = "\"" + head_of(seen.bytes) + "\" (" + std::to_string(seen.bytes.size()) + " bytes)";
+    if (!seen.whole_head && seen.end == "FIN")
+      return {"forwarded the partial request " + shown +
+                  " to the upstream and ended that connection with a clean FIN: the upstream cannot tell it from "
+                  "a request that really ended there",
+              {}};
+    forwarded += (forwarded.empty() ? "" : "; ") + shown + ", then " + (seen.end.empty() ? "still open" : seen.end);
+  }
+  return {std::nullopt, run.seen + (forwarded.empty() ? "; nothing forwarded to the upstream"
+                                                      : "; the upstream got " + forwarded)};
 }
 
 RowRun y04(const Context& context, std::uint16_t port, int connections) {
@@ -303,22 +439,29 @@ std::span<const ServerRow> server_rows() { return server_table; }
 std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, const Backend& backend,
                                               const std::vector<TlsVersion>& versions, const Workspace& workspace) {
   std::vector<ServerCellResult> results;
+  // The first cell carries the reason (and the server's log); the others
+  // point at it rather than repeat it.
   auto fail_all = [&](const std::string& why) {
     for (TlsVersion v : versions)
-      for (const ServerRow& row : server_table)
-        results.push_back({.name = std::string(row.id) + "_" + (v == TlsVersion::tls1_3 ? "tls13_" : "tls12_") +
-                                   std::string(backend.name),
-                           .row = row.id,
-                           .version = v,
-                           .judgement = {Status::fail, why}});
+      for (const ServerRow& row : server_table) {
+        std::string name =
+            std::string(row.id) + "_" + (v == TlsVersion::tls1_3 ? "tls13_" : "tls12_") + std::string(backend.name);
+        std::string message = results.empty() ? why : "not run: " + results.front().name + " says why";
+        results.push_back({.name = name, .row = row.id, .version = v, .judgement = {Status::fail, message}});
+      }
     return results;
   };
   auto port = free_port();
   if (!port) return fail_all("harness: " + port.error().message());
   std::string p = std::to_string(*port);
+  // A proxy forwards to the harness's own plaintext server: its command
+  // names {upstream}. Y05 needs one; without it the row is unsupported by
+  // the program (it is not a proxy).
+  std::optional<Upstream> upstream;
+  if (options.command.find("{upstream}") != std::string::npos) upstream.emplace(workspace.body());
   const std::array<std::string, server_placeholder_names.size()> values = {
       p, "127.0.0.1", workspace.certfile().string(), workspace.keyfile().string(), workspace.cafile().string(),
-      workspace.docroot().string()};
+      workspace.docroot().string(), upstream ? upstream->address() : std::string()};
   std::vector<std::pair<std::string, std::string>> placeholders;
   for (std::size_t i = 0; i < values.size(); ++i) placeholders.emplace_back(server_placeholder_names[i], values[i]);
   auto command = substitute(options.command, placeholders);
@@ -335,6 +478,26 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
   if (!listening)
     return fail_all("the server never listened on 127.0.0.1:" + p + " (" + child.exited().value_or("still running") +
                     "); its output:\n" + log_tail(log));
+  // Listening is not serving: a server (or a proxy whose upstream is still
+  // starting) may accept before it answers. The rows start once a plain
+  // request is answered whole, within the same start timeout.
+  {
+    Config config = client_config(backend.supports(TlsVersion::tls1_3) ? TlsVersion::tls1_3 : TlsVersion::tls1_2);
+    config.server_name = "127.0.0.1";
+    config.min_version = TlsVersion::tls1_2;
+    auto any = Context::create(config, backend);
+    if (!any) return fail_all("harness: " + any.error().message());
+    std::optional<std::string> not_yet = "no request tried";
+    while (not_yet && net::Clock::now() < started && !child.exited()) {
+      not_yet = probe(*any, *port, options.path);
+      if (not_yet) std::this_thread::sleep_for(100ms);
+    }
+    if (not_yet)
+      return fail_all("the server listens but never answered a plain request whole within " +
+                      std::to_string(options.start_timeout.count() / 1000) + " s (" +
+                      child.exited().value_or("still running") + "; last: " + *not_yet + "); its output:\n" +
+                      log_tail(log));
+  }
 
   for (TlsVersion version : versions) {
     std::optional<std::string> not_spoken;
@@ -348,6 +511,12 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
                               .row = row.id,
                               .version = version,
                               .judgement = {}};
+      if (row.id == "Y05" && !upstream) {
+        result.judgement = {Status::unsupported, "unsupported by this program: not a proxy (the command has no "
+                                                 "{upstream} to forward to)"};
+        results.push_back(std::move(result));
+        continue;
+      }
       if (!backend.supports(version)) {
         result.judgement = {Status::unsupported, "the harness-client's library (" + backend.library_version() +
                                                      ") cannot speak " + std::string(to_string(version))};
@@ -392,8 +561,9 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
       try {
         if (row.id == "Y01") run = y01(*context, *port, options.path);
         else if (row.id == "Y02") run = y02(*context, *port, options.path);
-        else if (row.id == "Y03") run = y03(*context, *port, options.path);
-        else run = y04(*context, *port, options.vanishing_connections);
+        else if (row.id == "Y03") run = cut_request(*context, *port, options.path);
+        else if (row.id == "Y04") run = y04(*context, *port, options.vanishing_connections);
+        else run = y05(*context, *port, options.path, *upstream);
       } catch (const std::exception& e) {
         run.problem = std::string("harness: ") + e.what();
       }

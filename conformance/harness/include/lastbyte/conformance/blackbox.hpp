@@ -11,7 +11,7 @@
 //
 // Server mode: the harness starts the command once (placeholders {port}
 // {certfile} {keyfile} {cafile} {docroot}), plays the client of rows
-// Y01-Y04 against it, and after every row checks that a plain request is
+// Y01-Y05 against it, and after every row checks that a plain request is
 // still answered.
 #pragma once
 
@@ -128,8 +128,10 @@ Expected<std::string> substitute(std::string_view text, const std::vector<std::p
 // The placeholders a client command and a server command may hold.
 inline constexpr std::array<std::string_view, 6> client_placeholder_names = {"url",  "host", "port",
                                                                               "path", "name", "cafile"};
-inline constexpr std::array<std::string_view, 6> server_placeholder_names = {"port",   "host",   "certfile",
-                                                                              "keyfile", "cafile", "docroot"};
+// {upstream}: host:port of a plaintext HTTP server the harness plays, for a
+// TLS-terminating proxy to forward to (Y05 runs only when it is used).
+inline constexpr std::array<std::string_view, 7> server_placeholder_names = {
+    "port", "host", "certfile", "keyfile", "cafile", "docroot", "upstream"};
 // What is wrong with the command's placeholders, checked before anything
 // runs: a misspelt one ({URL}) would otherwise fail every cell alike, and a
 // recording of it would be 57 lines of "fail".
@@ -175,7 +177,7 @@ struct ServerCellResult {
   Judgement judgement;
 };
 
-// Starts the command, runs Y01-Y04 for each version in `versions` with
+// Starts the command, runs Y01-Y05 for each version in `versions` with
 // `backend` as the harness-client, stops the command. The last element is
 // "the server stayed up" when the server exited on its own.
 std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, const Backend& backend,
