@@ -30,14 +30,22 @@ struct Result {
   blackbox::Judgement judgement;
   blackbox::Expect expected = blackbox::Expect::pass;  // from --expect
   double seconds = 0;
+  std::vector<std::string> expected_kinds = {};  // a recorded failure's kinds (empty: any)
 
   // What the run makes of it: a cell that behaves as recorded is not a
-  // failure of the run (a finding about the program, shown as such).
+  // failure of the run (a finding about the program, shown as such). A
+  // recorded failure must fail the recorded way: one that now fails
+  // because the program never connected is not the finding on record.
+  bool fails_as_recorded() const {
+    return judgement.status == Status::fail &&
+           (expected_kinds.empty() ||
+            std::find(expected_kinds.begin(), expected_kinds.end(), judgement.kind) != expected_kinds.end());
+  }
   bool as_expected() const {
     switch (expected) {
       case blackbox::Expect::pass: return judgement.status != Status::fail;
-      case blackbox::Expect::fail: return judgement.status != Status::pass;
-      case blackbox::Expect::racy: return true;
+      case blackbox::Expect::fail: return judgement.status == Status::unsupported || fails_as_recorded();
+      case blackbox::Expect::racy: return judgement.status != Status::fail || fails_as_recorded();
     }
     return false;
   }
@@ -143,17 +151,21 @@ bool write_record(const std::string& path, const std::string& subject, const std
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (!f) return false;
   std::fprintf(f, "# lastbyte-conformance --record: what `%s` does on the black-box rows.\n", subject.c_str());
-  std::fprintf(f, "# ROW VERSION VARIANT pass|fail; a cell not listed must pass.\n");
+  std::fprintf(f, "# ROW VERSION VARIANT fail:KIND[,KIND] (how it failed); a cell not listed must pass.\n");
   std::vector<std::string> written;
   for (const auto& r : results) {
     if (r.judgement.status != Status::fail) continue;
     if (std::find(written.begin(), written.end(), r.key) != written.end()) continue;
     written.push_back(r.key);
-    std::string backends, why = r.judgement.message.substr(0, r.judgement.message.find('\n'));
+    std::string backends, kinds, why = r.judgement.message.substr(0, r.judgement.message.find('\n'));
     for (const auto& other : results)
-      if (other.key == r.key && other.judgement.status == Status::fail)
+      if (other.key == r.key && other.judgement.status == Status::fail) {
         backends += (backends.empty() ? "" : ",") + other.column.substr(other.column.find(' ') + 1);
-    std::fprintf(f, "%-24s fail  # %s (%s)\n", r.key.c_str(), why.c_str(), backends.c_str());
+        if (("," + kinds + ",").find("," + other.judgement.kind + ",") == std::string::npos)
+          kinds += (kinds.empty() ? "" : ",") + other.judgement.kind;
+      }
+    std::string expect = "fail:" + kinds;
+    std::fprintf(f, "%-24s %-28s # %s (%s)\n", r.key.c_str(), expect.c_str(), why.c_str(), backends.c_str());
   }
   return std::fclose(f) == 0;
 }
@@ -206,6 +218,9 @@ report::Run report_of(const BlackboxRun& run, const std::string& subject, const 
     std::string message = r.judgement.message;
     if (r.judgement.status == Status::pass && !r.as_expected())
       message = "passes a row recorded as failing (" + r.key + "): update the expectations\n" + message;
+    else if (r.judgement.status == Status::fail && !r.as_expected() && !r.expected_kinds.empty())
+      message = "fails another way than recorded (" + r.judgement.kind + ", recorded: " + r.expected_kinds.front() +
+                (r.expected_kinds.size() > 1 ? ", ..." : "") + ")\n" + message;
     out.entries.push_back({.row = row->second,
                            .column = column->second,
                            .outcome = outcome,
@@ -247,7 +262,11 @@ int report(const BlackboxRun& run, const std::string& subject, std::vector<Resul
       std::fprintf(stderr, "lastbyte-conformance: %s\n", expectations.error().detail.c_str());
       return 2;
     }
-    for (auto& r : results) r.expected = expectations->find(r.key);
+    for (auto& r : results) {
+      auto recorded_cell = expectations->find(r.key);
+      r.expected = recorded_cell.expect;
+      r.expected_kinds = recorded_cell.kinds;
+    }
   }
   report::Run summary = report_of(run, subject, results);
   auto detection = detection_lines(results);
@@ -372,8 +391,15 @@ std::string title_of(std::string_view server_row) {
 }
 
 int run_servers(const BlackboxRun& run, const blackbox::Workspace& workspace) {
-  blackbox::ServerOptions options{.command = run.server_cmd, .path = run.server_path,
-                                  .vanishing_connections = run.vanishing};
+  std::size_t versions_run = 0;
+  for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
+    versions_run += (!run.version || *run.version == v) && !program_cannot(run, v);
+  Progress progress(versions_run * run.backends.size() * blackbox::server_rows().size(), run.verbose);
+  blackbox::ServerOptions options{
+      .command = run.server_cmd,
+      .path = run.server_path,
+      .vanishing_connections = run.vanishing,
+      .on_result = [&](const blackbox::ServerCellResult& c) { progress.cell_done(c.name, c.judgement); }};
   std::vector<TlsVersion> versions;
   std::vector<Result> results;
   for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2}) {

@@ -970,46 +970,49 @@ std::string last_line(const std::string& text) {
 
 Judgement judge(const ClientCell& cell, const Response& response, ClientOutput mode, const CommandResult& run,
                 const Served& served) {
-  auto fail = [&](std::string why) {
+  // `kind`: the failure's class, stable across runs and wordings, which an
+  // expectations file records ("fail:accepted-truncation") so that a
+  // recorded failure is not satisfied by another one (never connecting).
+  auto fail = [&](std::string_view kind, std::string why) {
     why += "\n  the client: " + run.describe() + ", " + std::to_string(run.out.size()) + " bytes on stdout";
     if (!run.err.empty()) why += "; stderr ends: " + last_line(run.err);
-    return Judgement{Status::fail, why};
+    return Judgement{.status = Status::fail, .message = why, .kind = std::string(kind)};
   };
-  if (!served.problem.empty()) return fail("harness: " + served.problem);
+  if (!served.problem.empty()) return fail("harness", "harness: " + served.problem);
   Bytes expected = mode == ClientOutput::body ? *response.body : response.head;
   if (mode == ClientOutput::response) expected.insert(expected.end(), response.framed.begin(), response.framed.end());
   const Bytes& out = run.out;
   bool whole = out == expected;
-  if (run.timed_out) return fail("the client did not finish within the timeout (a client waiting for more after "
+  if (run.timed_out) return fail("hangs", "the client did not finish within the timeout (a client waiting for more after "
                                  "the transport ended hangs its user)");
-  if (!served.connected) return fail("the client never connected");
+  if (!served.connected) return fail("never-connected", "the client never connected");
   // Not a pass, not "unsupported": a program that stops offering a version
   // must fail its record. --version or --program-backend says what it speaks.
-  if (served.version_not_offered) return fail(*served.version_not_offered);
+  if (served.version_not_offered) return fail("version-not-offered", *served.version_not_offered);
   if (cell.row->wrong_certificate) {
-    if (served.request_read) return fail("the client accepted the certificate and sent its request");
-    if (!served.client_hello) return fail("the client never started a TLS handshake");
+    if (served.request_read) return fail("accepted-bad-certificate", "the client accepted the certificate and sent its request");
+    if (!served.client_hello) return fail("no-tls", "the client never started a TLS handshake");
     // Finishing the handshake is allowed (curl checks the name after it);
     // sending data over it is trusting the certificate.
     if (served.request_bytes > 0)
-      return fail("the client sent " + std::to_string(served.request_bytes) +
+      return fail("data-under-bad-certificate", "the client sent " + std::to_string(served.request_bytes) +
                   " bytes of application data under a certificate it cannot have verified");
-    if (run.success()) return fail("the client exited 0 although it could not have verified the server");
-    if (!out.empty()) return fail("the client printed " + std::to_string(out.size()) + " bytes: " + show(out));
+    if (run.success()) return fail("success-under-bad-certificate", "the client exited 0 although it could not have verified the server");
+    if (!out.empty()) return fail("printed-under-bad-certificate", "the client printed " + std::to_string(out.size()) + " bytes: " + show(out));
     return {Status::pass, "refused: " + served.client_end};
   }
   // The same words on every row (X15 used them alone): a plaintext client
   // or one that never spoke read as "the handshake failed: truncated".
-  if (!served.client_hello) return fail("the client never started a TLS handshake");
+  if (!served.client_hello) return fail("no-tls", "the client never started a TLS handshake");
   if (!served.request_read)
-    return fail("the client did not get to the response (" +
+    return fail("no-response", "the client did not get to the response (" +
                 (served.client_end.empty() ? std::string("no request") : served.client_end) + ")");
   if (auto at = first_difference(std::span(expected).first(std::min(expected.size(), out.size())),
                                  std::span(out).first(std::min(expected.size(), out.size()))))
-    return fail("stdout differs from what the server sent at byte " + std::to_string(*at) + ": \"" +
+    return fail("wrong-bytes", "stdout differs from what the server sent at byte " + std::to_string(*at) + ": \"" +
                 show(std::span(out).subspan(*at)) + "\"");
   if (out.size() > expected.size())
-    return fail("the client printed " + std::to_string(out.size() - expected.size()) +
+    return fail("extra-bytes", "the client printed " + std::to_string(out.size() - expected.size()) +
                 " bytes the server never sent as the body: \"" + show(std::span(out).subspan(expected.size())) + "\"");
   std::string got = std::to_string(out.size()) + " of " + std::to_string(expected.size()) + " bytes, " + run.describe();
   std::string_view id = cell.row->id;
@@ -1023,38 +1026,38 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
     // (curl's OpenSSL does, on X19) and leave unread: not a sign there.
     bool ends_in_a_bad_record = id == "X17" || id == "X19";
     if (served.client_reset && !run.success() && !ends_in_a_bad_record)
-      return fail("the client closed its socket with response bytes unread (RST): it cannot have judged the end");
+      return fail("closed-unread", "the client closed its socket with response bytes unread (RST): it cannot have judged the end");
     if (run.success())
-      return fail("a truncated response accepted as complete: exit 0 with " + std::to_string(out.size()) + " of " +
+      return fail("accepted-truncation", "a truncated response accepted as complete: exit 0 with " + std::to_string(out.size()) + " of " +
                   std::to_string(expected.size()) + " bytes" +
                   (whole ? " (every body byte arrived, but not the end of the framing)" : ""));
     return {Status::pass, "failed as it must: " + got};
   }
   if (id == "X09") {
-    if (run.success() && !whole) return fail("a short body with success after a reset");
+    if (run.success() && !whole) return fail("short-after-reset", "a short body with success after a reset");
     return {Status::pass, got};
   }
   if (id == "X13" || id == "X18") {
     std::size_t limit = mode == ClientOutput::body ? response.body_within(served.framed_limit.value_or(0))
                                                    : response.head.size() + served.framed_limit.value_or(0);
     if (out.size() > limit)
-      return fail("printed " + std::to_string(out.size() - limit) + " bytes from the bad record or after it");
+      return fail("printed-after-error", "printed " + std::to_string(out.size() - limit) + " bytes from the bad record or after it");
     if (run.success())
-      return fail(id == "X13" ? "exit 0 after a record that failed authentication"
+      return fail("success-after-error", id == "X13" ? "exit 0 after a record that failed authentication"
                               : "exit 0 after an error alert (a non-closure alert of level warning is an error in "
                                 "TLS 1.3)");
     return {Status::pass, "failed as it must: " + got};
   }
   // The clean rows, and X07 (the length frames it).
-  if (!whole) return fail("a short body: " + got);
+  if (!whole) return fail("short-body", "a short body: " + got);
   // A TLS client that does not read HTTP cannot know the length framed it;
   // an HTTP client that fails on the missing close_notify after printing
   // the whole framed body is strict, not wrong: it never took a cut body
   // as whole (lastbyte-client --require-close-notify; docs/decisions.md).
   if (id == "X07" && !run.success()) return {Status::pass, got + " (a strict client: the body was whole)"};
-  if (!run.success()) return fail("the whole body arrived but the client failed: " + got);
+  if (!run.success()) return fail("failed-whole-body", "the whole body arrived but the client failed: " + got);
   if (id == "X16" && !served.done_before_fin)
-    return fail("the client was still waiting " + std::to_string(x16_hold.count() / 1000) +
+    return fail("waited-for-fin", "the client was still waiting " + std::to_string(x16_hold.count() / 1000) +
                 " s after the close_notify that ended the body: it finished only at the FIN (it treats "
                 "close_notify as nothing)");
   return {Status::pass, got};
@@ -1074,10 +1077,10 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
     if (auto* why = std::get_if<std::string>(&prepared)) return {Status::unsupported, *why};
     auto& server = std::get<CellServer>(prepared);
     auto listener = net::listen_tcp("127.0.0.1", 0);
-    if (!listener) return {Status::fail, "harness: listen: " + listener.error().message()};
+    if (!listener) return {Status::fail, "harness: listen: " + listener.error().message(), "harness"};
     std::uint16_t port = *net::local_port(*listener);
     auto command = substitute(options.command, client_placeholders(port, workspace));
-    if (!command) return {Status::fail, command.error().detail};
+    if (!command) return {Status::fail, command.error().detail, "harness"};
     Response response = make_response(cell.framing, workspace.body());
     std::atomic<bool> stop = false;
     Served served;
@@ -1106,7 +1109,7 @@ Judgement run_client_cell(const ClientCell& cell, const ClientOptions& options, 
     if (j.status == Status::fail) j.message += "\n  reproduce: " + client_reproducer(cell, options, workspace.body().size());
     return j;
   } catch (const std::exception& e) {
-    return {Status::fail, std::string("harness: ") + e.what()};
+    return {Status::fail, std::string("harness: ") + e.what(), "harness"};
   }
 }
 
@@ -1162,10 +1165,10 @@ int serve_client_cell(const ClientCell& cell, Workspace& workspace, std::uint16_
 
 // ---- expectations -----------------------------------------------------------------
 
-Expect Expectations::find(const std::string& key) const {
-  for (const auto& [k, expect] : cells)
-    if (k == key) return expect;
-  return Expect::pass;
+Expectations::Cell Expectations::find(const std::string& key) const {
+  for (const auto& [k, cell] : cells)
+    if (k == key) return cell;
+  return {};
 }
 
 Expected<Expectations> load_expectations(const std::filesystem::path& file) {
@@ -1180,11 +1183,19 @@ Expected<Expectations> load_expectations(const std::filesystem::path& file) {
     for (auto& w : split(text, ' '))
       if (!w.empty()) words.push_back(w);
     if (words.empty()) continue;
-    if (words.size() != 4 || (words[3] != "pass" && words[3] != "fail" && words[3] != "racy"))
-      return Error{make_error_code(errc::invalid_config), file.string() + ":" + std::to_string(number) +
-                                                              ": expected \"ROW VERSION VARIANT pass|fail|racy\""};
-    e.cells.emplace_back(words[0] + " " + words[1] + " " + words[2],
-                         words[3] == "pass" ? Expect::pass : words[3] == "fail" ? Expect::fail : Expect::racy);
+    // "fail:accepted-truncation,short-body" or "racy:closed-unread": the
+    // kinds the failure may have; a bare word takes any.
+    std::string word = words.size() == 4 ? words[3] : "";
+    std::string outcome = word.substr(0, word.find(':'));
+    if (words.size() != 4 || (outcome != "pass" && outcome != "fail" && outcome != "racy"))
+      return Error{make_error_code(errc::invalid_config),
+                   file.string() + ":" + std::to_string(number) +
+                       ": expected \"ROW VERSION VARIANT pass|fail[:KIND,...]|racy[:KIND,...]\""};
+    Expectations::Cell cell{.expect = outcome == "pass" ? Expect::pass : outcome == "fail" ? Expect::fail : Expect::racy};
+    if (auto colon = word.find(':'); colon != std::string::npos)
+      for (auto& kind : split(std::string_view(word).substr(colon + 1), ','))
+        if (!kind.empty()) cell.kinds.push_back(kind);
+    e.cells.emplace_back(words[0] + " " + words[1] + " " + words[2], std::move(cell));
   }
   return e;
 }

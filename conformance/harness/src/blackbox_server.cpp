@@ -447,7 +447,7 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
         std::string name =
             std::string(row.id) + "_" + (v == TlsVersion::tls1_3 ? "tls13_" : "tls12_") + std::string(backend.name);
         std::string message = results.empty() ? why : "not run: " + results.front().name + " says why";
-        results.push_back({.name = name, .row = row.id, .version = v, .judgement = {Status::fail, message}});
+        results.push_back({.name = name, .row = row.id, .version = v, .judgement = {Status::fail, message, "never-served"}});
       }
     return results;
   };
@@ -515,17 +515,20 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
         result.judgement = {Status::unsupported, "unsupported by this program: not a proxy (the command has no "
                                                  "{upstream} to forward to)"};
         results.push_back(std::move(result));
+        if (options.on_result) options.on_result(results.back());
         continue;
       }
       if (!backend.supports(version)) {
         result.judgement = {Status::unsupported, "the harness-client's library (" + backend.library_version() +
                                                      ") cannot speak " + std::string(to_string(version))};
         results.push_back(std::move(result));
+        if (options.on_result) options.on_result(results.back());
         continue;
       }
       if (!context) {
-        result.judgement = {Status::fail, "harness: " + context.error().message()};
+        result.judgement = {Status::fail, "harness: " + context.error().message(), "harness"};
         results.push_back(std::move(result));
+        if (options.on_result) options.on_result(results.back());
         continue;
       }
       // Does the server speak the version at all? A handshake pinned to it
@@ -553,8 +556,9 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
         }
       }
       if (not_spoken) {  // a failure: --version or --program-backend says what it speaks
-        result.judgement = {Status::fail, *not_spoken};
+        result.judgement = {Status::fail, *not_spoken, "version-not-spoken"};
         results.push_back(std::move(result));
+        if (options.on_result) options.on_result(results.back());
         continue;
       }
       RowRun run;
@@ -575,11 +579,16 @@ std::vector<ServerCellResult> run_server_rows(const ServerOptions& options, cons
       if (run.problem || still) {
         std::string why = run.problem.value_or(run.seen);
         if (still) why += (run.problem ? "; " : " but ") + *still;
-        result.judgement = {Status::fail, why};
+        // The kinds an expectations file records: the row's own failure
+        // (Y05: the proxy forwarded the cut request), or the server
+        // stopped serving after it.
+        result.judgement = {Status::fail, why,
+                            run.problem ? (row.id == "Y05" ? "forwarded-cut-request" : "row-failed") : "stopped-serving"};
       } else {
         result.judgement = {Status::pass, run.seen + "; the next connection was served"};
       }
       results.push_back(std::move(result));
+      if (options.on_result) options.on_result(results.back());
     }
   }
   return results;

@@ -22,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -105,6 +106,9 @@ std::string_view to_string(Status status);
 struct Judgement {
   Status status = Status::fail;
   std::string message;  // why (failures), or what was seen (passes, for the report)
+  // A failure's class ("accepted-truncation", "never-connected", ...): what
+  // an expectations file records and compares, unlike the message.
+  std::string kind = {};
 };
 
 struct CommandResult {
@@ -168,6 +172,8 @@ struct ServerOptions {
   std::string path = "/body";  // what the probes request
   int vanishing_connections = 1000;  // Y04
   std::chrono::milliseconds start_timeout = std::chrono::seconds(10);
+  // Called with each cell as soon as it is judged (progress lines).
+  std::function<void(const struct ServerCellResult&)> on_result = {};
 };
 
 struct ServerCellResult {
@@ -194,9 +200,16 @@ std::span<const ServerRow> server_rows();
 // expected to pass. "racy": the program's own outcome depends on timing
 // (gnutls-cli's stdin EOF racing the server's FIN), so either is recorded.
 enum class Expect { pass, fail, racy };
+// Lines "X04 tls13 close fail:accepted-truncation  # why": a recorded
+// failure names its kinds (Judgement::kind, comma-separated); a cell that
+// fails another way is not as expected. A bare "fail" takes any failure.
 struct Expectations {
-  std::vector<std::pair<std::string, Expect>> cells;
-  Expect find(const std::string& key) const;
+  struct Cell {
+    Expect expect = Expect::pass;
+    std::vector<std::string> kinds = {};  // empty: any failure
+  };
+  std::vector<std::pair<std::string, Cell>> cells;
+  Cell find(const std::string& key) const;
 };
 Expected<Expectations> load_expectations(const std::filesystem::path& file);
 
