@@ -275,8 +275,14 @@ logged debootstrap --variant=minbase "${cache_opt[@]}" bookworm "$root" "$mirror
   fail_in_phase "debootstrap failed; its own log is $root/debootstrap/debootstrap.log (with --keep)"
 }
 
-# 2. mounts, apt sources
+# 2. what a machine has and debootstrap does not write, mounts, apt sources
 phase "mounts"
+# /etc/hosts: the Debian installer, cloud images and containers all write
+# one; without it "localhost" does not resolve (glibc asks DNS for it).
+if [ ! -e "$root/etc/hosts" ]; then
+  printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' \
+    > "$root/etc/hosts"
+fi
 bind() {  # bind SOURCE TARGET [ro]
   if [ -d "$1" ]; then mkdir -p "$2"; else [ -e "$2" ] || touch "$2"; fi
   mount --bind "$1" "$2"
