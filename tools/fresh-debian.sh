@@ -31,9 +31,9 @@
 #      with findmnt that nothing is left mounted, removes the root.
 #
 # Accelerators (not with --no-cache), which never install or build anything
-# in the root's place: the host's /var/cache/apt/archives is bind-mounted
-# (apt and debootstrap still install every package; only the download is
-# saved), and the host's ccache ($CCACHE_DIR, else build/.ccache) with
+# in the root's place: the host's /var/cache/apt/archives (debootstrap's
+# --cache-dir; its .debs hard-linked into the root's apt cache: apt and
+# debootstrap still install every package, only the download is saved), and the host's ccache ($CCACHE_DIR, else build/.ccache) with
 # compiler_check=content and CCACHE_BASEDIR, so that the root's identical
 # g++ reuses the host's objects (a missing header or library still fails:
 # ccache runs the preprocessor on a miss and never caches a link). The
@@ -194,6 +194,14 @@ root_pids() {
 # Mount points at or under $root still in this mount namespace.
 root_mounts() { findmnt -rn -o TARGET | awk -v r="$root" '$0 == r || index($0, r "/") == 1'; }
 
+# The .debs the root downloaded, into the host's cache (accelerator).
+cache_debs_back() {
+  [ "$accel" = 1 ] && [ -d "$root/var/cache/apt/archives" ] || return 0
+  find "$root/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -links 1 \
+    -exec cp -n -l -t /var/cache/apt/archives/ {} + 2>/dev/null
+  return 0
+}
+
 cleanup() {
   local rc=$? pids i left
   set +e
@@ -218,6 +226,7 @@ cleanup() {
     # shellcheck disable=SC2086
     [ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 0.5
   fi
+  cache_debs_back
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" 2>/dev/null ||
       echo "$me: could not unmount ${mounts[i]}" >&2
@@ -298,7 +307,12 @@ mount -t tmpfs -o mode=755,nosuid,nodev run "$root/run" && mounts+=("$root/run")
 rm -f "$root/etc/resolv.conf"
 bind "$(readlink -f /etc/resolv.conf)" "$root/etc/resolv.conf" ro
 if [ $accel = 1 ]; then
-  bind /var/cache/apt/archives "$root/var/cache/apt/archives"
+  # The host's .debs, as hard links (copies across file systems), not a bind
+  # mount: a shared directory would share apt's lock with the host's apt
+  # and with other roots ("Could not get lock /var/cache/apt/archives/lock").
+  # What the root downloads is linked back at the end (cache_debs_back).
+  find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -l -t "$root/var/cache/apt/archives/" {} + 2>/dev/null ||
+    find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -exec cp -n -t "$root/var/cache/apt/archives/" {} +
   bind "$host_ccache" "$root/var/cache/lastbyte-ccache"
 fi
 for s in "${sources[@]}"; do echo "deb $s main"; done > "$root/etc/apt/sources.list"
