@@ -194,6 +194,13 @@ root_pids() {
 # Mount points at or under $root still in this mount namespace.
 root_mounts() { findmnt -rn -o TARGET | awk -v r="$root" '$0 == r || index($0, r "/") == 1'; }
 
+print_times() {
+  local p
+  [ ${#phase_order[@]} -gt 0 ] || return 0
+  echo "$me: times:"
+  for p in "${phase_order[@]}"; do printf '  %5d s  %s\n' "${phase_time[$p]}" "$p"; done
+}
+
 # The .debs the root downloaded, into the host's cache (accelerator).
 cache_debs_back() {
   [ "$accel" = 1 ] && [ -d "$root/var/cache/apt/archives" ] || return 0
@@ -216,6 +223,7 @@ cleanup() {
     sleep 1
   fi
   phase_end
+  print_times
   pids=$(root_pids)
   if [ -n "$pids" ]; then
     echo "$me: stopping what still runs in the root: $(echo "$pids" | tr '\n' ' ')"
@@ -387,6 +395,4 @@ grep -h "tests passed\|tests failed" "$phase_log" | tail -n 1 | sed "s/^\[ *[0-9
 phase_end
 
 failed=0
-echo "$me: times:"
-for p in "${phase_order[@]}"; do printf '  %5d s  %s\n' "${phase_time[$p]}" "$p"; done
 echo "$me: PASSED --$mode on a fresh Debian 12 root (commit ${commit:0:12}) in $((SECONDS - t0)) s"
