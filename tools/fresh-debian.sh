@@ -24,7 +24,8 @@
 #      (bookworm, bookworm-updates, bookworm-security: what a Debian 12
 #      install has, and the same package versions as the host);
 #   3. installs only git (--no-install-recommends), and clones the committed
-#      HEAD (a git bundle of it: never the work tree) into /root/lastbyte;
+#      HEAD (a git bundle of it made at the start: never the work tree, nor
+#      a later commit) into /root/lastbyte;
 #   4. runs the README's commands there, as root, with a clean environment;
 #   5. always (trap, also after a failure or Ctrl-C): kills what still runs
 #      inside the root, unmounts everything (lazily as a fallback), checks
@@ -122,7 +123,6 @@ if [ "$(id -u)" -ne 0 ]; then
   die "needs root (debootstrap, chroot and mount); run it as root, or set LASTBYTE_FRESH_DEBIAN_SKIP=1 to skip this check explicitly"
 fi
 git -C "$repo" rev-parse --verify -q HEAD >/dev/null || die "$repo: not a git repository with a commit"
-commit=$(git -C "$repo" rev-parse HEAD)
 
 mkdir -p "$parent"
 parent=$(cd "$parent" && pwd)
@@ -132,6 +132,12 @@ logs="$parent/$mode.logs"
 exec 9>"$parent/$mode.lock"
 flock -n 9 || die "another $me --$mode run holds $parent/$mode.lock"
 rm -rf "$logs" && mkdir -p "$logs"
+# The commit under test: HEAD now, in a bundle (what is committed later, or
+# left uncommitted in the work tree, is not tested).
+bundle="$logs/lastbyte.bundle"
+git -C "$repo" bundle create "$bundle" HEAD >"$logs/bundle.log" 2>&1 ||
+  { cat "$logs/bundle.log" >&2; die "git bundle create of HEAD failed"; }
+commit=$(git -C "$repo" bundle list-heads "$bundle" HEAD | awk '{ print $1 }')
 
 # The host's Debian sources: "URI SUITE" for bookworm, -updates and
 # -security, from one-line (.list) and deb822 (.sources) files.
@@ -344,7 +350,7 @@ logged in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-instal
   fail_in_phase "apt-get install git in the root"
 
 phase "git clone (commit ${commit:0:12})" "$logs/clone.log"
-logged git -C "$repo" bundle create "$root/root/lastbyte.bundle" HEAD || fail_in_phase "git bundle of HEAD"
+mv "$bundle" "$root/root/lastbyte.bundle"
 logged in_root git clone /root/lastbyte.bundle /root/lastbyte || fail_in_phase "git clone in the root"
 rm -f "$root/root/lastbyte.bundle"
 cloned=$(in_root git -C /root/lastbyte rev-parse HEAD)
