@@ -374,6 +374,13 @@ NativeReport run_native(const NativeOptions& options) {
   NativeReport report;
   std::ostringstream text, md;
   auto libraries = native::libraries();
+  // The exact versions measured: a Debian point release may change what a
+  // library reports (OpenSSL 3.0.22's R34 message), and the test of this
+  // table tells that apart from a change of ours (tests/native_table_test.sh).
+  md << "Measured with";
+  for (const Library* library : libraries)
+    md << (library == libraries.front() ? " " : ", ") << library->version();
+  md << ".\n\n";
   md << "| situation (the scenario that proves it) |";
   for (const Library* library : libraries) md << " " << library->title << " " << native::series(library->version()) << " |";
   md << " lastbyte reports |\n|---|";
