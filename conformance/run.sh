@@ -10,26 +10,15 @@
 # (a name from backends/backends.cmake) configures that backend instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset="${LASTBYTE_PRESET:-default}"
-build="build/$preset"
-if grep -q "^lastbyte_known_backend($preset " backends/backends.cmake; then
-  export LASTBYTE_BACKEND=$preset
-  preset=backend
-fi
-start=$SECONDS
-phase() { echo "== $* ($((SECONDS - start)) s)"; }
+# shellcheck source=tools/preset.sh
+source tools/preset.sh
+select_preset "${LASTBYTE_PRESET:-default}"
 
 phase "1/3 Debian packages (.ci/deps.sh)"
 bash .ci/deps.sh
 
 phase "2/3 configure and build lastbyte-conformance in $build"
-mkdir -p "$build"
-if ! cmake --preset "$preset" >"$build/configure.log" 2>&1; then
-  echo "conformance/run.sh: configure failed; the end of $build/configure.log:" >&2
-  tail -n 40 "$build/configure.log" >&2
-  exit 1
-fi
-grep -E '^-- lastbyte' "$build/configure.log" || true
+configure
 cmake --build --preset "$preset" --target lastbyte-conformance
 
 args=("$@")

@@ -8,26 +8,15 @@
 # ones with their first failure line (tests/ctest_summary.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset="${1:-default}"
-build="build/$preset"
-if grep -q "^lastbyte_known_backend($preset " backends/backends.cmake; then
-  export LASTBYTE_BACKEND=$preset
-  preset=backend
-fi
-start=$SECONDS
-phase() { echo "== $* ($((SECONDS - start)) s)"; }
+# shellcheck source=tools/preset.sh
+source tools/preset.sh
+select_preset "${1:-default}"
 
 phase "1/4 Debian packages (.ci/deps.sh)"
 bash .ci/deps.sh
 
 phase "2/4 configure the $preset preset in $build"
-mkdir -p "$build"
-if ! cmake --preset "$preset" >"$build/configure.log" 2>&1; then
-  echo "tests/run.sh: configure failed; the end of $build/configure.log:" >&2
-  tail -n 40 "$build/configure.log" >&2
-  exit 1
-fi
-grep -E '^-- lastbyte' "$build/configure.log" || true
+configure
 
 phase "3/4 build"
 cmake --build --preset "$preset"
