@@ -47,6 +47,14 @@
 # LASTBYTE_FRESH_DEBIAN_MIRROR=URL overrides the mirror.
 set -euo pipefail
 
+# A private mount namespace: nothing mounted for the root propagates to the
+# host (where / is shared, as systemd makes it, a tmpfs on root/dev/shm
+# would cover the host's /dev/shm), and every mount ends with the script,
+# even if it is killed. Not root: the check below says what to do.
+if [ "$(id -u)" -eq 0 ] && [ -z "${LASTBYTE_FRESH_DEBIAN_NAMESPACE:-}" ] && command -v unshare >/dev/null; then
+  LASTBYTE_FRESH_DEBIAN_NAMESPACE=1 exec unshare --mount --propagation private -- bash "$0" "$@"
+fi
+
 repo=$(cd "$(dirname "$0")/.." && pwd)
 me="fresh-debian"
 t0=$SECONDS
@@ -312,12 +320,17 @@ bind() {  # bind SOURCE TARGET [ro]
   mounts+=("$2")
   if [ "${3:-}" = ro ]; then mount -o remount,bind,ro "$2"; fi
 }
-mount -t proc proc "$root/proc" && mounts+=("$root/proc")
-mount -t sysfs -o ro sysfs "$root/sys" && mounts+=("$root/sys")
+# A mount that fails ends the run (set -e; the trap unmounts the others).
+mount -t proc proc "$root/proc"
+mounts+=("$root/proc")
+mount -t sysfs -o ro sysfs "$root/sys"
+mounts+=("$root/sys")
 bind /dev "$root/dev"
 bind /dev/pts "$root/dev/pts"
-mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm" && mounts+=("$root/dev/shm")
-mount -t tmpfs -o mode=755,nosuid,nodev run "$root/run" && mounts+=("$root/run")
+mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
+mounts+=("$root/dev/shm")
+mount -t tmpfs -o mode=755,nosuid,nodev run "$root/run"
+mounts+=("$root/run")
 rm -f "$root/etc/resolv.conf"
 bind "$(readlink -f /etc/resolv.conf)" "$root/etc/resolv.conf" ro
 if [ $accel = 1 ]; then

@@ -5,6 +5,7 @@ in three behaviours:
   forward-fin    forwards the decrypted bytes as they come and turns a TLS
                  stream that ended without close_notify into a clean FIN
                  upstream: the bug Y05 exists for (stunnel and socat do it)
+  forward-late-fin  the same, the FIN 6 s later (past a short observation)
   forward-reset  forwards as they come, and resets the upstream connection
                  when the TLS stream was truncated: correct
   buffer-400     holds the request until its head is whole and answers
@@ -58,7 +59,9 @@ def handle(raw: socket.socket) -> None:
                     up.sendall(data)
         except (ssl.SSLEOFError, ConnectionResetError):  # the TLS stream was truncated
             if up is not None:
-                if mode == "forward-fin":
+                if mode in ("forward-fin", "forward-late-fin"):
+                    if mode == "forward-late-fin":
+                        time.sleep(6)
                     up.shutdown(socket.SHUT_WR)  # the bug: a clean end upstream
                     up.close()
                 else:

@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <variant>
@@ -585,11 +586,16 @@ class LiveServer {
   // `coalesced`: the last segment and the FIN leave together (TCP_CORK
   // until after shutdown); otherwise 5 ms between segments and before
   // the FIN, so that each arrives on its own.
-  // `hold`: after the last segment the transport stays open that long (or
-  // until the client closes its side or exits: done_before_fin()) before
-  // the FIN.
+  // `hold`: after the last segment the transport stays open (X16) until
+  // the client is done (done_before_fin()), or until it has read every byte
+  // we sent, close_notify included, and then `hold` passed without it being
+  // done; then the FIN.
   void send_and_end(TransportEnd end, net::Deadline deadline, bool coalesced = false,
                     std::chrono::milliseconds hold = {}) {
+    // A FIN that came before the response (a client that half-closed after
+    // its request) says nothing about the close_notify: only its exit then
+    // counts as done.
+    bool half_closed_before = hold.count() > 0 && peer_half_closed();
     segment();
     int on = 1, off = 0;
     for (std::size_t i = 0; i < segments_.size(); ++i) {
@@ -598,7 +604,7 @@ class LiveServer {
       if (!send_all(segments_[i], deadline)) client_reset_ = true;
       if (!coalesced) std::this_thread::sleep_for(5ms);
     }
-    if (hold.count() > 0) done_before_fin_ = wait_for_client_done(std::min(deadline, net::after(hold)));
+    if (hold.count() > 0) done_before_fin_ = wait_for_client_done(hold, deadline, half_closed_before);
     if (end == TransportEnd::rst) {
       wait_until_acknowledged(net::after(5s));
       net::set_linger_reset(socket_);
@@ -695,18 +701,68 @@ class LiveServer {
     return bytes.empty();
   }
   // True once the client closes its side of the connection (what it sends
-  // before that, its own close_notify, is read and dropped) or its command
-  // exits; false at `until`.
-  bool wait_for_client_done(net::Deadline until) {
+  // before that, its own close_notify, is read and dropped; not when it had
+  // half-closed before) or its command exits. False once the client has
+  // read every byte we sent (nothing left in our send queue nor in its
+  // socket's receive queue) and `hold` passed since, or at `deadline`. The
+  // clock starts when the client has read the close_notify, not when we
+  // sent it: a correct client that reads slowly (curl --limit-rate) is not
+  // failed for its pace.
+  bool wait_for_client_done(std::chrono::milliseconds hold, net::Deadline deadline, bool half_closed_before) {
     char sink[4096];
-    while (net::Clock::now() < until) {
+    std::optional<net::Clock::time_point> read_all_since;
+    while (net::Clock::now() < deadline) {
       if (stop_) return true;
+      bool read_all = unsent_bytes() == 0 && client_unread_bytes().value_or(0) == 0;
+      if (!read_all) read_all_since.reset();
+      else if (!read_all_since) read_all_since = net::Clock::now();
+      else if (net::Clock::now() - *read_all_since >= hold) return false;
       pollfd p{socket_.fd(), POLLIN, 0};
+      if (half_closed_before) {
+        std::this_thread::sleep_for(20ms);
+        continue;
+      }
       if (::poll(&p, 1, 20) <= 0) continue;
       ssize_t n = ::recv(socket_.fd(), sink, sizeof sink, 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
     }
     return false;
+  }
+  // The client's FIN is already here (MSG_PEEK: nothing is consumed).
+  bool peer_half_closed() {
+    pollfd p{socket_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 5) <= 0) return false;
+    char byte;
+    return ::recv(socket_.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  }
+  int unsent_bytes() const {
+    int queued = 0;
+    return ::ioctl(socket_.fd(), SIOCOUTQ, &queued) == 0 ? queued : 0;
+  }
+  // What the client's own socket has received and its program not read
+  // yet: on loopback the kernel shows both ends (/proc/net/tcp, rx_queue of
+  // the socket whose local address is our peer's). nullopt if not found.
+  std::optional<long> client_unread_bytes() const {
+    sockaddr_in peer{}, self{};
+    socklen_t length = sizeof peer;
+    if (::getpeername(socket_.fd(), reinterpret_cast<sockaddr*>(&peer), &length) != 0 || peer.sin_family != AF_INET)
+      return std::nullopt;
+    length = sizeof self;
+    if (::getsockname(socket_.fd(), reinterpret_cast<sockaddr*>(&self), &length) != 0) return std::nullopt;
+    char local[32], remote[32];
+    std::snprintf(local, sizeof local, "%08X:%04X", peer.sin_addr.s_addr, ntohs(peer.sin_port));
+    std::snprintf(remote, sizeof remote, "%08X:%04X", self.sin_addr.s_addr, ntohs(self.sin_port));
+    std::ifstream table("/proc/net/tcp");
+    std::string line;
+    while (std::getline(table, line)) {
+      std::istringstream fields(line);
+      std::string slot, l, r, state, queues;
+      if (!(fields >> slot >> l >> r >> state >> queues) || l != local || r != remote) continue;
+      auto colon = queues.find(':');
+      if (colon == std::string::npos) return std::nullopt;
+      return std::strtol(queues.c_str() + colon + 1, nullptr, 16);
+    }
+    return std::nullopt;
   }
   void wait_until_acknowledged(net::Deadline deadline) {
     int queued = 0;
@@ -1057,9 +1113,9 @@ Judgement judge(const ClientCell& cell, const Response& response, ClientOutput m
   if (id == "X07" && !run.success()) return {Status::pass, got + " (a strict client: the body was whole)"};
   if (!run.success()) return fail("failed-whole-body", "the whole body arrived but the client failed: " + got);
   if (id == "X16" && !served.done_before_fin)
-    return fail("waited-for-fin", "the client was still waiting " + std::to_string(x16_hold.count() / 1000) +
-                " s after the close_notify that ended the body: it finished only at the FIN (it treats "
-                "close_notify as nothing)");
+    return fail("waited-for-fin", "the client had read the close_notify that ended the body and was still "
+                                  "waiting " + std::to_string(x16_hold.count() / 1000) +
+                                  " s later: it finished only at the FIN (it treats close_notify as nothing)");
   return {Status::pass, got};
 }
 
