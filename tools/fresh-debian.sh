@@ -373,14 +373,15 @@ cloned=$(in_root git -C /root/lastbyte rev-parse HEAD)
 in_repo() { in_root bash -c "cd /root/lastbyte && $1"; }
 
 # Times of apt, build and run inside one README command's log, from the
-# line stamps: apt = "deps.sh: installing" to the last dpkg line, build =
-# to the last ninja "[n/N]" line, run = the rest.
+# line stamps: apt = "deps.sh: installing" to "deps.sh: installed" (apt's
+# own output is in build/deps-apt.log), build = to the last ninja "[n/N]"
+# line, run = the rest.
 split_times() {
   awk -v s="$1" '
     function t(line) { return substr(line, 2, index(line, "s]") - 2) + 0 }
     NR == 1 { first = t($0) }
     /deps\.sh: installing/ { a0 = t($0) }
-    a0 != "" && /(Setting up|Processing triggers|Unpacking) / { a1 = t($0) }
+    a0 != "" && /deps\.sh: installed in / { a1 = t($0) }
     /^\[ *[0-9]+ s\] \[[0-9]+\/[0-9]+\] / { if (b0 == "") b0 = t($0); b1 = t($0) }
     { last = t($0) }
     END {
