@@ -155,16 +155,20 @@ class Upstream {
     return seen_.size();
   }
   // The connections from `first` on, once each that brought bytes has
-  // ended (or at `until`). Those that brought nothing may stay open: a
-  // proxy connects upstream for each client (stunnel does, also for Y04's
+  // ended and nothing happened upstream for `quiet` (or at `until`): what
+  // the proxy forwards may still be on its way when the client's side is
+  // done (a first version looked at once and passed a forwarding proxy one
+  // run in four). Connections that brought nothing may stay open: a proxy
+  // connects upstream for each client (stunnel does, also for Y04's
   // vanishing ones) and ends those whenever it likes.
-  std::vector<Seen> after(std::size_t first, net::Deadline until) const {
+  std::vector<Seen> after(std::size_t first, net::Deadline until, std::chrono::milliseconds quiet) const {
     for (;;) {
       {
         std::lock_guard lock(mutex_);
         bool open = false;
         for (std::size_t i = first; i < seen_.size(); ++i) open |= seen_[i].end.empty() && !seen_[i].bytes.empty();
-        if (!open || net::Clock::now() >= until)
+        bool settled = net::Clock::now() - last_change_ >= quiet;
+        if ((!open && settled) || net::Clock::now() >= until)
           return {seen_.begin() + static_cast<std::ptrdiff_t>(std::min(first, seen_.size())), seen_.end()};
       }
       std::this_thread::sleep_for(20ms);
@@ -187,6 +191,7 @@ class Upstream {
       if (fds[0].revents & POLLIN) {
         if (auto accepted = net::accept_tcp(listener, net::after(0ms))) {
           std::lock_guard lock(mutex_);
+          last_change_ = net::Clock::now();
           seen_.push_back({});
           open.push_back({.socket = std::move(*accepted), .index = seen_.size() - 1});
         }
@@ -197,6 +202,7 @@ class Upstream {
         char buf[4096];
         ssize_t n = ::recv(o.socket.fd(), buf, sizeof buf, 0);
         std::lock_guard lock(mutex_);
+        last_change_ = net::Clock::now();
         Seen& seen = seen_[o.index];
         if (n > 0) {
           o.received.append(buf, static_cast<std::size_t>(n));
@@ -221,6 +227,7 @@ class Upstream {
   std::string response_;
   mutable std::mutex mutex_;
   std::vector<Seen> seen_;
+  net::Clock::time_point last_change_ = net::Clock::now();
   std::atomic<bool> stop_ = false;
   std::thread thread_;
 };
@@ -386,7 +393,7 @@ RowRun y05(const Context& context, std::uint16_t port, const std::string& path, 
   // nothing forwarded, or a reset, is (review: a FIN after 6 s passed).
   constexpr auto upstream_wait = 15s;
   std::string forwarded;
-  for (const auto& seen : upstream.after(before, net::after(upstream_wait))) {
+  for (const auto& seen : upstream.after(before, net::after(upstream_wait), 1s)) {
     if (seen.bytes.empty()) continue;
     std::string shown = "\"" + head_of(seen.bytes) + "\" (" + std::to_string(seen.bytes.size()) + " bytes)";
     if (!seen.whole_head && seen.end == "FIN")
