@@ -343,14 +343,7 @@ std::string lastbyte_text(const Probe& probe, const Scenario& scenario, TlsVersi
   return std::to_string(delivered.bytes) + " B, " + (delivered.verdict ? brief(*delivered.verdict) : "open");
 }
 
-std::string markdown_cell(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else out += c;
-  }
-  return out;
-}
+
 
 std::vector<TlsVersion> versions_of(const Scenario& scenario, Role victim) {
   std::vector<TlsVersion> out;

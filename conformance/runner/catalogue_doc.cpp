@@ -1,6 +1,7 @@
 #include "catalogue_doc.hpp"
 
 #include <lastbyte/conformance/blackbox.hpp>
+#include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
 
 namespace lastbyte::conformance {
@@ -37,15 +38,6 @@ std::string how_it_runs(const Scenario& scenario) {
   return out;
 }
 
-// Markdown table cells may not hold a bare '|'.
-std::string cell_text(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|') out += "\\|";
-    else out += c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -53,7 +45,7 @@ std::string catalogue_markdown() {
   std::string out =
       "\n| id | title (as the runner prints it) | TLS | side under test | how it runs |\n|---|---|---|---|---|\n";
   for (const Scenario& scenario : scenarios())
-    out += "| " + std::string(scenario.id) + " | " + cell_text(scenario.title) + " | " + versions_of(scenario) +
+    out += "| " + std::string(scenario.id) + " | " + markdown_cell(scenario.title) + " | " + versions_of(scenario) +
            " | " + roles_of(scenario) + " | " + how_it_runs(scenario) + " |\n";
   out += "| R36 | " + std::string(r36_title) +
          " | the libraries' default | client | real loopback TCP, 2,000 connections per backend pair |\n";
@@ -61,13 +53,13 @@ std::string catalogue_markdown() {
     std::string framings;
     for (blackbox::Framing framing : row.framings)
       framings += (framings.empty() ? "" : ", ") + std::string(blackbox::to_string(framing));
-    out += "| " + std::string(row.id) + " | " + cell_text(row.title) + " | " +
+    out += "| " + std::string(row.id) + " | " + markdown_cell(row.title) + " | " +
            (row.tls13_only ? "TLS 1.3" : "TLS 1.3, 1.2") + " | a client program | black-box mode, " +
            (row.wrong_certificate ? "other name and untrusted root" : framings + " framing") +
            (row.uses_forge ? "; the record forge" : "") + " |\n";
   }
   for (const blackbox::ServerRow& row : blackbox::server_rows())
-    out += "| " + std::string(row.id) + " | " + cell_text(row.title) + " | TLS 1.3, 1.2 | a server program | " +
+    out += "| " + std::string(row.id) + " | " + markdown_cell(row.title) + " | TLS 1.3, 1.2 | a server program | " +
            "black-box mode |\n";
   return out;
 }

@@ -34,6 +34,16 @@ std::vector<std::string_view> native_library_names();
 inline constexpr std::string_view native_begin_marker = "<!-- native:begin -->";
 inline constexpr std::string_view native_end_marker = "<!-- native:end -->";
 
+// `text` as a Markdown table cell: a bare '|' would end the cell.
+inline std::string markdown_cell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\|";
+    else out += c;
+  }
+  return out;
+}
+
 // Replaces what lies between `begin` and `end` in the file at `path` with
 // `markdown`; an error message, or nullopt. The generated sections of the
 // docs (docs/divergences.md's native table, docs/scenarios.md's index).
