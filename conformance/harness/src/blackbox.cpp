@@ -717,11 +717,11 @@ class LiveServer {
       if (!read_all) read_all_since.reset();
       else if (!read_all_since) read_all_since = net::Clock::now();
       else if (net::Clock::now() - *read_all_since >= hold) return false;
-      pollfd p{socket_.fd(), POLLIN, 0};
       if (half_closed_before) {
         std::this_thread::sleep_for(20ms);
         continue;
       }
+      pollfd p{socket_.fd(), POLLIN, 0};
       if (::poll(&p, 1, 20) <= 0) continue;
       ssize_t n = ::recv(socket_.fd(), sink, sizeof sink, 0);
       if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
@@ -765,9 +765,7 @@ class LiveServer {
     return std::nullopt;
   }
   void wait_until_acknowledged(net::Deadline deadline) {
-    int queued = 0;
-    while (::ioctl(socket_.fd(), SIOCOUTQ, &queued) == 0 && queued > 0 && net::Clock::now() < deadline)
-      std::this_thread::sleep_for(1ms);
+    while (unsent_bytes() > 0 && net::Clock::now() < deadline) std::this_thread::sleep_for(1ms);
   }
 
   net::Socket socket_;
