@@ -4,7 +4,7 @@
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/forge.hpp>
 #include <lastbyte/conformance/harness.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/testing/pki.hpp>
 
 #include "backend_params.hpp"

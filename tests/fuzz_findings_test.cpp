@@ -5,7 +5,7 @@
 // docs/divergences.md and docs/adversarial.md is updated (the same rule as
 // the catalogue's known divergences).
 #include <lastbyte/conformance/scenarios.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <gtest/gtest.h>
 

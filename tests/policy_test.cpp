@@ -1,5 +1,5 @@
 // The policies the core decides once for every adapter (policy.hpp).
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 #include <gtest/gtest.h>
 

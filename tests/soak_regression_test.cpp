@@ -2,7 +2,7 @@
 // smallest script that shows it.
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <gtest/gtest.h>
 

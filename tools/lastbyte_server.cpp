@@ -16,7 +16,7 @@
 #include "http.hpp"
 
 #include <lastbyte/lastbyte.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/socket_driver.hpp>
 #include <lastbyte/testing/pki.hpp>
 

@@ -3,7 +3,8 @@
 // never EOF, so GNUTLS_E_PREMATURE_TERMINATION (and a 0 from
 // gnutls_record_recv for a bare EOF) never reach the application.
 #include <lastbyte/backends/gnutls.hpp>
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/engine.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -98,7 +99,8 @@ Alert alert_class(int error) {
   return static_cast<Alert>(gnutls_error_to_alert(error, &level));
 }
 
-RejectReason reject_reason_from_error(int error) {
+// A failed handshake's reason where GnuTLS's error says more than its alert.
+std::optional<RejectReason> reject_reason_from_error(int error) {
   switch (error) {
     case GNUTLS_E_NO_CERTIFICATE_FOUND:
     case GNUTLS_E_CERTIFICATE_REQUIRED: return RejectReason::certificate_required;
@@ -108,26 +110,34 @@ RejectReason reject_reason_from_error(int error) {
     case GNUTLS_E_NO_COMMON_KEY_SHARE: return RejectReason::no_shared_cipher;
     case GNUTLS_E_UNSUPPORTED_VERSION_PACKET: return RejectReason::protocol_version;
     case GNUTLS_E_NO_APPLICATION_PROTOCOL: return RejectReason::no_application_protocol;
-    default: return reject_reason_for_alert(alert_class(error));
+    default: return std::nullopt;
   }
 }
 
 // The alert for a certificate we reject, as OpenSSL sends it (GnuTLS
 // leaves sending alerts to the application).
-gnutls_alert_description_t alert_for(RejectReason reason) {
+Alert alert_for(RejectReason reason) {
   switch (reason) {
-    case RejectReason::expired: return GNUTLS_A_CERTIFICATE_EXPIRED;
-    case RejectReason::untrusted: return GNUTLS_A_UNKNOWN_CA;
-    case RejectReason::usage: return GNUTLS_A_UNSUPPORTED_CERTIFICATE;
-    case RejectReason::certificate_required: return GNUTLS_A_CERTIFICATE_REQUIRED;
-    default: return GNUTLS_A_BAD_CERTIFICATE;
+    case RejectReason::expired: return Alert::certificate_expired;
+    case RejectReason::untrusted: return Alert::unknown_ca;
+    case RejectReason::usage: return Alert::unsupported_certificate;
+    case RejectReason::certificate_required: return Alert::certificate_required;
+    default: return Alert::bad_certificate;
   }
 }
+
+// A failure the adapter classifies where GnuTLS names it otherwise
+// (corrections, at the end of this file): the facts it replaces.
+struct Correction {
+  std::optional<Alert> protocol_alert = {};
+  std::optional<RejectReason> handshake_reason = {};
+  std::string detail = {};
+};
 
 // The record GnuTLS pulled last, kept while it is small enough to be an
 // alert or a padding-only record: TLS 1.3 hides the content type inside,
 // and GnuTLS reports neither a malformed alert nor a record without a
-// content type as what it is (inner_verdict()). Framing only otherwise.
+// content type as what it is (inner_record_correction()). Framing only otherwise.
 struct LastRecord {
   static constexpr std::size_t max_body = 64;
   unsigned char bytes[5 + max_body];
@@ -184,9 +194,9 @@ class GnuTlsEngine final : public Engine {
       ssize_t rc = gnutls_record_recv(session_, out.data(), out.size());
       if (callback_failure_) return {0, status_after(GNUTLS_E_INTERNAL_ERROR)};
       if (rc > 0) return {static_cast<std::size_t>(rc), EngineStatus::done};
-      if (!decided_ && (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
-                        rc == GNUTLS_E_DECRYPTION_FAILED))
-        if ((decided_ = inner_verdict())) return {0, status_after(static_cast<int>(rc))};
+      if (!correction_ && (rc == 0 || rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_UNEXPECTED_PACKET ||
+                           rc == GNUTLS_E_DECRYPTION_FAILED))
+        if ((correction_ = inner_record_correction())) return {0, status_after(static_cast<int>(rc))};
       if (rc == 0) return {0, EngineStatus::peer_closed};  // a close_notify: the pull never says EOF
       // A TLS 1.2 warning alert is not an end; a HelloRequest (TLS 1.2
       // client) is ignored, which refuses renegotiation (R31).
@@ -229,19 +239,22 @@ class GnuTlsEngine final : public Engine {
     return info;
   }
 
-  Verdict failure() const override {
-    if (callback_failure_) return LocalError{.detail = callback_failure_.why()};
-    if (decided_) return *decided_;
-    if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED)
-      return PeerAlert{.alert = static_cast<Alert>(gnutls_alert_get(session_))};
-    std::string detail = describe_error(error_);
-    if (error_ == GNUTLS_E_MEMORY_ERROR || error_ == GNUTLS_E_INTERNAL_ERROR) return LocalError{.detail = detail};
-    if (!io_.handshake_done()) {
-      if (auto reason = policy::reason_for(faults_))
-        return HandshakeRejected{.reason = *reason, .detail = detail + certificate_detail()};
-      return HandshakeRejected{.reason = reject_reason_from_error(error_), .detail = detail};
-    }
-    return ProtocolError{.alert = alert_class(error_), .detail = detail};
+  EngineFailure failure() const override {
+    std::string detail = correction_ ? correction_->detail : describe_error(error_);
+    return {
+        .callback_failed = callback_failure_.why(),
+        .out_of_memory = error_ == GNUTLS_E_MEMORY_ERROR,
+        .alert_received = error_ == GNUTLS_E_FATAL_ALERT_RECEIVED && !correction_
+                              ? std::optional(static_cast<Alert>(gnutls_alert_get(session_)))
+                              : std::nullopt,
+        .alert_sent = alert_sent_,
+        .library_internal = error_ == GNUTLS_E_INTERNAL_ERROR,
+        .certificate_faults = faults_,
+        .handshake_reason = correction_ ? correction_->handshake_reason : reject_reason_from_error(error_),
+        .protocol_alert = correction_ ? correction_->protocol_alert : std::optional(alert_class(error_)),
+        .detail = std::move(detail),
+        .certificate_detail = certificate_detail(),
+    };
   }
 
   // ---- GnuTLS's callbacks: no exception leaves them (C cannot unwind) ----
@@ -277,15 +290,20 @@ class GnuTlsEngine final : public Engine {
     if (rc == GNUTLS_E_AGAIN && !callback_failure_) return EngineStatus::want_input;
     error_ = rc;
     auto reason = io_.handshake_done() ? std::nullopt : policy::reason_for(faults_);
-    if (const auto* decided = decided_ ? std::get_if<ProtocolError>(&*decided_) : nullptr)
-      gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(decided->alert));
+    if (correction_ && correction_->protocol_alert)
+      send_fatal_alert(*correction_->protocol_alert);
     else if (reason)
-      gnutls_alert_send(session_, GNUTLS_AL_FATAL, alert_for(*reason));
+      send_fatal_alert(alert_for(*reason));
     else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)  // GnuTLS's table says decode_error
-      gnutls_alert_send(session_, GNUTLS_AL_FATAL, GNUTLS_A_HANDSHAKE_FAILURE);
-    else
-      gnutls_alert_send_appropriate(session_, rc);
+      send_fatal_alert(Alert::handshake_failure);
+    else if (gnutls_error_is_fatal(rc) && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)  // as gnutls_alert_send_appropriate
+      send_fatal_alert(alert_class(rc));
     return EngineStatus::failed;
+  }
+
+  void send_fatal_alert(Alert alert) {
+    if (gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(alert)) >= 0)
+      alert_sent_ = alert;
   }
 
   ssize_t transport_error(int errno_value) {
@@ -295,7 +313,7 @@ class GnuTlsEngine final : public Engine {
 
   policy::CertificateFaults peer_faults();
   std::string certificate_detail() const;
-  std::optional<Verdict> inner_verdict() const;
+  std::optional<Correction> inner_record_correction() const;
   int on_client_hello(const gnutls_datum_t& client_hello);
   int check_suite(const gnutls_datum_t& server_hello);
   void surface_session();
@@ -308,7 +326,8 @@ class GnuTlsEngine final : public Engine {
   int error_ = 0;
   policy::CertificateFaults faults_ = 0;
   unsigned verify_status_ = 0;
-  std::optional<Verdict> decided_;     // a failure the adapter classified itself
+  std::optional<Alert> alert_sent_;
+  std::optional<Correction> correction_;  // a failure the adapter classified itself (corrections)
   CallbackFailure callback_failure_;
   bool tls13_ = false;    // negotiated, once the handshake is done
   bool starved_ = false;  // the pull function found no record during the current call
@@ -563,7 +582,7 @@ std::string GnuTlsEngine::certificate_detail() const {
   if (verify_status_ == 0 ||
       gnutls_certificate_verification_status_print(verify_status_, GNUTLS_CRT_X509, &text.d, 0) < 0)
     return {};
-  return "; certificate: " + std::string(reinterpret_cast<const char*>(text.d.data), text.d.size);
+  return std::string(reinterpret_cast<const char*>(text.d.data), text.d.size);
 }
 
 int GnuTlsEngine::on_secret(const char* label, const gnutls_datum_t& secret) noexcept {
@@ -594,7 +613,7 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
     // under the new keys (R23). A message that needed no pull since the
     // KeyUpdate came from the same record.
     if (incoming && io_.handshake_done() && when == GNUTLS_HOOK_PRE && key_update_pulls_ == pulls_) {
-      decided_ = ProtocolError{.alert = Alert::unexpected_message,
+      correction_ = Correction{.protocol_alert = Alert::unexpected_message,
                                .detail = "a KeyUpdate that does not end its record (RFC 8446 §5.1)"};
       return GNUTLS_E_UNEXPECTED_PACKET;
     }
@@ -604,97 +623,6 @@ int GnuTlsEngine::on_handshake_message(unsigned type, unsigned when, bool incomi
       surface_session();
     return 0;
   }, GNUTLS_E_MEMORY_ERROR);
-}
-
-// What the last record held, decrypted again with GnuTLS's read keys, when
-// GnuTLS ended the stream on it: a record of padding only (GnuTLS says
-// bad_record_mac) or an alert record holding more or less than one alert
-// (GnuTLS takes the first, or says unexpected_message for a short one).
-std::optional<Verdict> GnuTlsEngine::inner_verdict() const {
-  gnutls_datum_t iv{}, key{};
-  unsigned char seq[8];
-  if (!tls13_ || !last_.kept() || last_.length <= 16 ||
-      gnutls_record_get_state(session_, 1, nullptr, &iv, &key, seq) < 0 || iv.size != 12)
-    return std::nullopt;
-  gnutls_aead_cipher_hd_t aead = nullptr;
-  if (gnutls_aead_cipher_init(&aead, gnutls_cipher_get(session_), &key) < 0) return std::nullopt;
-  unsigned char plain[LastRecord::max_body];
-  std::size_t size = 0;
-  bool opened = false;
-  // Its sequence number is the current one if GnuTLS could not open it, the
-  // one before if it did: the tag tells which.
-  for (std::uint64_t back = 0; back < 2 && !opened; ++back) {
-    std::uint64_t n = 0;
-    for (unsigned char b : seq) n = n << 8 | b;
-    n -= back;
-    unsigned char nonce[12];
-    std::memcpy(nonce, iv.data, 12);
-    for (int i = 11; i >= 4; --i, n >>= 8) nonce[i] ^= static_cast<unsigned char>(n & 0xff);
-    size = sizeof plain;
-    opened = gnutls_aead_cipher_decrypt(aead, nonce, 12, last_.bytes, 5, 16, last_.bytes + 5, last_.length, plain,
-                                        &size) == 0;
-  }
-  gnutls_aead_cipher_deinit(aead);
-  if (!opened) return std::nullopt;  // a bad tag: GnuTLS's bad_record_mac stands
-  while (size > 0 && plain[size - 1] == 0) --size;
-  if (size == 0)
-    return ProtocolError{.alert = Alert::unexpected_message,
-                         .detail = "a TLS 1.3 record of padding only, without a content type"};
-  if (plain[size - 1] == 21 && size - 1 != 2)
-    return ProtocolError{.alert = Alert::decode_error,
-                         .detail = "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
-  return std::nullopt;
-}
-
-// A server's choices, where GnuTLS would choose otherwise: the ALPN
-// protocol in the server's order (policy::select_alpn; no overlap is fatal,
-// RFC 7301 §3.2), and a group the client sent a key share for.
-int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
-  struct Offered {
-    std::span<const unsigned char> alpn, key_shares;
-    bool has_alpn = false;
-  } offered;
-  gnutls_ext_raw_parse(
-      &offered,
-      [](void* ctx, unsigned id, const unsigned char* data, unsigned size) {
-        auto& o = *static_cast<Offered*>(ctx);
-        if (size < 2) return 0;
-        if (id == 16) o.alpn = std::span(data + 2, size - 2), o.has_alpn = true;  // after the lists' lengths
-        if (id == 51) o.key_shares = std::span(data + 2, size - 2);
-        return 0;
-      },
-      &client_hello, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
-  std::size_t first = context_.priorities();
-  // KeyShareClientHello entries: group (2), key length (2), key.
-  for (auto shares = offered.key_shares; shares.size() >= 4;) {
-    for (std::size_t i = 0; i < first; ++i)
-      if (shares[0] == groups[i].id[0] && shares[1] == groups[i].id[1]) first = i;
-    shares = shares.subspan(std::min<std::size_t>(shares.size(), 4 + (shares[2] << 8 | shares[3])));
-  }
-  int rc = 0;
-  if (first < context_.priorities() && (rc = gnutls_priority_set(session_, context_.priority(first))) < 0) return rc;
-  const auto& ours = context_.config().alpn;
-  if (ours.empty() || !offered.has_alpn) return 0;  // ALPN not used
-  auto chosen = policy::select_alpn(ours, offered.alpn);
-  if (!chosen) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
-  gnutls_datum_t protocol{.data = const_cast<unsigned char*>(chosen->data()),
-                          .size = static_cast<unsigned>(chosen->size())};
-  return gnutls_alpn_set_protocols(session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
-}
-
-int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
-  // ServerHello: version (2), random (32), session id (1 + n), cipher suite (2).
-  if (server_hello.size < 35) return 0;  // GnuTLS refuses it itself
-  std::size_t at = 35 + server_hello.data[34];
-  if (server_hello.size < at + 2 || context_.allows(server_hello.data + at)) return 0;
-  std::string name = "a suite lastbyte does not allow";
-  for (const Suite& suite : suites)
-    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = suite.iana;
-  decided_ = HandshakeRejected{.reason = RejectReason::no_shared_cipher,
-                               .detail = name + " was negotiated, outside Config::cipher_suites (a GnuTLS "
-                                                "priority string allows every combination of the suites' ciphers "
-                                                "and key exchanges)"};
-  return GNUTLS_E_UNKNOWN_CIPHER_SUITE;
 }
 
 void GnuTlsEngine::surface_session() {
@@ -756,6 +684,106 @@ void GnuTlsEngine::on_handshake_done() {
   // A TLS 1.2 ticket comes within the handshake; TLS 1.3 ones after it
   // (on_handshake_message).
   if (!tls13_) callback_failure_.run("the on_new_session callback threw", [&] { surface_session(); });
+}
+
+// ---- corrections: where GnuTLS departs from the contract -----------------------
+// Each entry names the catalogue row or test that shows it; docs/divergences.md
+// lists them. (R23, a KeyUpdate that does not end its record, is caught in
+// on_handshake_message, where GnuTLS's handshake hook sees it.)
+
+// R21, R33a, R33b. What the last record held, decrypted again with GnuTLS's read keys, when
+// GnuTLS ended the stream on it: a record of padding only (GnuTLS says
+// bad_record_mac) or an alert record holding more or less than one alert
+// (GnuTLS takes the first, or says unexpected_message for a short one).
+std::optional<Correction> GnuTlsEngine::inner_record_correction() const {
+  gnutls_datum_t iv{}, key{};
+  unsigned char seq[8];
+  if (!tls13_ || !last_.kept() || last_.length <= 16 ||
+      gnutls_record_get_state(session_, 1, nullptr, &iv, &key, seq) < 0 || iv.size != 12)
+    return std::nullopt;
+  gnutls_aead_cipher_hd_t aead = nullptr;
+  if (gnutls_aead_cipher_init(&aead, gnutls_cipher_get(session_), &key) < 0) return std::nullopt;
+  unsigned char plain[LastRecord::max_body];
+  std::size_t size = 0;
+  bool opened = false;
+  // Its sequence number is the current one if GnuTLS could not open it, the
+  // one before if it did: the tag tells which.
+  for (std::uint64_t back = 0; back < 2 && !opened; ++back) {
+    std::uint64_t n = 0;
+    for (unsigned char b : seq) n = n << 8 | b;
+    n -= back;
+    unsigned char nonce[12];
+    std::memcpy(nonce, iv.data, 12);
+    for (int i = 11; i >= 4; --i, n >>= 8) nonce[i] ^= static_cast<unsigned char>(n & 0xff);
+    size = sizeof plain;
+    opened = gnutls_aead_cipher_decrypt(aead, nonce, 12, last_.bytes, 5, 16, last_.bytes + 5, last_.length, plain,
+                                        &size) == 0;
+  }
+  gnutls_aead_cipher_deinit(aead);
+  if (!opened) return std::nullopt;  // a bad tag: GnuTLS's bad_record_mac stands
+  while (size > 0 && plain[size - 1] == 0) --size;
+  if (size == 0)
+    return Correction{.protocol_alert = Alert::unexpected_message,
+                      .detail = "a TLS 1.3 record of padding only, without a content type"};
+  if (plain[size - 1] == 21 && size - 1 != 2)
+    return Correction{.protocol_alert = Alert::decode_error,
+                      .detail = "an alert record that does not hold exactly one alert (RFC 8446 §5.1)"};
+  return std::nullopt;
+}
+
+// The server's choices (ALPN order: AlpnWithoutOverlapIsRefused,
+// ServerCipherPreferenceWins; key share: Tls13ServersUseAKeyShareTheClientSent),
+// where GnuTLS would choose otherwise: the ALPN
+// protocol in the server's order (policy::select_alpn; no overlap is fatal,
+// RFC 7301 §3.2), and a group the client sent a key share for.
+int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
+  struct Offered {
+    std::span<const unsigned char> alpn, key_shares;
+    bool has_alpn = false;
+  } offered;
+  gnutls_ext_raw_parse(
+      &offered,
+      [](void* ctx, unsigned id, const unsigned char* data, unsigned size) {
+        auto& o = *static_cast<Offered*>(ctx);
+        if (size < 2) return 0;
+        if (id == 16) o.alpn = std::span(data + 2, size - 2), o.has_alpn = true;  // after the lists' lengths
+        if (id == 51) o.key_shares = std::span(data + 2, size - 2);
+        return 0;
+      },
+      &client_hello, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
+  std::size_t first = context_.priorities();
+  // KeyShareClientHello entries: group (2), key length (2), key.
+  for (auto shares = offered.key_shares; shares.size() >= 4;) {
+    for (std::size_t i = 0; i < first; ++i)
+      if (shares[0] == groups[i].id[0] && shares[1] == groups[i].id[1]) first = i;
+    shares = shares.subspan(std::min<std::size_t>(shares.size(), 4 + (shares[2] << 8 | shares[3])));
+  }
+  int rc = 0;
+  if (first < context_.priorities() && (rc = gnutls_priority_set(session_, context_.priority(first))) < 0) return rc;
+  const auto& ours = context_.config().alpn;
+  if (ours.empty() || !offered.has_alpn) return 0;  // ALPN not used
+  auto chosen = policy::select_alpn(ours, offered.alpn);
+  if (!chosen) return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+  gnutls_datum_t protocol{.data = const_cast<unsigned char*>(chosen->data()),
+                          .size = static_cast<unsigned>(chosen->size())};
+  return gnutls_alpn_set_protocols(session_, &protocol, 1, GNUTLS_ALPN_MANDATORY);
+}
+
+// A suite outside Config::cipher_suites (CipherSuitesOutsideTheConfiguredSetAreNeverNegotiated):
+// a GnuTLS priority string allows every combination of the suites' parts.
+int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
+  // ServerHello: version (2), random (32), session id (1 + n), cipher suite (2).
+  if (server_hello.size < 35) return 0;  // GnuTLS refuses it itself
+  std::size_t at = 35 + server_hello.data[34];
+  if (server_hello.size < at + 2 || context_.allows(server_hello.data + at)) return 0;
+  std::string name = "a suite lastbyte does not allow";
+  for (const Suite& suite : suites)
+    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = suite.iana;
+  correction_ = Correction{.handshake_reason = RejectReason::no_shared_cipher,
+                           .detail = name + " was negotiated, outside Config::cipher_suites (a GnuTLS "
+                                                "priority string allows every combination of the suites' ciphers "
+                                                "and key exchanges)"};
+  return GNUTLS_E_UNKNOWN_CIPHER_SUITE;
 }
 
 }  // namespace

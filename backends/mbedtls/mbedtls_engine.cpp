@@ -2,7 +2,8 @@
 // onto the core's queues; the receive hook never reports EOF, so Mbed TLS's
 // "0 means EOF" and MBEDTLS_ERR_SSL_CONN_EOF never reach the application.
 #include <lastbyte/backends/mbedtls.hpp>
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/engine.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 #include "ecp_tables.hpp"
 
@@ -174,12 +175,13 @@ policy::SubjectAltNames subject_alt_names(const mbedtls_x509_crt& crt) {
   return names;
 }
 
-RejectReason reject_reason_from_alert(std::optional<int> alert, int rc) {
+// A failed handshake's reason where Mbed TLS's error says more than its alert.
+std::optional<RejectReason> reject_reason_from_error(int rc) {
   if (rc == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) return RejectReason::certificate_required;
   if (rc == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE || rc == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN)
     return RejectReason::no_shared_cipher;
   if (rc == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) return RejectReason::protocol_version;
-  return alert ? reject_reason_for_alert(static_cast<Alert>(*alert)) : RejectReason::protocol;
+  return std::nullopt;
 }
 
 // After the handshake: Mbed TLS error codes to one alert class.
@@ -297,23 +299,22 @@ class MbedTlsEngine final : public Engine {
     return info;
   }
 
-  Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_.why()};
-    if (error_ == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) return PeerAlert{static_cast<Alert>(ssl_.in_msg[1])};
-    std::string detail = describe_error(error_);
-    if (out_of_memory_ || is_allocation_failure(error_)) return out_of_memory_error(detail);
-    // internal_error: "unrelated to the peer" (RFC 8446 §6.2).
-    if (is_local_failure(error_) || handshake_alert_sent_ == static_cast<int>(Alert::internal_error))
-      return LocalError{detail};
-    if (!io_.handshake_done()) {
-      std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
-      // Set by chain verification and by the key-usage checks (which fail
-      // with MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE instead).
-      if (flags != 0 && flags != static_cast<std::uint32_t>(-1))
-        if (auto reason = policy::reason_for(faults_from_flags(flags))) return HandshakeRejected{*reason, detail};
-      return HandshakeRejected{reject_reason_from_alert(handshake_alert_sent_, error_), detail};
-    }
-    return ProtocolError{alert_class(error_), detail};
+  EngineFailure failure() const override {
+    std::uint32_t flags = mbedtls_ssl_get_verify_result(&ssl_);
+    return {
+        .callback_failed = callback_failure_.why(),
+        .out_of_memory = out_of_memory_ || is_allocation_failure(error_),
+        .alert_received = error_ == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE ? std::optional(static_cast<Alert>(ssl_.in_msg[1]))
+                                                                      : std::nullopt,
+        .alert_sent = handshake_alert_sent_,
+        .library_internal = is_local_failure(error_),
+        // Set by chain verification and by the key-usage checks (which fail
+        // with MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE instead); -1: no check ran.
+        .certificate_faults = flags != static_cast<std::uint32_t>(-1) ? faults_from_flags(flags) : 0,
+        .handshake_reason = reject_reason_from_error(error_),
+        .protocol_alert = alert_class(error_),
+        .detail = describe_error(error_),
+    };
   }
 
   // ---- Mbed TLS's callbacks (through the hooks below) ----
@@ -321,7 +322,7 @@ class MbedTlsEngine final : public Engine {
   int send(const unsigned char* data, std::size_t len) {
     // Handshake alerts are still plaintext: note which one we sent, since
     // Mbed TLS reports only an error code.
-    if (!io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) handshake_alert_sent_ = data[6];
+    if (!io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) handshake_alert_sent_ = static_cast<Alert>(data[6]);
     io_.push(std::as_bytes(std::span(data, len)));
     return static_cast<int>(len);
   }
@@ -367,7 +368,7 @@ class MbedTlsEngine final : public Engine {
   bool resumed_ = false;
   bool out_of_memory_ = false;
   CallbackFailure callback_failure_;
-  std::optional<int> handshake_alert_sent_;
+  std::optional<Alert> handshake_alert_sent_;
   bool flags_seen_ = false, confirming_ = false;
   std::vector<std::vector<unsigned char>> refused_chain_;  // DER, leaf first
 };
@@ -584,7 +585,31 @@ std::optional<Error> MbedTlsEngine::setup(const ConnectionOptions& options) {
   return std::nullopt;
 }
 
-// Mbed TLS reads a signature check that could not allocate as "not
+// A session that cannot be serialised (no memory) fails the connection
+// rather than reach the application truncated or not at all.
+void MbedTlsEngine::on_handshake_done() {
+  const Config& config = context_.config();
+  if (config.role != Role::client || !config.on_new_session) return;
+  // Serialised straight from the live session: mbedtls_ssl_get_session()
+  // would first copy it, re-parsing the server's certificate (a fifth of a
+  // resumed handshake's instructions, callgrind).
+  const mbedtls_ssl_session* session = ssl_.session;
+  std::size_t len = 0;
+  if (!session || mbedtls_ssl_session_save(session, nullptr, 0, &len) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) return;
+  callback_failure_.run("the on_new_session callback threw", [&] {
+    SessionBlob blob(len);
+    if (mbedtls_ssl_session_save(session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) != 0)
+      throw std::bad_alloc();
+    config.on_new_session(blob);
+  });
+}
+
+// ---- corrections: where Mbed TLS departs from the contract ---------------------
+// Each entry names the catalogue row or test that shows it; docs/divergences.md
+// lists them. Both correct the out-of-memory fact: Mbed TLS blames the peer
+// for some of its own allocation failures.
+
+// alloc_failure_mbedtls_*: Mbed TLS reads a signature check that could not allocate as "not
 // trusted" (x509_crt_check_signature() keeps only pass or fail), so a
 // verdict on the peer's chain is confirmed once, on a fresh parse of it
 // with the same anchors, profile, name and callback: one that does not
@@ -613,7 +638,7 @@ bool MbedTlsEngine::verdict_repeats() {
   return rc != 0 && !is_allocation_failure(rc) && again == (flags & ~usage);
 }
 
-// Mbed TLS turns an allocation failure while it reads the peer's ECDH share
+// alloc_failure_mbedtls_*: Mbed TLS turns an allocation failure while it reads the peer's ECDH share
 // into a code that blames the peer (MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE,
 // MBEDTLS_ERR_SSL_BAD_HS_CLIENT_KEY_EXCHANGE_RP), so the share, still in the
 // input buffer, is read once more by a fresh context: one that reads now
@@ -637,25 +662,6 @@ bool MbedTlsEngine::peer_share_is_bad(int rc) const {
   }
   mbedtls_ecdh_free(&fresh);
   return again != 0 && !is_allocation_failure(again);
-}
-
-// A session that cannot be serialised (no memory) fails the connection
-// rather than reach the application truncated or not at all.
-void MbedTlsEngine::on_handshake_done() {
-  const Config& config = context_.config();
-  if (config.role != Role::client || !config.on_new_session) return;
-  // Serialised straight from the live session: mbedtls_ssl_get_session()
-  // would first copy it, re-parsing the server's certificate (a fifth of a
-  // resumed handshake's instructions, callgrind).
-  const mbedtls_ssl_session* session = ssl_.session;
-  std::size_t len = 0;
-  if (!session || mbedtls_ssl_session_save(session, nullptr, 0, &len) != MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) return;
-  callback_failure_.run("the on_new_session callback threw", [&] {
-    SessionBlob blob(len);
-    if (mbedtls_ssl_session_save(session, reinterpret_cast<unsigned char*>(blob.data()), len, &len) != 0)
-      throw std::bad_alloc();
-    config.on_new_session(blob);
-  });
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // OpenSSL 3 adapter. I/O goes through a custom BIO onto the core's queues;
 // the BIO never reports EOF, so OpenSSL never decides how a stream ended.
 #include <lastbyte/backends/openssl.hpp>
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/engine.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -25,7 +26,7 @@ struct Deleter {
 using SslCtxPtr = std::unique_ptr<SSL_CTX, Deleter<SSL_CTX_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free>>;
 
-// ---- errors and allocation failures -----------------------------------------
+// ---- errors -----------------------------------------------------------------
 
 // OpenSSL 3.0 goes on after many allocation failures, and reports them
 // under other names or not at all: SSL_CTX_new() takes a signature
@@ -147,38 +148,6 @@ bool pem_loop_ended_cleanly() {
   return clean;
 }
 
-// ---- the BIO onto the core's queues ------------------------------------------
-
-// OpenSSL's C callbacks, defined with the engine below.
-int send_hook(BIO* bio, const char* data, size_t len, size_t* written);
-int receive_hook(BIO* bio, char* data, size_t len, size_t* read);
-long control_hook(BIO*, int cmd, long, void*);
-void alert_hook(const SSL* ssl, int where, int ret);
-void keylog_hook(const SSL* ssl, const char* line);
-int new_session_hook(SSL* ssl, SSL_SESSION* session);
-int alpn_hook(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
-              void* context);
-
-// Made once per process; not cached while it cannot be made (an
-// allocation failed), so that one failure does not break every later
-// connection. nullptr: see the error queue.
-const BIO_METHOD* engine_io_method() {
-  static std::mutex mutex;
-  static BIO_METHOD* method = nullptr;
-  std::lock_guard lock(mutex);
-  if (method) return method;
-  int index = BIO_get_new_index();
-  BIO_METHOD* m = index == -1 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
-  if (!m) return nullptr;
-  if (BIO_meth_set_write_ex(m, send_hook) != 1 || BIO_meth_set_read_ex(m, receive_hook) != 1 ||
-      BIO_meth_set_ctrl(m, control_hook) != 1 ||
-      BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; }) != 1) {
-    BIO_meth_free(m);
-    return nullptr;
-  }
-  return method = m;
-}
-
 // ---- error classes ----------------------------------------------------------
 
 // OpenSSL keeps one verification error, the first it met: a set of one
@@ -204,10 +173,11 @@ policy::CertificateFaults faults_from_verify(long result) {
   }
 }
 
-RejectReason reject_reason_from_alert(int alert, int library_reason) {
+// A failed handshake's reason where OpenSSL's error says more than its alert.
+std::optional<RejectReason> reject_reason_from_error(int library_reason) {
   if (library_reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) return RejectReason::certificate_required;
   if (library_reason == SSL_R_NO_SHARED_CIPHER) return RejectReason::no_shared_cipher;
-  return reject_reason_for_alert(static_cast<Alert>(alert));
+  return std::nullopt;
 }
 
 // SSL_get_error() needs an empty error queue before each operation. Clearing
@@ -215,13 +185,6 @@ RejectReason reject_reason_from_alert(int alert, int library_reason) {
 // a record: 6 % of a 1 KiB write+read in OpenSSL 3.0, callgrind), so look first.
 void clear_error_queue() {
   if (ERR_peek_error() != 0) ERR_clear_error();
-}
-
-// OpenSSL answers an alert record that is not exactly one alert with
-// unexpected_message; the documented class is decode_error (R33).
-Alert alert_class(int sent_alert, int library_reason) {
-  if (library_reason == SSL_R_INVALID_ALERT) return Alert::decode_error;
-  return static_cast<Alert>(sent_alert);
 }
 
 // The alert class of a record-layer failure, for when OpenSSL sent no alert
@@ -248,6 +211,15 @@ std::optional<Alert> alert_for_reason(int library_reason) {
   }
 }
 
+std::optional<Alert> corrected_alert_class(int library_reason);  // corrections, below
+
+// The class of a failure after the handshake: the alert OpenSSL sent names
+// it; where it sent none, its reason does.
+std::optional<Alert> protocol_alert_from_error(int library_reason, bool alert_sent) {
+  if (auto corrected = corrected_alert_class(library_reason)) return corrected;
+  return alert_sent ? std::nullopt : alert_for_reason(library_reason);
+}
+
 bool is_fatal_alert(int level, int code, bool tls13) {
   auto alert = static_cast<Alert>(code);
   // RFC 8446 §6: TLS 1.3 ignores the level, and every alert but close_notify
@@ -262,6 +234,18 @@ bool is_fatal_alert(int level, int code, bool tls13) {
 // ---- the engine -------------------------------------------------------------
 
 class OpenSslContext;
+// OpenSSL's C callbacks (hooks, below).
+int send_hook(BIO* bio, const char* data, size_t len, size_t* written);
+int receive_hook(BIO* bio, char* data, size_t len, size_t* read);
+long control_hook(BIO*, int cmd, long, void*);
+void alert_hook(const SSL* ssl, int where, int ret);
+void keylog_hook(const SSL* ssl, const char* line);
+int new_session_hook(SSL* ssl, SSL_SESSION* session);
+int alpn_hook(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen,
+              void* context);
+// The BIO onto the core's queues (hooks, below); nullptr: see the error queue.
+const BIO_METHOD* engine_io_method();
+
 
 class OpenSslEngine final : public Engine {
  public:
@@ -332,24 +316,22 @@ class OpenSslEngine final : public Engine {
     return info;
   }
 
-  Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_.why()};
-    if (out_of_memory_ || SSL_get_verify_result(ssl_) == X509_V_ERR_OUT_OF_MEM) return out_of_memory_error(detail_);
-    if (received_alert_) return PeerAlert{static_cast<Alert>(*received_alert_)};
-    // OpenSSL's own failures (it sends internal_error: "unrelated to the
-    // peer", RFC 8446 §6.2) are ours, not the handshake's.
-    if (library_reason_ == ERR_R_INTERNAL_ERROR || (library_lib_ == ERR_LIB_SSL && library_reason_ == SSL_R_MISSING_FATAL) ||
-        sent_alert_ == static_cast<int>(Alert::internal_error))
-      return LocalError{detail_.empty() ? "OpenSSL internal error" : detail_};
-    if (!io_.handshake_done()) {
-      long verify = SSL_get_verify_result(ssl_);
-      if (auto reason = policy::reason_for(faults_from_verify(verify)))
-        return HandshakeRejected{*reason, X509_verify_cert_error_string(verify)};
-      return HandshakeRejected{reject_reason_from_alert(sent_alert_.value_or(-1), library_reason_), detail_};
-    }
-    if (sent_alert_) return ProtocolError{alert_class(*sent_alert_, library_reason_), detail_};
-    if (auto alert = alert_for_reason(library_reason_)) return ProtocolError{*alert, detail_};
-    return LocalError{detail_.empty() ? "OpenSSL failed without a reason" : detail_};
+  EngineFailure failure() const override {
+    long verify = SSL_get_verify_result(ssl_);
+    return {
+        .callback_failed = callback_failure_.why(),
+        .out_of_memory = out_of_memory_ || verify == X509_V_ERR_OUT_OF_MEM,
+        .alert_received = received_alert_,
+        .alert_sent = sent_alert_,
+        // OpenSSL's own failures: it sends internal_error for them.
+        .library_internal = library_reason_ == ERR_R_INTERNAL_ERROR ||
+                            (library_lib_ == ERR_LIB_SSL && library_reason_ == SSL_R_MISSING_FATAL),
+        .certificate_faults = faults_from_verify(verify),
+        .handshake_reason = reject_reason_from_error(library_reason_),
+        .protocol_alert = protocol_alert_from_error(library_reason_, sent_alert_.has_value()),
+        .detail = detail_,
+        .certificate_detail = verify == X509_V_OK ? "" : X509_verify_cert_error_string(verify),
+    };
   }
 
   // ---- OpenSSL's callbacks (through the hooks below) ----
@@ -361,7 +343,7 @@ class OpenSslEngine final : public Engine {
     int level = ret >> 8, code = ret & 0xff;
     if (!is_fatal_alert(level, code, SSL_version(ssl_) == TLS1_3_VERSION)) return;
     auto& slot = (where & SSL_CB_READ) ? received_alert_ : sent_alert_;
-    if (!slot) slot = code;
+    if (!slot) slot = static_cast<Alert>(code);
   }
 
   void new_session(SSL_SESSION* session);
@@ -398,7 +380,7 @@ class OpenSslEngine final : public Engine {
   EngineIo io_;
   OpenSslContext& context_;
   SSL* ssl_ = nullptr;
-  std::optional<int> received_alert_, sent_alert_;
+  std::optional<Alert> received_alert_, sent_alert_;
   int library_lib_ = 0, library_reason_ = 0;
   bool out_of_memory_ = false;
   CallbackFailure callback_failure_;
@@ -624,6 +606,26 @@ Expected<std::unique_ptr<Engine>> OpenSslContext::new_engine(EngineIo io, const 
 OpenSslEngine& engine_of(const SSL* ssl) { return *static_cast<OpenSslEngine*>(SSL_get_app_data(ssl)); }
 OpenSslEngine& engine_of(BIO* bio) { return *static_cast<OpenSslEngine*>(BIO_get_data(bio)); }
 
+// Made once per process; not cached while it cannot be made (an
+// allocation failed), so that one failure does not break every later
+// connection. nullptr: see the error queue.
+const BIO_METHOD* engine_io_method() {
+  static std::mutex mutex;
+  static BIO_METHOD* method = nullptr;
+  std::lock_guard lock(mutex);
+  if (method) return method;
+  int index = BIO_get_new_index();
+  BIO_METHOD* m = index == -1 ? nullptr : BIO_meth_new(index | BIO_TYPE_SOURCE_SINK, "lastbyte-engine-io");
+  if (!m) return nullptr;
+  if (BIO_meth_set_write_ex(m, send_hook) != 1 || BIO_meth_set_read_ex(m, receive_hook) != 1 ||
+      BIO_meth_set_ctrl(m, control_hook) != 1 ||
+      BIO_meth_set_create(m, [](BIO* bio) { BIO_set_init(bio, 1); return 1; }) != 1) {
+    BIO_meth_free(m);
+    return nullptr;
+  }
+  return method = m;
+}
+
 int send_hook(BIO* bio, const char* data, size_t len, size_t* written) {
   engine_of(bio).send(std::as_bytes(std::span(data, len)));
   *written = len;
@@ -723,6 +725,17 @@ std::optional<Error> OpenSslEngine::setup(SSL_CTX* ctx, const ConnectionOptions&
   int ok = SSL_set_session(ssl_, session);
   SSL_SESSION_free(session);
   if (ok != 1) return library_error("SSL_set_session failed");
+  return std::nullopt;
+}
+
+// ---- corrections: where OpenSSL departs from the contract ---------------------
+// Each entry names the catalogue row that shows it (docs/divergences.md).
+
+// R33: OpenSSL answers an alert record that is not exactly one alert with
+// unexpected_message (SSL_R_INVALID_ALERT); the contract's class is
+// decode_error (RFC 8446 §6: an alert that cannot be parsed).
+std::optional<Alert> corrected_alert_class(int library_reason) {
+  if (library_reason == SSL_R_INVALID_ALERT) return Alert::decode_error;
   return std::nullopt;
 }
 

@@ -2,7 +2,8 @@
 // core's queues; the receive callback never reports EOF or a reset, so
 // SOCKET_PEER_CLOSED_E and friends never reach the application.
 #include <lastbyte/backends/wolfssl.hpp>
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/engine.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 // clang-format off
 #include <wolfssl/options.h>  // must come first: the build's feature macros
@@ -40,6 +41,50 @@ Error library_error(const std::string& what, int code = 0) {
 auto* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 long size(const std::string& s) { return static_cast<long>(s.size()); }
 
+// wolfSSL reports many allocation failures under other names: a signature
+// that "does not verify" (ASN_SIG_CONFIRM_E), a parse error (ASN_PARSE_E,
+// BUFFER_E), a bignum that cannot be read (MP_READ_E) or its own code
+// (MP_MEM, -2), and it goes on after some. So the adapter puts itself in
+// front of wolfSSL's allocators (the library's defaults, or what the
+// application installed with wolfSSL_SetAllocators; again at every
+// Context::create, in front of functions installed since) and notes, per
+// thread, that one returned nothing.
+thread_local bool allocation_failed = false;
+wolfSSL_Malloc_cb next_malloc = nullptr;
+wolfSSL_Free_cb next_free = nullptr;
+wolfSSL_Realloc_cb next_realloc = nullptr;
+
+void* noting_malloc(size_t size) {
+  void* p = next_malloc ? next_malloc(size) : std::malloc(size);
+  if (!p && size != 0) allocation_failed = true;
+  return p;
+}
+void noting_free(void* p) { next_free ? next_free(p) : std::free(p); }
+void* noting_realloc(void* p, size_t size) {
+  void* q = next_realloc ? next_realloc(p, size) : std::realloc(p, size);
+  if (!q && size != 0) allocation_failed = true;
+  return q;
+}
+
+// Clears the per-thread note for the wolfSSL calls that follow; true once
+// one of their allocations failed.
+struct AllocationWatch {
+  AllocationWatch() { allocation_failed = false; }
+  bool failed() const { return allocation_failed; }
+};
+
+void watch_allocations() {
+  wolfSSL_Malloc_cb m = nullptr;
+  wolfSSL_Free_cb f = nullptr;
+  wolfSSL_Realloc_cb r = nullptr;
+  wolfSSL_GetAllocators(&m, &f, &r);
+  if (m == noting_malloc) return;
+  next_malloc = m;
+  next_free = f;
+  next_realloc = r;
+  wolfSSL_SetAllocators(noting_malloc, noting_free, noting_realloc);
+}
+
 // ---- error classes ----------------------------------------------------------
 
 // Verification errors (wolfSSL codes or their X509_V_ERR translations) as
@@ -69,18 +114,21 @@ policy::CertificateFaults faults_from_verify(int code) {
   }
 }
 
-// The handshake's error and the first verification error may each name a
-// fault: policy::reason_for orders them as on every backend.
-RejectReason reject_reason_from_error(int error, int verify_error, int alert_sent) {
-  if (auto reason = policy::reason_for(faults_from_verify(error) | faults_from_verify(verify_error))) return *reason;
+// A failed handshake's reason where wolfSSL's error says more than its alert.
+std::optional<RejectReason> reject_reason_from_error(int error) {
   switch (error) {
     case NO_PEER_CERT: return RejectReason::certificate_required;
     case MATCH_SUITE_ERROR: return RejectReason::no_shared_cipher;
     case VERSION_ERROR: return RejectReason::protocol_version;
     case UNKNOWN_ALPN_PROTOCOL_NAME_E: return RejectReason::no_application_protocol;
-    default: break;
+    default: return std::nullopt;
   }
-  return alert_sent >= 0 ? reject_reason_for_alert(static_cast<Alert>(alert_sent)) : RejectReason::protocol;
+}
+
+// wolfSSL's own failures, unrelated to the peer: a call it refuses in the
+// state it is in, an argument it cannot take.
+bool is_library_failure(int error) {
+  return error == BAD_FUNC_ARG || error == BAD_STATE_E;
 }
 
 // After the handshake: wolfSSL error codes to one alert class.
@@ -157,50 +205,6 @@ void release_ecc_cache_at_thread_exit() {
   };
   thread_local Releaser releaser;
   (void)releaser;
-}
-
-// wolfSSL reports many allocation failures under other names: a signature
-// that "does not verify" (ASN_SIG_CONFIRM_E), a parse error (ASN_PARSE_E,
-// BUFFER_E), a bignum that cannot be read (MP_READ_E) or its own code
-// (MP_MEM, -2), and it goes on after some. So the adapter puts itself in
-// front of wolfSSL's allocators (the library's defaults, or what the
-// application installed with wolfSSL_SetAllocators; again at every
-// Context::create, in front of functions installed since) and notes, per
-// thread, that one returned nothing.
-thread_local bool allocation_failed = false;
-wolfSSL_Malloc_cb next_malloc = nullptr;
-wolfSSL_Free_cb next_free = nullptr;
-wolfSSL_Realloc_cb next_realloc = nullptr;
-
-void* noting_malloc(size_t size) {
-  void* p = next_malloc ? next_malloc(size) : std::malloc(size);
-  if (!p && size != 0) allocation_failed = true;
-  return p;
-}
-void noting_free(void* p) { next_free ? next_free(p) : std::free(p); }
-void* noting_realloc(void* p, size_t size) {
-  void* q = next_realloc ? next_realloc(p, size) : std::realloc(p, size);
-  if (!q && size != 0) allocation_failed = true;
-  return q;
-}
-
-// Clears the per-thread note for the wolfSSL calls that follow; true once
-// one of their allocations failed.
-struct AllocationWatch {
-  AllocationWatch() { allocation_failed = false; }
-  bool failed() const { return allocation_failed; }
-};
-
-void watch_allocations() {
-  wolfSSL_Malloc_cb m = nullptr;
-  wolfSSL_Free_cb f = nullptr;
-  wolfSSL_Realloc_cb r = nullptr;
-  wolfSSL_GetAllocators(&m, &f, &r);
-  if (m == noting_malloc) return;
-  next_malloc = m;
-  next_free = f;
-  next_realloc = r;
-  wolfSSL_SetAllocators(noting_malloc, noting_free, noting_realloc);
 }
 
 // wolfSSL_Init() is retried while it fails (it allocates): one failure must
@@ -289,18 +293,24 @@ class WolfSslEngine final : public Engine {
     return info;
   }
 
-  Verdict failure() const override {
-    if (callback_failure_) return LocalError{callback_failure_.why()};
+  EngineFailure failure() const override {
     WOLFSSL_ALERT_HISTORY history{};
     wolfSSL_get_alert_history(ssl_, &history);
-    std::string detail = describe_error(error_);
-    if (out_of_memory_ || error_ == MEMORY_E || error_ == MEMORY_ERROR || error_ == MP_MEM)
-      return out_of_memory_error(error_ ? detail : std::string());
-    if (error_ == FATAL_ERROR && history.last_rx.code >= 0) return PeerAlert{static_cast<Alert>(history.last_rx.code)};
-    if (!io_.handshake_done())
-      return HandshakeRejected{reject_reason_from_error(error_, verify_error_, history.last_tx.code),
-                               verify_error_ ? detail + "; certificate: " + describe_error(verify_error_) : detail};
-    return ProtocolError{alert_class(error_), detail};
+    auto alert = [](int code) { return code >= 0 ? std::optional(static_cast<Alert>(code)) : std::nullopt; };
+    return {
+        .callback_failed = callback_failure_.why(),
+        .out_of_memory = out_of_memory_ || error_ == MEMORY_E || error_ == MEMORY_ERROR || error_ == MP_MEM,
+        .alert_received = error_ == FATAL_ERROR ? alert(history.last_rx.code) : std::nullopt,
+        .alert_sent = alert(history.last_tx.code),
+        .library_internal = is_library_failure(error_),
+        // The handshake's error and the first verification error may each
+        // name a fault: policy::reason_for orders them as on every backend.
+        .certificate_faults = faults_from_verify(error_) | faults_from_verify(verify_error_),
+        .handshake_reason = reject_reason_from_error(error_),
+        .protocol_alert = alert_class(error_),
+        .detail = error_ ? describe_error(error_) : std::string(),
+        .certificate_detail = verify_error_ ? describe_error(verify_error_) : std::string(),
+    };
   }
 
   // The verify callback: wolfSSL's chain verdict, then our name policy.
@@ -672,6 +682,13 @@ void WolfSslEngine::on_handshake_done() {
   callback_failure_.run("the keylog callback threw",
             [&] { config.keylog(nss_keylog_line("CLIENT_RANDOM", client_random, master)); });
 }
+
+// ---- corrections: where wolfSSL departs from the contract ----------------------
+// None is needed in the facts: wolfSSL's errors map onto the contract through
+// the error classes above, and the allocation failures it reports under
+// other names are caught by the allocation watching (errors, above). Its one
+// known divergence, a KeyUpdate that does not end its record (R23, client),
+// cannot be seen from outside its record layer (docs/divergences.md).
 
 }  // namespace
 

@@ -4,7 +4,7 @@
 
 #include "certificates.hpp"  // the V rows' certificates (harness/src)
 
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/testing/pki.hpp>
 
 #include <algorithm>

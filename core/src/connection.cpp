@@ -3,7 +3,8 @@
 #include "queues.hpp"
 
 #include <lastbyte/connection.hpp>
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/engine.hpp>
+#include <lastbyte/engine/policy.hpp>
 
 #include <algorithm>
 #include <new>
@@ -139,7 +140,7 @@ struct Connection::Impl {
       case EngineStatus::done: break;
       case EngineStatus::want_input: on_input_exhausted(); break;
       case EngineStatus::peer_closed: on_peer_close_notify(); break;
-      case EngineStatus::failed: finish(engine->failure()); break;
+      case EngineStatus::failed: finish(engine_failure()); break;
     }
   }
 
@@ -159,6 +160,10 @@ struct Connection::Impl {
     on_engine_status(status);
     withhold_output_on_oom(queued);
   }
+
+  // The engine reports what happened; the verdict is the core's (C4: the
+  // same facts end the same way on every backend).
+  Verdict engine_failure() const { return policy::verdict_for_failure(engine->failure(), !handshake_done); }
 
   void on_handshake_done() {
     SessionInfo info = engine->session_info();  // may throw (no memory): then nothing below has changed
@@ -224,7 +229,7 @@ struct Connection::Impl {
       done += r.bytes;
       bool io_failure = io_failed();
       if (io_failure || r.status == EngineStatus::failed) {
-        if (!io_failure) finish(engine->failure());
+        if (!io_failure) finish(engine_failure());
         withhold_output_on_oom(queued);
         break;
       }
@@ -260,7 +265,7 @@ struct Connection::Impl {
     std::size_t queued = out.size();
     EngineStatus status = engine->send_close_notify();
     bool failed = io_failed();
-    if (!failed && status == EngineStatus::failed) finish(engine->failure());
+    if (!failed && status == EngineStatus::failed) finish(engine_failure());
     close_notify_sealed = !failed && status != EngineStatus::failed;
     withhold_output_on_oom(queued);
     // Whatever the library still sends after it is dropped (queues.hpp).

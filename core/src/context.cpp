@@ -1,7 +1,7 @@
 #include "context_impl.hpp"
 
 #include <lastbyte/backend.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <algorithm>
 #include <cstdio>

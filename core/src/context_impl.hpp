@@ -1,6 +1,7 @@
 #pragma once
 
 #include <lastbyte/connection.hpp>
+#include <lastbyte/engine/engine.hpp>
 
 #include <memory>
 

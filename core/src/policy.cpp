@@ -1,4 +1,6 @@
-#include <lastbyte/policy.hpp>
+#include <lastbyte/engine/policy.hpp>
+
+#include <lastbyte/engine/engine.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -134,6 +136,30 @@ SessionCache::Session SessionCache::find(std::span<const std::byte> blob) const 
   for (auto it = entries_.rbegin(); it != entries_.rend(); ++it)
     if (std::ranges::equal(it->blob, blob)) return it->session;
   return nullptr;
+}
+
+Verdict verdict_for_failure(const EngineFailure& failure, bool during_handshake) {
+  // The order is stated (and why) beside the declaration, in engine.hpp.
+  if (failure.callback_failed) return LocalError{.detail = failure.callback_failed};
+  if (failure.out_of_memory) return out_of_memory_error(failure.detail);
+  if (failure.alert_received) return PeerAlert{.alert = *failure.alert_received};
+  if (failure.library_internal || failure.alert_sent == Alert::internal_error)
+    return LocalError{.detail = failure.detail.empty() ? "the TLS library failed on its own" : failure.detail};
+  if (during_handshake) {
+    if (auto reason = reason_for(failure.certificate_faults)) {
+      std::string detail = failure.detail;
+      if (!failure.certificate_detail.empty())
+        detail += (detail.empty() ? "certificate: " : "; certificate: ") + failure.certificate_detail;
+      return HandshakeRejected{.reason = *reason, .detail = std::move(detail)};
+    }
+    RejectReason reason = failure.handshake_reason   ? *failure.handshake_reason
+                          : failure.alert_sent ? reject_reason_for_alert(*failure.alert_sent)
+                                               : RejectReason::protocol;
+    return HandshakeRejected{.reason = reason, .detail = failure.detail};
+  }
+  if (auto alert = failure.protocol_alert ? failure.protocol_alert : failure.alert_sent)
+    return ProtocolError{.alert = *alert, .detail = failure.detail};
+  return LocalError{.detail = failure.detail.empty() ? "the TLS library failed without a reason" : failure.detail};
 }
 
 }  // namespace lastbyte::policy

@@ -1,6 +1,6 @@
 #include "queues.hpp"
 
-#include <lastbyte/engine.hpp>
+#include <lastbyte/engine/engine.hpp>
 
 #include <algorithm>
 #include <array>

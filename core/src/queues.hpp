@@ -3,7 +3,7 @@
 // allocates.
 #pragma once
 
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/verdict.hpp>
 
 #include <algorithm>

@@ -19,7 +19,7 @@
 // resumption), then operations of 2 bytes (call, argument).
 #include "support.hpp"
 
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <algorithm>
 #include <cstring>

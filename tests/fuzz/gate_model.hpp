@@ -6,7 +6,7 @@
 // of them (the order is not part of the contract), so a refusal is a set.
 #pragma once
 
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/verdict.hpp>
 
 #include <cstddef>

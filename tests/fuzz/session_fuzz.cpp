@@ -33,7 +33,7 @@
 #include "support.hpp"
 
 #include <lastbyte/conformance/forge.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <cstdio>
 #include <cstdlib>

@@ -2,7 +2,7 @@
 
 #include <lastbyte/backend.hpp>
 #include <lastbyte/conformance/broken.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <cstdio>
 #include <cstdlib>

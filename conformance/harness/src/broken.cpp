@@ -13,7 +13,7 @@ class BrokenEngine final : public Engine {
   EngineResult write(std::span<const std::byte> p) override { return inner_->write(p); }
   EngineStatus send_close_notify() override { return inner_->send_close_notify(); }
   SessionInfo session_info() const override { return inner_->session_info(); }
-  Verdict failure() const override { return inner_->failure(); }
+  EngineFailure failure() const override { return inner_->failure(); }
   void release_idle_buffers() override { inner_->release_idle_buffers(); }
 
   std::size_t pending_plaintext() const override {

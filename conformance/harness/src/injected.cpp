@@ -5,7 +5,7 @@
 //   I04-I09 unprotected or malformed records after the handshake.
 #include "rows.hpp"
 
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <deque>
 #include <stdexcept>

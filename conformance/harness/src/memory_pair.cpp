@@ -1,5 +1,5 @@
 #include <lastbyte/conformance/harness.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 #include <lastbyte/testing/pki.hpp>
 
 #include <stdexcept>

@@ -1,6 +1,6 @@
 #include <lastbyte/conformance/scenarios.hpp>
 #include <lastbyte/conformance/soak.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <algorithm>
 #include <array>

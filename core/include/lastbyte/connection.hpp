@@ -73,8 +73,9 @@
 #pragma once
 
 #include <lastbyte/config.hpp>
-#include <lastbyte/engine.hpp>
+#include <lastbyte/context.hpp>
 #include <lastbyte/expected.hpp>
+#include <lastbyte/session.hpp>
 #include <lastbyte/verdict.hpp>
 
 #include <cstddef>
@@ -116,21 +117,6 @@ struct Wants {
 
 // Validated configuration bound to one backend; cheap to copy, shared by the
 // connections made from it (the TLS library's context lives here).
-class Context {
- public:
-  static Expected<Context> create(Config config, const Backend& backend);
-
-  const Config& config() const;
-  const Backend& backend() const;
-
-  struct Impl;
-
- private:
-  explicit Context(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
-  std::shared_ptr<const Impl> impl_;
-  friend class Connection;
-};
-
 class Connection {
  public:
   static Expected<Connection> create(const Context& context, ConnectionOptions options = {});

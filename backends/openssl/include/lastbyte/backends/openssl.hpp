@@ -1,6 +1,6 @@
 #pragma once
 
-#include <lastbyte/engine.hpp>
+#include <lastbyte/backend.hpp>
 
 namespace lastbyte::backends {
 

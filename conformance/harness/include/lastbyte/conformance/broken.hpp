@@ -2,7 +2,7 @@
 // each of them (tests/self_test.cpp), proving it can fail.
 #pragma once
 
-#include <lastbyte/engine.hpp>
+#include <lastbyte/engine/engine.hpp>
 
 namespace lastbyte::conformance {
 

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <lastbyte/conformance/harness.hpp>
-#include <lastbyte/record.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <memory>
 #include <string_view>

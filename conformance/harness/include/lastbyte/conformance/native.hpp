@@ -5,7 +5,7 @@
 // docs/divergences.md.
 #pragma once
 
-#include <lastbyte/engine.hpp>
+#include <lastbyte/engine/engine.hpp>
 
 #include <optional>
 #include <string>

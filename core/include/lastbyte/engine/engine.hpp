@@ -1,4 +1,5 @@
-// The engine seam: everything a TLS library adapter implements. The core never
+// The engine seam: everything a TLS library adapter implements (adapter-
+// facing: lastbyte/engine/; applications include none of it). The core never
 // includes a TLS library header; each backends/<name>/ implements these two
 // interfaces over one library and exposes one `Backend`.
 //
@@ -11,10 +12,13 @@
 // load_identity), hooks (the C functions the library calls, named
 // <what>_hook, each forwarding to the engine; C code cannot unwind, so the
 // C++ work runs through CallbackFailure::run), the rest of the engine
-// (setup, on_handshake_done), and the Backend. Policy (what a server name
+// (setup, on_handshake_done), "corrections: where <library> departs from
+// the contract" (each entry named by the catalogue row or test that shows
+// it, listed in docs/divergences.md; a correction changes the facts
+// failure() reports, never a verdict), and the Backend. Policy (what a server name
 // is, how names match, verify mode, ALPN choice, which fault is reported,
 // the session cache, whether the handshake is over) comes from core, never
-// from the adapter: lastbyte/policy.hpp, EngineIo::handshake_done().
+// from the adapter: lastbyte/engine/policy.hpp, EngineIo::handshake_done().
 //
 // What an engine may assume (the core guarantees it):
 //   * EngineIo::pull() only ever yields whole TLS records. The core parses the
@@ -36,12 +40,15 @@
 //   * read() returns plaintext the library already holds before asking for
 //     more input, and pending_plaintext() tells how much it holds (C2).
 //   * Renegotiation is refused; TLS versions below 1.2 are never enabled.
-//   * failure() maps the library's error to one Verdict class as documented
-//     in docs/divergences.md; an allocation failure is LocalError.
+//   * failure() reports what happened, as facts (EngineFailure): which
+//     alert arrived or was sent, whether an allocation or the library itself
+//     failed, what the certificate check found, the class the library's
+//     error names. It never decides the verdict: policy::verdict_for_failure
+//     does, in one order for every backend.
 //   * No exception leaves a library callback (C code cannot unwind): a
 //     callback that fails (an allocation, the application's keylog or
 //     on_new_session throwing) makes the call report `failed`, and
-//     failure() is then LocalError.
+//     failure() says so (EngineFailure::callback_failed).
 //   * Every library call that can fail on allocation is checked; an
 //     allocation failure is LocalError (or an Error from new_engine /
 //     create_context, errc::out_of_memory where the library says so), never
@@ -77,13 +84,17 @@
 //                  the peer's); failed: see failure().
 #pragma once
 
+#include <lastbyte/backend.hpp>
 #include <lastbyte/config.hpp>
+#include <lastbyte/engine/policy.hpp>
 #include <lastbyte/expected.hpp>
+#include <lastbyte/session.hpp>
 #include <lastbyte/verdict.hpp>
 
 #include <cstddef>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,14 +143,6 @@ struct EngineResult {
   EngineStatus status = EngineStatus::done;
 };
 
-struct SessionInfo {
-  TlsVersion version = TlsVersion::tls1_3;
-  std::string cipher;  // IANA name, e.g. TLS_AES_128_GCM_SHA256
-  std::string alpn;    // empty when none was negotiated
-  bool resumed = false;
-  std::string_view backend;
-};
-
 // An NSS key log line: "LABEL <client_random hex> <secret hex>".
 std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
                             std::span<const unsigned char> secret);
@@ -153,7 +156,8 @@ bool is_out_of_memory(const Verdict& verdict);
 
 // A callback of ours failed inside the library's C code, which cannot
 // unwind: the exception is caught and noted, and the engine call that ran
-// the callback reports `failed`, failure() then being LocalError{why()}.
+// the callback reports `failed`, failure() then naming why()
+// (EngineFailure::callback_failed).
 // Reporting it allocates nothing (the texts are literals). Every adapter
 // runs its callbacks' C++ code through run().
 class CallbackFailure {
@@ -189,6 +193,62 @@ class CallbackFailure {
   const char* why_ = nullptr;
 };
 
+// What an engine saw when one of its calls failed: facts in lastbyte's
+// classes, never a verdict. The adapter fills what its library tells (each
+// field says what it means, not what it leads to); the core turns them into
+// the one Verdict with policy::verdict_for_failure, so every backend decides
+// in the same order. An adapter that corrects its library (a malformed alert
+// the library reads as a real one, a class the contract names otherwise)
+// corrects the facts, in its "corrections" section, never the verdict.
+struct EngineFailure {
+  // One of our callbacks failed inside the library: CallbackFailure::why().
+  const char* callback_failed = nullptr;
+  // An allocation failed, in the library or in the adapter around it, also
+  // where the library went on or reported it under another name.
+  bool out_of_memory = false;
+  // The peer's fatal alert, when the library ended on receiving one.
+  std::optional<Alert> alert_received = {};
+  // The fatal alert this side sent about the failure, where the library
+  // tells (or the adapter sends it).
+  std::optional<Alert> alert_sent = {};
+  // The library failed for reasons of its own (its internal error, a state
+  // it should not reach): unrelated to the peer.
+  bool library_internal = false;
+  // What the check of the peer's certificate found wrong, during the
+  // handshake (0: nothing, or no check ran).
+  policy::CertificateFaults certificate_faults = 0;
+  // A failed handshake's reason, where the library's error says more than
+  // its alert (no cipher in common, no client certificate, ...).
+  std::optional<RejectReason> handshake_reason = {};
+  // The alert class of a protocol failure, where the library's error names
+  // one (bad_record_mac for a failed tag, ...).
+  std::optional<Alert> protocol_alert = {};
+  // The library's words: its error text and code; the certificate check's.
+  std::string detail = {};
+  std::string certificate_detail = {};
+};
+
+namespace policy {
+// The one verdict for an engine's failure. The order is the contract's, the
+// same on every backend:
+//   1. a callback of ours failed            -> LocalError{why}
+//   2. an allocation failed                 -> LocalError{"out of memory ..."}
+//      (before the peer's alert: after an allocation failure nothing the
+//      library reports can be trusted, and docs/adversarial.md promises
+//      LocalError for every one)
+//   3. the peer's fatal alert arrived        -> PeerAlert{alert}
+//   4. the library failed on its own, or sent internal_error ("unrelated to
+//      the peer", RFC 8446 §6.2)           -> LocalError{detail}
+//   during the handshake:
+//   5. the certificate check found faults   -> HandshakeRejected{reason_for(faults)}
+//   6. otherwise                            -> HandshakeRejected{handshake_reason,
+//      else the reason class of the alert sent, else protocol}
+//   after it:
+//   7. protocol_alert, else the alert sent  -> ProtocolError{alert}
+//   8. nothing to name it                   -> LocalError{detail}
+Verdict verdict_for_failure(const EngineFailure& failure, bool during_handshake);
+}  // namespace policy
+
 // One TLS session of one library.
 class Engine {
  public:
@@ -213,8 +273,9 @@ class Engine {
 
   virtual SessionInfo session_info() const = 0;
 
-  // After EngineStatus::failed: why, as one backend-neutral verdict.
-  virtual Verdict failure() const = 0;
+  // After EngineStatus::failed: what happened, as facts; the core decides
+  // the verdict (policy::verdict_for_failure).
+  virtual EngineFailure failure() const = 0;
 };
 
 // One library's configured context (SSL_CTX, mbedtls_ssl_config, ...), shared
@@ -225,19 +286,6 @@ class EngineContext {
   virtual ~EngineContext() = default;
   virtual Expected<std::unique_ptr<Engine>> new_engine(EngineIo io,
                                                        const ConnectionOptions& options) = 0;
-};
-
-struct Backend {
-  std::string_view name;  // "openssl", "mbedtls", "wolfssl", ...
-  // The library's version string as linked, e.g. "OpenSSL 3.0.19 27 Jan 2026".
-  std::string (*library_version)();
-  bool (*supports)(TlsVersion version);
-  // Whether the library build can hand out this version's secrets (key log,
-  // and with it the conformance forge).
-  bool (*exports_secrets)(TlsVersion version);
-  // `config` has been validated by the core; keylog already includes
-  // SSLKEYLOGFILE handling.
-  Expected<std::unique_ptr<EngineContext>> (*create_context)(const Config& config);
 };
 
 }  // namespace lastbyte
