@@ -94,7 +94,8 @@ std::unique_ptr<Pipe> empty_block_cache(const Suite& suite) {
 // Keep-alive exchanges (bench_main's request_response) on a new pair: the
 // pair's heap at its highest during the exchanges (all the process
 // allocated since just before the pair was made, the in-memory network left
-// out, the block cache emptied first) and the allocations per exchange. The
+// out, the block cache emptied first: the blocks the pair parks there
+// between exchanges count) and the allocations per exchange. The
 // first exchange is not counted: buffers a library allocates on first use.
 void exchange_peak(benchmark::State& state, const Implementation& impl, const Suite& suite,
                    std::size_t response_size) {
@@ -104,8 +105,13 @@ void exchange_peak(benchmark::State& state, const Implementation& impl, const Su
   Exchange exchange(response_size);
   double peak = 0, allocations = 0;
   for (auto _ : state) {
+    // Open while the pair is measured, as on a server with other
+    // connections: the session a factory saved from it stays referenced by
+    // it (as in `idle`), rather than freed inside the count when the new
+    // pair's session replaces it.
+    auto previous = factory->connect(false);
     auto cache_holder = empty_block_cache(suite);
-    if (!cache_holder) return state.SkipWithError("handshake failed");
+    if (!previous || !cache_holder) return state.SkipWithError("handshake failed");
     std::size_t before = heap::live_bytes();
     auto pipe = factory->connect(false);
     if (!pipe || !exchange.run(*pipe)) return state.SkipWithError("exchange failed");
