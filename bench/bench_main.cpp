@@ -1,6 +1,7 @@
 // lastbyte vs each TLS library used directly, in one binary: in-memory
-// throughput, handshakes per second (full and resumed), the drain at EOF, and
-// loopback TCP (bench_tcp.cpp). Ratios: bench/ratios.py.
+// throughput and its AEAD ceiling, keep-alive request/response exchanges,
+// handshakes per second (full and resumed), the drain at EOF, and loopback
+// TCP (bench_tcp.cpp). Ratios: bench/ratios.py.
 //
 //   lastbyte-bench --benchmark_filter=throughput --benchmark_repetitions=5
 //                  --benchmark_out=results.json --benchmark_out_format=json
@@ -12,12 +13,15 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstdlib>
 
 namespace lastbyte::bench {
 namespace {
 
 constexpr std::size_t write_sizes[] = {1024, 16 * 1024, 64 * 1024};
+constexpr std::size_t response_sizes[] = {1024, 16 * 1024};
 constexpr std::size_t drain_sizes[] = {256 * 1024, 1024 * 1024, 4 * 1024 * 1024};
 
 std::string name(std::string_view group, const Implementation& impl, const Suite& suite, const std::string& tail) {
@@ -44,6 +48,64 @@ void throughput(benchmark::State& state, const Implementation& impl, const Suite
     benchmark::ClobberMemory();
   }
   if (sink != data) return state.SkipWithError("the server received different bytes");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+
+// Keep-alive exchanges on one established pair, back to back: each one
+// finds the pair idle, as a server finds a keep-alive connection when its
+// next request arrives.
+void request_response(benchmark::State& state, const Implementation& impl, const Suite& suite,
+                      std::size_t response_size) {
+  auto factory = impl.make(suite);
+  auto pipe = factory ? factory->connect(false) : nullptr;
+  if (!check_suite(state, pipe.get(), suite)) return;
+  Exchange exchange(response_size);
+  for (auto _ : state) {
+    if (!exchange.run(*pipe)) return state.SkipWithError("exchange failed");
+    benchmark::ClobberMemory();
+  }
+  if (!exchange.arrived_intact()) return state.SkipWithError("a side received different bytes");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// TLS's largest record: bulk data is sealed in records of this much plaintext.
+constexpr std::size_t max_record = 16 * 1024;
+
+// `data` sealed and opened record by record into `sink`, each record with
+// its own nonce (the sequence number XORed into the IV, as TLS 1.3 does) and
+// an AAD the size of the version's (the 5-byte record header in TLS 1.3;
+// sequence number and header, 13 bytes, in TLS 1.2). Not inlined, so that
+// bench/instructions.sh can count it alone.
+[[gnu::noinline]] bool seal_and_open(Aead& aead, TlsVersion version, std::span<const std::byte> data,
+                                     std::span<std::byte> sink, std::span<std::byte> sealed, std::uint64_t& sequence) {
+  std::array<std::byte, Aead::nonce_size> nonce{};
+  std::array<std::byte, 13> aad{};
+  std::span<const std::byte> record_aad(aad.data(), version == TlsVersion::tls1_3 ? 5 : 13);
+  for (std::size_t at = 0; at < data.size(); at += max_record, ++sequence) {
+    std::size_t n = std::min(max_record, data.size() - at);
+    for (std::size_t i = 0; i < 8; ++i) nonce[4 + i] = static_cast<std::byte>(sequence >> (56 - 8 * i));
+    auto record = sealed.first(n + Aead::tag_size);
+    if (!aead.seal(nonce, record_aad, data.subspan(at, n), record) || !aead.open(nonce, record_aad, record, sink.subspan(at, n)))
+      return false;
+  }
+  return true;
+}
+
+// The ceiling of the throughput group: the same bytes sealed and opened with
+// the library's own AEAD, nothing else. No TLS layer over that library can
+// move them faster; bench/ratios.py reports each pipe's share of it.
+void aead_ceiling(benchmark::State& state, const AeadImplementation& impl, const Suite& suite, std::size_t size) {
+  std::vector<std::byte> key(aead_key_size(suite), std::byte{0x5c});
+  auto aead = impl.make(suite, key);
+  if (!aead) return state.SkipWithError("the library would not key its AEAD");
+  auto data = payload(size);
+  std::vector<std::byte> sink(size), sealed(std::min(size, max_record) + Aead::tag_size);
+  std::uint64_t sequence = 0;
+  for (auto _ : state) {
+    if (!seal_and_open(*aead, suite.version, data, sink, sealed, sequence)) return state.SkipWithError("seal or open failed");
+    benchmark::ClobberMemory();
+  }
+  if (sink != data) return state.SkipWithError("opened different bytes");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * size));
 }
 
@@ -156,8 +218,8 @@ void feed_while_queued(benchmark::State& state, const Backend& backend, const Su
   state.counters["queued_bytes"] = static_cast<double>(prefilled);
 }
 
-// LASTBYTE_BENCH_ITERATIONS=N pins the iteration count of the throughput
-// handshake and drain benchmarks, so that bench/instructions.sh can take callgrind's counts for
+// LASTBYTE_BENCH_ITERATIONS=N pins the iteration count of the throughput,
+// request/response, AEAD, handshake and drain benchmarks, so that bench/instructions.sh can take callgrind's counts for
 // N and N+10 iterations and report the steady-state cost of one.
 void pin_iterations(benchmark::internal::Benchmark* b) {
   if (const char* n = std::getenv("LASTBYTE_BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
@@ -180,11 +242,30 @@ void register_all() {
   for (const Suite& suite : suites)
     for (const Backend* backend : conformance::installed_backends()) {
       if (!backend->supports(suite.version)) continue;
-      Implementation kept{std::string(backend->name), "lastbyte_kept", backend->supports,
-                          [backend](const Suite& s) { return make_lastbyte(*backend, s, 0, true); }};
+      Implementation kept = lastbyte_kept(*backend);
       for (std::size_t size : write_sizes)
         pin_iterations(benchmark::RegisterBenchmark(name("throughput", kept, suite, std::to_string(size)).c_str(),
                                                     throughput, kept, suite, size));
+      for (std::size_t size : response_sizes)
+        pin_iterations(benchmark::RegisterBenchmark(name("request_response", kept, suite, std::to_string(size)).c_str(),
+                                                    request_response, kept, suite, size));
+    }
+  // Every kind of implementations(): lastbyte, the library directly, and
+  // OpenSSL directly with SSL_MODE_RELEASE_BUFFERS.
+  for (const Suite& suite : suites)
+    for (const Implementation& impl : implementations()) {
+      if (!impl.supports(suite.version)) continue;
+      for (std::size_t size : response_sizes)
+        pin_iterations(benchmark::RegisterBenchmark(name("request_response", impl, suite, std::to_string(size)).c_str(),
+                                                    request_response, impl, suite, size));
+    }
+  for (const Suite& suite : suites)
+    for (const AeadImplementation& impl : aead_implementations()) {
+      if (!impl.supports(suite.version)) continue;
+      for (std::size_t size : write_sizes)
+        pin_iterations(benchmark::RegisterBenchmark(
+            ("aead/" + impl.backend + "/cipher/" + std::string(suite.label) + "/" + std::to_string(size)).c_str(),
+            aead_ceiling, impl, suite, size));
     }
   for (const Suite& suite : suites)
     for (const Backend* backend : conformance::installed_backends()) {

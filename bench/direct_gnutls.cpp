@@ -7,6 +7,7 @@
 
 #include <lastbyte/testing/pki.hpp>
 
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 #include <cerrno>
@@ -122,18 +123,10 @@ class GnuTlsPipe final : public Pipe {
   }
 
   bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
-    std::size_t written = 0, got = 0;
-    while (got < data.size()) {
-      if (written < data.size()) {
-        ssize_t w = gnutls_record_send(client_, data.data() + written, data.size() - written);
-        if (w > 0) written += static_cast<std::size_t>(w);
-        else if (w != GNUTLS_E_AGAIN) return false;
-      }
-      ssize_t r;
-      while (got < sink.size() && (r = gnutls_record_recv(server_, sink.data() + got, sink.size() - got)) > 0)
-        got += static_cast<std::size_t>(r);
-    }
-    return true;
+    return transfer(client_, server_, data, sink);
+  }
+  bool reply(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    return transfer(server_, client_, data, sink);
   }
 
   std::size_t transport_bytes() const override { return to_server_.capacity() + to_client_.capacity(); }
@@ -144,6 +137,22 @@ class GnuTlsPipe final : public Pipe {
   }
 
  private:
+  static bool transfer(gnutls_session_t from, gnutls_session_t to, std::span<const std::byte> data,
+                       std::span<std::byte> sink) {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        ssize_t w = gnutls_record_send(from, data.data() + written, data.size() - written);
+        if (w > 0) written += static_cast<std::size_t>(w);
+        else if (w != GNUTLS_E_AGAIN) return false;
+      }
+      ssize_t r;
+      while (got < sink.size() && (r = gnutls_record_recv(to, sink.data() + got, sink.size() - got)) > 0)
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+
   MemoryQueue to_server_, to_client_;
   Ends client_ends_{&to_server_, &to_client_}, server_ends_{&to_client_, &to_server_};
   gnutls_session_t client_, server_;
@@ -174,6 +183,42 @@ class GnuTlsFactory final : public PipeFactory {
 
 const Register registered({"gnutls", "direct", [](TlsVersion) { return true; },
                            [](const Suite& suite) { return std::make_unique<GnuTlsFactory>(suite); }});
+
+// gnutls_aead_cipher_*, GnuTLS's public AEAD (the record layer calls the
+// same cipher internally): one handle per direction.
+class GnuTlsAead final : public Aead {
+ public:
+  GnuTlsAead(const Suite& suite, std::span<const std::byte> key) {
+    gnutls_cipher_algorithm_t cipher = is_chacha20(suite) ? GNUTLS_CIPHER_CHACHA20_POLY1305 : GNUTLS_CIPHER_AES_128_GCM;
+    gnutls_datum_t k{const_cast<unsigned char*>(u8(key.data())), static_cast<unsigned>(key.size())};
+    ok_ = gnutls_aead_cipher_init(&sealer_, cipher, &k) == 0 && gnutls_aead_cipher_init(&opener_, cipher, &k) == 0;
+  }
+  ~GnuTlsAead() override {
+    if (sealer_) gnutls_aead_cipher_deinit(sealer_);
+    if (opener_) gnutls_aead_cipher_deinit(opener_);
+  }
+  bool ok() const { return ok_; }
+
+  bool seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> plaintext, std::span<std::byte> sealed) override {
+    std::size_t n = sealed.size();
+    return gnutls_aead_cipher_encrypt(sealer_, nonce.data(), nonce.size(), aad.data(), aad.size(), tag_size,
+                                      plaintext.data(), plaintext.size(), sealed.data(), &n) == 0;
+  }
+
+  bool open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> sealed, std::span<std::byte> plaintext) override {
+    std::size_t n = plaintext.size();
+    return gnutls_aead_cipher_decrypt(opener_, nonce.data(), nonce.size(), aad.data(), aad.size(), tag_size,
+                                      sealed.data(), sealed.size(), plaintext.data(), &n) == 0;
+  }
+
+ private:
+  gnutls_aead_cipher_hd_t sealer_ = nullptr, opener_ = nullptr;
+  bool ok_ = false;
+};
+
+const RegisterAead aead({"gnutls", [](TlsVersion) { return true; }, keyed<GnuTlsAead>});
 
 }  // namespace
 }  // namespace lastbyte::bench

@@ -6,6 +6,7 @@
 
 #include <lastbyte/testing/pki.hpp>
 
+#include <mbedtls/cipher.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/ssl.h>
@@ -117,20 +118,10 @@ class MbedTlsPipe final : public Pipe {
   }
 
   bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
-    std::size_t written = 0, got = 0;
-    auto* in = reinterpret_cast<const unsigned char*>(data.data());
-    auto* out = reinterpret_cast<unsigned char*>(sink.data());
-    while (got < data.size()) {
-      if (written < data.size()) {
-        int w = mbedtls_ssl_write(&client_, in + written, data.size() - written);
-        if (w > 0) written += static_cast<std::size_t>(w);
-        else if (!pending(w)) return false;
-      }
-      int r;
-      while (got < sink.size() && (r = mbedtls_ssl_read(&server_, out + got, sink.size() - got)) > 0)
-        got += static_cast<std::size_t>(r);
-    }
-    return true;
+    return transfer(&client_, &server_, data, sink);
+  }
+  bool reply(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    return transfer(&server_, &client_, data, sink);
   }
 
   std::size_t transport_bytes() const override { return to_server_.capacity() + to_client_.capacity(); }
@@ -142,6 +133,24 @@ class MbedTlsPipe final : public Pipe {
   }
 
  private:
+  static bool transfer(mbedtls_ssl_context* from, mbedtls_ssl_context* to, std::span<const std::byte> data,
+                       std::span<std::byte> sink) {
+    std::size_t written = 0, got = 0;
+    auto* in = reinterpret_cast<const unsigned char*>(data.data());
+    auto* out = reinterpret_cast<unsigned char*>(sink.data());
+    while (got < data.size()) {
+      if (written < data.size()) {
+        int w = mbedtls_ssl_write(from, in + written, data.size() - written);
+        if (w > 0) written += static_cast<std::size_t>(w);
+        else if (!pending(w)) return false;
+      }
+      int r;
+      while (got < sink.size() && (r = mbedtls_ssl_read(to, out + got, sink.size() - got)) > 0)
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+
   // 2.28 has no public "resumed" query; its handshake state says so until
   // the handshake is over, so the client is stepped.
   int client_step() {
@@ -184,6 +193,52 @@ class MbedTlsFactory final : public PipeFactory {
 
 const Register registered({"mbedtls", "direct", [](TlsVersion v) { return v == TlsVersion::tls1_2; },
                            [](const Suite& suite) { return std::make_unique<MbedTlsFactory>(suite); }});
+
+// The generic cipher layer, as Mbed TLS's record layer calls it
+// (mbedtls_cipher_auth_encrypt_ext, tag appended): one context per direction.
+class MbedTlsAead final : public Aead {
+ public:
+  MbedTlsAead(const Suite& suite, std::span<const std::byte> key) {
+    const mbedtls_cipher_info_t* info = mbedtls_cipher_info_from_type(
+        is_chacha20(suite) ? MBEDTLS_CIPHER_CHACHA20_POLY1305 : MBEDTLS_CIPHER_AES_128_GCM);
+    const unsigned char* k = u8(key.data());
+    int bits = static_cast<int>(key.size() * 8);
+    for (auto* c : {&sealer_, &opener_}) mbedtls_cipher_init(c);
+    ok_ = info && mbedtls_cipher_setup(&sealer_, info) == 0 && mbedtls_cipher_setup(&opener_, info) == 0 &&
+          mbedtls_cipher_setkey(&sealer_, k, bits, MBEDTLS_ENCRYPT) == 0 &&
+          mbedtls_cipher_setkey(&opener_, k, bits, MBEDTLS_DECRYPT) == 0;
+  }
+  ~MbedTlsAead() override {
+    mbedtls_cipher_free(&sealer_);
+    mbedtls_cipher_free(&opener_);
+  }
+  bool ok() const { return ok_; }
+
+  bool seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> plaintext, std::span<std::byte> sealed) override {
+    std::size_t n = 0;
+    return mbedtls_cipher_auth_encrypt_ext(&sealer_, u8(nonce.data()), nonce.size(), u8(aad.data()), aad.size(),
+                                           u8(plaintext.data()), plaintext.size(),
+                                           u8(sealed.data()), sealed.size(), &n,
+                                           tag_size) == 0;
+  }
+
+  bool open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> sealed, std::span<std::byte> plaintext) override {
+    std::size_t n = 0;
+    return mbedtls_cipher_auth_decrypt_ext(&opener_, u8(nonce.data()), nonce.size(), u8(aad.data()), aad.size(),
+                                           u8(sealed.data()), sealed.size(),
+                                           u8(plaintext.data()), plaintext.size(), &n,
+                                           tag_size) == 0;
+  }
+
+ private:
+  mbedtls_cipher_context_t sealer_, opener_;
+  bool ok_ = false;
+};
+
+const RegisterAead aead({"mbedtls", [](TlsVersion v) { return v == TlsVersion::tls1_2; },
+                         keyed<MbedTlsAead>});
 
 }  // namespace
 }  // namespace lastbyte::bench

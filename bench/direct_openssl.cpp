@@ -7,6 +7,8 @@
 
 #include <lastbyte/testing/pki.hpp>
 
+#include <openssl/evp.h>
+
 namespace lastbyte::bench {
 namespace {
 
@@ -69,18 +71,10 @@ class OpenSslPipe final : public Pipe {
   }
 
   bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
-    std::size_t written = 0, got = 0;
-    while (got < data.size()) {
-      if (written < data.size()) {
-        size_t w = 0;
-        if (SSL_write_ex(client_, data.data() + written, data.size() - written, &w) == 1) written += w;
-        else if (!want(client_, 0)) return false;
-      }
-      for (size_t r = 0; got < sink.size() && SSL_read_ex(server_, sink.data() + got, sink.size() - got, &r) == 1;)
-        got += r;
-      if (got < data.size() && !want(server_, 0)) return false;
-    }
-    return true;
+    return transfer(client_, server_, data, sink);
+  }
+  bool reply(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    return transfer(server_, client_, data, sink);
   }
 
   bool resumed() const override { return SSL_session_reused(client_) == 1; }
@@ -89,6 +83,21 @@ class OpenSslPipe final : public Pipe {
   std::size_t transport_bytes() const override { return 2 * bio_pair_buffer; }
 
  private:
+  static bool transfer(SSL* from, SSL* to, std::span<const std::byte> data, std::span<std::byte> sink) {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        size_t w = 0;
+        if (SSL_write_ex(from, data.data() + written, data.size() - written, &w) == 1) written += w;
+        else if (!want(from, 0)) return false;
+      }
+      for (size_t r = 0; got < sink.size() && SSL_read_ex(to, sink.data() + got, sink.size() - got, &r) == 1;)
+        got += r;
+      if (got < data.size() && !want(to, 0)) return false;
+    }
+    return true;
+  }
+
   SSL* client_;
   SSL* server_;
 };
@@ -119,9 +128,57 @@ class OpenSslFactory final : public PipeFactory {
 
 const Register registered({"openssl", "direct", [](TlsVersion) { return true; },
                            [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite, false); }});
-// Only the memory benchmark's (bench_memory.cpp picks it by kind).
+// OpenSSL's release mode: the memory and request/response benchmarks compare it.
 const Register release_buffers({"openssl", "direct_release_buffers", [](TlsVersion) { return true; },
                                 [](const Suite& suite) { return std::make_unique<OpenSslFactory>(suite, true); }});
+
+// EVP, as OpenSSL's own record layer seals and opens: one context per
+// direction keyed once, the nonce set per record.
+class OpenSslAead final : public Aead {
+ public:
+  OpenSslAead(const Suite& suite, std::span<const std::byte> key) {
+    const EVP_CIPHER* cipher = is_chacha20(suite) ? EVP_chacha20_poly1305() : EVP_aes_128_gcm();
+    const unsigned char* k = u8(key.data());
+    ok_ = EVP_EncryptInit_ex(sealer_.get(), cipher, nullptr, k, nullptr) == 1 &&
+          EVP_DecryptInit_ex(opener_.get(), cipher, nullptr, k, nullptr) == 1;
+  }
+  bool ok() const { return ok_; }
+
+  bool seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> plaintext, std::span<std::byte> sealed) override {
+    EVP_CIPHER_CTX* c = sealer_.get();
+    auto* out = u8(sealed.data());
+    int n = 0, tail = 0;
+    return EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, u8(nonce.data())) == 1 &&
+           EVP_EncryptUpdate(c, nullptr, &n, u8(aad.data()), static_cast<int>(aad.size())) == 1 &&
+           EVP_EncryptUpdate(c, out, &n, u8(plaintext.data()), static_cast<int>(plaintext.size())) == 1 &&
+           EVP_EncryptFinal_ex(c, out + n, &tail) == 1 &&
+           EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, tag_size, out + plaintext.size()) == 1;
+  }
+
+  bool open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> sealed, std::span<std::byte> plaintext) override {
+    EVP_CIPHER_CTX* c = opener_.get();
+    auto* out = u8(plaintext.data());
+    std::size_t body = sealed.size() - tag_size;
+    // EVP_CTRL_AEAD_SET_TAG takes a non-const pointer to what it only reads.
+    auto* tag = const_cast<unsigned char*>(u8(sealed.data() + body));
+    int n = 0, tail = 0;
+    return EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, u8(nonce.data())) == 1 &&
+           EVP_DecryptUpdate(c, nullptr, &n, u8(aad.data()), static_cast<int>(aad.size())) == 1 &&
+           EVP_DecryptUpdate(c, out, &n, u8(sealed.data()), static_cast<int>(body)) == 1 &&
+           EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tag_size, tag) == 1 &&
+           EVP_DecryptFinal_ex(c, out + n, &tail) == 1;
+  }
+
+ private:
+  using CipherPtr = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
+  CipherPtr sealer_{EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free}, opener_{EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free};
+  bool ok_ = false;
+};
+
+const RegisterAead aead({"openssl", [](TlsVersion) { return true; },
+                         keyed<OpenSslAead>});
 
 }  // namespace
 }  // namespace lastbyte::bench

@@ -9,6 +9,10 @@
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/chacha20_poly1305.h>
+
+#include <cstring>
 
 namespace lastbyte::bench {
 namespace {
@@ -93,18 +97,10 @@ class WolfSslPipe final : public Pipe {
   }
 
   bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
-    std::size_t written = 0, got = 0;
-    while (got < data.size()) {
-      if (written < data.size()) {
-        int w = wolfSSL_write(client_, data.data() + written, static_cast<int>(data.size() - written));
-        if (w > 0) written += static_cast<std::size_t>(w);
-        else if (!pending(client_, w)) return false;
-      }
-      int r;
-      while (got < sink.size() && (r = wolfSSL_read(server_, sink.data() + got, static_cast<int>(sink.size() - got))) > 0)
-        got += static_cast<std::size_t>(r);
-    }
-    return true;
+    return transfer(client_, server_, data, sink);
+  }
+  bool reply(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    return transfer(server_, client_, data, sink);
   }
 
   std::size_t transport_bytes() const override { return to_server_.capacity() + to_client_.capacity(); }
@@ -117,6 +113,21 @@ class WolfSslPipe final : public Pipe {
   }
 
  private:
+  static bool transfer(WOLFSSL* from, WOLFSSL* to, std::span<const std::byte> data, std::span<std::byte> sink) {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        int w = wolfSSL_write(from, data.data() + written, static_cast<int>(data.size() - written));
+        if (w > 0) written += static_cast<std::size_t>(w);
+        else if (!pending(from, w)) return false;
+      }
+      int r;
+      while (got < sink.size() && (r = wolfSSL_read(to, sink.data() + got, static_cast<int>(sink.size() - got))) > 0)
+        got += static_cast<std::size_t>(r);
+    }
+    return true;
+  }
+
   WOLFSSL* client_;
   WOLFSSL* server_;
   MemoryQueue to_server_, to_client_;
@@ -151,6 +162,60 @@ class WolfSslFactory final : public PipeFactory {
 
 const Register registered({"wolfssl", "direct", [](TlsVersion) { return true; },
                            [](const Suite& suite) { return std::make_unique<WolfSslFactory>(suite); }});
+
+// wolfCrypt's AEAD calls: AES-GCM with one keyed Aes per direction, as the
+// record layer keeps them; ChaCha20-Poly1305 through its one-shot functions,
+// which take the key on every call.
+class WolfSslAead final : public Aead {
+ public:
+  WolfSslAead(const Suite& suite, std::span<const std::byte> key) : chacha20_(is_chacha20(suite)) {
+    if (chacha20_) {
+      ok_ = key.size() == sizeof chacha_key_;
+      if (ok_) std::memcpy(chacha_key_, key.data(), key.size());
+      return;
+    }
+    ok_ = wc_AesInit(&sealer_, nullptr, INVALID_DEVID) == 0 && wc_AesInit(&opener_, nullptr, INVALID_DEVID) == 0 &&
+          wc_AesGcmSetKey(&sealer_, u8(key.data()), static_cast<word32>(key.size())) == 0 &&
+          wc_AesGcmSetKey(&opener_, u8(key.data()), static_cast<word32>(key.size())) == 0;
+    aes_initialised_ = true;
+  }
+  ~WolfSslAead() override {
+    if (!aes_initialised_) return;
+    wc_AesFree(&sealer_);
+    wc_AesFree(&opener_);
+  }
+  bool ok() const { return ok_; }
+
+  bool seal(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> plaintext, std::span<std::byte> sealed) override {
+    auto size = static_cast<word32>(plaintext.size());
+    byte* tag = u8(sealed.data() + plaintext.size());
+    if (chacha20_)
+      return wc_ChaCha20Poly1305_Encrypt(chacha_key_, u8(nonce.data()), u8(aad.data()), static_cast<word32>(aad.size()),
+                                         u8(plaintext.data()), size, u8(sealed.data()), tag) == 0;
+    return wc_AesGcmEncrypt(&sealer_, u8(sealed.data()), u8(plaintext.data()), size, u8(nonce.data()), nonce_size, tag,
+                            tag_size, u8(aad.data()), static_cast<word32>(aad.size())) == 0;
+  }
+
+  bool open(std::span<const std::byte, nonce_size> nonce, std::span<const std::byte> aad,
+            std::span<const std::byte> sealed, std::span<std::byte> plaintext) override {
+    auto size = static_cast<word32>(sealed.size() - tag_size);
+    const byte* tag = u8(sealed.data() + size);
+    if (chacha20_)
+      return wc_ChaCha20Poly1305_Decrypt(chacha_key_, u8(nonce.data()), u8(aad.data()), static_cast<word32>(aad.size()),
+                                         u8(sealed.data()), size, tag, u8(plaintext.data())) == 0;
+    return wc_AesGcmDecrypt(&opener_, u8(plaintext.data()), u8(sealed.data()), size, u8(nonce.data()), nonce_size, tag,
+                            tag_size, u8(aad.data()), static_cast<word32>(aad.size())) == 0;
+  }
+
+ private:
+  bool chacha20_;
+  bool ok_ = false, aes_initialised_ = false;
+  Aes sealer_{}, opener_{};
+  byte chacha_key_[CHACHA20_POLY1305_AEAD_KEYSIZE]{};
+};
+
+const RegisterAead aead({"wolfssl", [](TlsVersion) { return true; }, keyed<WolfSslAead>});
 
 }  // namespace
 }  // namespace lastbyte::bench

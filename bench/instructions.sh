@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Instructions per iteration of the in-memory throughput and handshake
-# benchmarks, lastbyte vs the library used directly, counted by callgrind (no
-# wall-clock noise): the count for 11 iterations minus the count for 1,
-# divided by 10, inside Pipe::send (throughput: setup excluded) or
-# PipeFactory::connect (handshake: a new pair, its handshake, its tickets) or
-# read_to_verdict (drain: feeding the buffered records, EOF, reading to the end).
+# Instructions per iteration of the in-memory throughput, request/response,
+# AEAD and handshake benchmarks, lastbyte vs the library used directly,
+# counted by callgrind (no wall-clock noise): the count for 11 iterations
+# minus the count for 1, divided by 10, inside Pipe::send (throughput: setup
+# excluded), Exchange::run (request_response: one request and its response),
+# seal_and_open (aead: the library's cipher alone), PipeFactory::connect
+# (handshake: a new pair, its handshake, its tickets) or read_to_verdict
+# (drain: feeding the buffered records, EOF, reading to the end).
 #   bash bench/instructions.sh [BENCH_BINARY] [FILTER]
 #   e.g. bash bench/instructions.sh build/default/bench/lastbyte-bench 'throughput/openssl/.*/tls13_aes128gcm/1024'
+#        bash bench/instructions.sh build/default/bench/lastbyte-bench '(request_response|aead)/'
 set -euo pipefail
 bin="${1:-build/default/bench/lastbyte-bench}"
 filter="${2:-throughput/.*/(1024|16384)$}"
@@ -27,6 +30,8 @@ count() {
 printf '| benchmark | instructions per iteration | of which memcpy/memmove | without them |\n|---|---|---|---|\n'
 "$bin" --benchmark_list_tests=true --benchmark_filter="$filter" | while read -r name; do
   toggle='*Pipe::send*'
+  [[ "$name" == request_response/* ]] && toggle='*Exchange::run*'
+  [[ "$name" == aead/* ]] && toggle='*seal_and_open*'
   [[ "$name" == handshake/* ]] && toggle='*Factory::connect*'
   [[ "$name" == drain/* ]] && toggle='*read_to_verdict*'
   read -r one one_copy < <(count "$name" 1 "$toggle")

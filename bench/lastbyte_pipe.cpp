@@ -31,30 +31,37 @@ class LastbytePipe final : public Pipe {
   bool handshake() { return handshake_in_memory(client_, server_); }
 
   bool send(std::span<const std::byte> data, std::span<std::byte> sink) override {
-    std::size_t written = 0, got = 0;
-    while (got < data.size()) {
-      if (written < data.size()) {
-        auto w = client_.write(data.subspan(written));
-        if (w.status == IoStatus::ok) written += w.bytes;
-        else if (w.status != IoStatus::blocked) return false;
-      }
-      while (!client_.output().empty()) {
-        auto f = server_.feed(client_.output());
-        if (f.status != IoStatus::ok) return false;
-        client_.consume_output(f.bytes);
-        if (!drain(sink, got)) return false;
-      }
-    }
-    return true;
+    return transfer(client_, server_, data, sink);
+  }
+  bool reply(std::span<const std::byte> data, std::span<std::byte> sink) override {
+    return transfer(server_, client_, data, sink);
   }
 
   bool resumed() const override { return client_.info() && client_.info()->resumed; }
   std::string negotiated_cipher() const override { return client_.info() ? client_.info()->cipher : ""; }
 
  private:
-  bool drain(std::span<std::byte> sink, std::size_t& got) {
+  static bool transfer(Connection& from, Connection& to, std::span<const std::byte> data, std::span<std::byte> sink) {
+    std::size_t written = 0, got = 0;
+    while (got < data.size()) {
+      if (written < data.size()) {
+        auto w = from.write(data.subspan(written));
+        if (w.status == IoStatus::ok) written += w.bytes;
+        else if (w.status != IoStatus::blocked) return false;
+      }
+      while (!from.output().empty()) {
+        auto f = to.feed(from.output());
+        if (f.status != IoStatus::ok) return false;
+        from.consume_output(f.bytes);
+        if (!drain(to, sink, got)) return false;
+      }
+    }
+    return true;
+  }
+
+  static bool drain(Connection& to, std::span<std::byte> sink, std::size_t& got) {
     for (;;) {
-      auto r = server_.read(sink.subspan(got));
+      auto r = to.read(sink.subspan(got));
       if (r.status == IoStatus::ok) got += r.bytes;
       else return r.status == IoStatus::blocked;
       if (got == sink.size()) return true;
@@ -102,6 +109,11 @@ std::unique_ptr<PipeFactory> make_lastbyte(const Backend& backend, const Suite& 
   return std::make_unique<LastbyteFactory>(std::move(*client_context), std::move(*server_context), session);
 }
 
+Implementation lastbyte_kept(const Backend& backend) {
+  return {std::string(backend.name), "lastbyte_kept", backend.supports,
+          [&backend](const Suite& suite) { return make_lastbyte(backend, suite, 0, true); }};
+}
+
 bool handshake_in_memory(Connection& client, Connection& server) {
   for (int round = 0; round < 8 && !(client.wants().handshake_done && server.wants().handshake_done); ++round) {
     if (!move_output(client, server) || server.handshake().status == IoStatus::end) return false;
@@ -145,6 +157,22 @@ Config server_config(const Suite& suite) {
   c.honour_sslkeylogfile = false;
   return c;
 }
+
+Exchange::Exchange(std::size_t response_size)
+    : request_(payload(request_size)),
+      response_(payload(response_size)),
+      request_sink_(request_size),
+      response_sink_(response_size) {}
+
+bool Exchange::run(Pipe& pipe) { return pipe.send(request_, request_sink_) && pipe.reply(response_, response_sink_); }
+
+std::vector<AeadImplementation>& aead_implementations() {
+  static std::vector<AeadImplementation> all;
+  return all;
+}
+
+bool is_chacha20(const Suite& suite) { return suite.iana.find("CHACHA20") != std::string_view::npos; }
+std::size_t aead_key_size(const Suite& suite) { return is_chacha20(suite) ? 32 : 16; }
 
 std::vector<std::byte> payload(std::size_t n) {
   std::vector<std::byte> out(n);
