@@ -30,11 +30,13 @@ std::string roles_of(const Scenario& scenario) {
 }
 
 std::string how_it_runs(const Scenario& scenario) {
-  if (scenario.certificate) return "one cell per version and backend pair (the client's decision)";
-  std::string out = scenario.writes ? "the side under test writes; every schedule at the peer" : "every schedule and read size";
-  if (scenario.run) out = "its own cell runner, once per handshake record";
-  if (!scenario.memory_only) out += "; loopback TCP";
-  if (scenario.uses_forge) out += "; the record forge";
+  if (std::holds_alternative<CertificateCheck>(scenario.body))
+    return "one cell per version and backend pair (the client's decision)";
+  std::string out = "every schedule and read size";
+  if (std::holds_alternative<WriteScript>(scenario.body)) out = "the side under test writes; every schedule at the peer";
+  if (std::holds_alternative<CellRunner>(scenario.body)) out = "its own cell runner, once per handshake record";
+  if (scenario.runs_over_tcp()) out += "; loopback TCP";
+  if (scenario.uses_forge()) out += "; the record forge";
   return out;
 }
 
