@@ -1,7 +1,9 @@
-// The scenario catalogue (docs/scenarios.md) as code. A scenario is a
-// script for the peer (what it sends), built on a real connection after a
-// real handshake; the oracle is the script itself: the bytes the peer sent
-// before the end and the verdict the contract mandates.
+// The scenario catalogue (docs/scenarios.md) as code. Most rows are a
+// script, built on a real connection after a real handshake: what the peer
+// sends (ReadScript) or what the side under test writes (WriteScript); the
+// oracle is the script itself: the bytes sent before the end and the verdict
+// the contract mandates. The others run their cells themselves (CellRunner)
+// or check a certificate decision (CertificateCheck).
 #pragma once
 
 #include <lastbyte/conformance/forge.hpp>
@@ -173,7 +175,7 @@ struct ReadScript {
 // The side under test writes (W rows); what it sends is delivered to the
 // peer. The row calls VictimWriter::handshake() where it wants the handshake.
 struct WriteScript {
-  bool uses_forge = false;
+  bool uses_forge = false;  // what the peer sends after the handshake comes from the forge (W06)
   std::function<void(VictimWriter&)> writes = {};
 };
 
