@@ -28,14 +28,15 @@ Bytes bytes_of(std::initializer_list<int> values) {
 // it lost. Open question (docs/adversarial.md, "Findings"): the verdict is the
 // contract's to decide, so this pins what each backend does today.
 TEST(FuzzFindings, Tls12ClientIgnoresEveryHelloRequest) {
-  Scenario twice{"R31-twice", "T12: two HelloRequests between D(100) and D(100)",
-                 [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; },
-                 /*uses_forge=*/true, /*handshake_first=*/true, {}, [](ScriptWriter& w) {
+  Scenario twice{.id = "R31-twice",
+                 .title = "T12: two HelloRequests between D(100) and D(100)",
+                 .applies = [](TlsVersion v, Role victim) { return v == TlsVersion::tls1_2 && victim == Role::client; },
+                 .body = ReadScript{.uses_forge = true, .build = [](ScriptWriter& w) {
                    w.data(100), w.forge();
                    const Bytes hello_request(4);
                    for (int i = 0; i < 2; ++i) w.raw(w.forge().record(record::ContentType::handshake, hello_request));
                    w.data(100), w.close_notify(), w.end(TransportEnd::fin), w.expect(CloseNotify{});
-                 }};
+                 }}};
   int cells = 0;
   for (const Backend* victim : installed_backends())
     for (const Backend* peer : installed_backends())
@@ -63,13 +64,14 @@ TEST(FuzzFindings, Tls12ClientIgnoresEveryHelloRequest) {
 // it rekey forever. OpenSSL and wolfSSL read on. A library's own policy no
 // adapter can change (the limit is GnuTLS's state): pinned as it is.
 TEST(FuzzFindings, GnuTlsRefusesANinthKeyUpdateWithinASecond) {
-  Scenario nine{"R22-nine", "T13: nine KeyUpdates between D(100) and D(100)",
-                [](TlsVersion v, Role) { return v == TlsVersion::tls1_3; },
-                /*uses_forge=*/true, /*handshake_first=*/true, {}, [](ScriptWriter& w) {
+  Scenario nine{.id = "R22-nine",
+                .title = "T13: nine KeyUpdates between D(100) and D(100)",
+                .applies = [](TlsVersion v, Role) { return v == TlsVersion::tls1_3; },
+                .body = ReadScript{.uses_forge = true, .build = [](ScriptWriter& w) {
                   w.data(100), w.forge();
                   for (int i = 0; i < 9; ++i) w.raw(w.forge().key_update(0));
                   w.data(100), w.close_notify(), w.end(TransportEnd::fin), w.expect(CloseNotify{});
-                }};
+                }}};
   int cells = 0;
   for (const Backend* victim : installed_backends())
     for (const Backend* peer : installed_backends())

@@ -227,7 +227,8 @@ Observation observe_stream(const Library& library, const StreamRun& run, const B
     o.note = std::string(to_string(run.version)) + " unsupported by this library (" + library.version() + ")";
     return o;
   }
-  if (!run.scenario->build || !run.scenario->handshake_first) {
+  const auto* read = std::get_if<ReadScript>(&run.scenario->body);
+  if (!read || !read->handshake_first) {
     o.status = Observation::Status::not_run;
     o.note = "the row drives both Connections itself";
     return o;
@@ -235,7 +236,7 @@ Observation observe_stream(const Library& library, const StreamRun& run, const B
   try {
     Role peer_role = run.victim == Role::client ? Role::server : Role::client;
     NativePair pair(library, victim_options(run.version, run.victim), peer,
-                    peer_config(run.version, peer_role, !run.scenario->uses_forge));
+                    peer_config(run.version, peer_role, !read->uses_forge));
     Result handshake;
     if (auto error = pair.handshake(handshake)) throw std::runtime_error(*error);
     if (auto error = pair.settle()) throw std::runtime_error(*error);
@@ -249,7 +250,7 @@ Observation observe_stream(const Library& library, const StreamRun& run, const B
       if (info->version == TlsVersion::tls1_3) o.key_update_record_size = record::header_size + sealing->overhead() + 5;
     }
     ScriptWriter writer(pair, run.victim, run.version);
-    run.scenario->build(writer);
+    read->build(writer);
     o.script = writer.finish();
 
     socket.set_zero_when_empty(run.zero_hook);

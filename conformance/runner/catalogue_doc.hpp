@@ -1,11 +1,14 @@
 // docs/scenarios.md's index: every row the runner implements (the catalogue's
-// R, W, I and V rows and black-box mode's X and Y rows), with its title and
-// where it runs, generated from the code so the document cannot drift
-// (ctest: scenario_catalogue_doc).
+// R, W, I and V rows and black-box mode's X and Y rows), with its title,
+// where it runs and the contract clauses it proves, generated from the code
+// so the document cannot drift (ctest: scenario_catalogue_doc). And the
+// index the other way round, from each clause to its rows and tests
+// (--clauses; ctest: scenario_clauses).
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lastbyte::conformance {
 
@@ -19,5 +22,9 @@ inline constexpr std::string_view r36_title =
 
 // The index as a Markdown table, one line per row id.
 std::string catalogue_markdown();
+
+// Each contract clause, its statement, the rows and the tests that prove it,
+// in lines of at most report::terminal_width columns.
+std::vector<std::string> clauses_index();
 
 }  // namespace lastbyte::conformance

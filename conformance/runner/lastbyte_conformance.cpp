@@ -3,6 +3,7 @@
 // prints a summary per scenario and backend pair with a reproducer per
 // failure (report.hpp), and writes the full matrix as JUnit, Markdown, HTML.
 #include <lastbyte/backend.hpp>
+#include <lastbyte/conformance/clauses.hpp>
 #include <lastbyte/conformance/native.hpp>
 #include <lastbyte/conformance/scenarios.hpp>
 
@@ -55,6 +56,8 @@ const char usage[] =
     "  --list             list the scenarios (the catalogue's and black-box mode's rows) and exit\n"
     "  --write-catalogue FILE  write the index of every row between <!-- catalogue:begin --> and\n"
     "                     <!-- catalogue:end --> in FILE (docs/scenarios.md) and exit\n"
+    "  --clauses          list each contract clause C1-C10 with the rows and tests that prove it and\n"
+    "                     exit (1 if a clause has no row or a row names no clause or an unknown one)\n"
     "  --list-backends    list the installed backends and exit\n"
     "  --list-groups      list the scenario ids with the TLS versions they apply to (tls13, tls12)\n"
     "\n"
@@ -213,6 +216,12 @@ Filters parse(int argc, char** argv) {
         std::exit(2);
       }
       std::exit(0);
+    } else if (arg == "--clauses") {
+      for (const auto& line : clauses_index()) std::cout << line << "\n";
+      // A mapping that has drifted is an error, not a footnote.
+      auto problems = clause_problems(scenarios(), contract_clauses());
+      for (const auto& problem : problems) std::cerr << "lastbyte-conformance: " << problem << "\n";
+      std::exit(problems.empty() ? 0 : 1);
     } else if (arg == "--list-groups") {
       for (const auto& s : scenarios())
         for (TlsVersion v : {TlsVersion::tls1_3, TlsVersion::tls1_2})
@@ -273,7 +282,7 @@ bool wanted(const Filters& f, const Cell& c) {
   // A V row has one cell per version and pair (no byte stream, no schedule
   // to choose among): --quick keeps it whole. It used to drop them all (their
   // read size is 512), so the main job never checked a certificate decision.
-  if (f.quick && !f.schedule && !f.read_size && !c.scenario->certificate) {
+  if (f.quick && !f.schedule && !f.read_size && !std::holds_alternative<CertificateCheck>(c.scenario->body)) {
     static const std::set<std::string> schedules = {"whole", "bytewise", "header-split-3", "segments-1460"};
     bool random = c.schedule.kind == Schedule::Kind::random;
     if (!random && !schedules.contains(c.schedule.name())) return false;

@@ -1,4 +1,5 @@
 #include "certificates.hpp"
+#include "rows.hpp"
 
 #include <lastbyte/testing/pki.hpp>
 
@@ -130,13 +131,16 @@ std::optional<std::string> check_rejected(const Handshake& h, RejectReason reaso
 
 }  // namespace
 
-void add_certificate_rows(std::vector<Scenario>& catalogue) {
+void add_certificate_rows(Catalogue& catalogue) {
   for (const Row& row : rows) {
-    catalogue.push_back({.id = row.id,
-                         .title = row.title,
-                         .applies = [](TlsVersion, Role victim) { return victim == Role::client; },
-                         .memory_only = true,
-                         .certificate = true});
+    // Each proves C4's "the same verdict on every backend" for a certificate
+    // decision: the client's verdict names the same RejectReason whichever
+    // library verifies.
+    catalogue.add({.id = row.id,
+                   .title = row.title,
+                   .clauses = {Clause::C4},
+                   .applies = [](TlsVersion, Role victim) { return victim == Role::client; },
+                   .body = CertificateCheck{}});
   }
 }
 

@@ -1,14 +1,12 @@
 // V01–V08 (docs/scenarios.md, "Certificates"): rows of the catalogue whose oracle
-// is the client's certificate decision rather than a byte stream.
+// is the client's certificate decision rather than a byte stream
+// (add_certificate_rows, rows.hpp), and what native mode needs of them.
 #pragma once
 
 #include <lastbyte/conformance/scenarios.hpp>
 
-#include <vector>
-
 namespace lastbyte::conformance::detail {
 
-void add_certificate_rows(std::vector<Scenario>& catalogue);
 // `delivered` (may be null) receives the client's decision on the row's name.
 CellResult run_certificate_cell(const Cell& cell, Delivered* delivered = nullptr);
 

@@ -14,6 +14,7 @@ namespace lastbyte::conformance::detail {
 namespace {
 
 using S = CellResult::Status;
+using enum Clause;
 
 void feed_all(Connection& c, std::span<const std::byte> bytes) {
   while (!bytes.empty()) {
@@ -135,45 +136,51 @@ void between_data(W& w, const Bytes& injected, Alert alert) {
 
 }  // namespace
 
-void add_injected_rows(std::vector<Scenario>& s) {
-  auto custom = [&](std::string_view id, std::string_view title, CellResult (*run)(const Cell&)) {
-    // Replays the handshake in memory, once per step.
-    s.push_back({.id = id, .title = title, .handshake_first = false, .memory_only = true, .run = run});
-  };
-  custom("I01", "plaintext close_notify before each handshake record: PeerAlert(close_notify), never clean",
-         run_injection_row<0>);
-  custom("I02", "plaintext fatal alert before each handshake record: PeerAlert(handshake_failure)",
-         run_injection_row<1>);
-  custom("I03", "plaintext warning alert before each handshake record: ignored, the stream goes on",
-         run_injection_row<2>);
-  auto row = [&](std::string_view id, std::string_view title, std::function<void(W&)> build) {
-    s.push_back({.id = id, .title = title, .build = std::move(build)});
-  };
-  row("I04", "plaintext ChangeCipherSpec after the handshake",
-      [](W& w) { between_data(w, bytes({20, 3, 3, 0, 1, 1}), Alert::unexpected_message); });
-  row("I05", "plaintext fatal alert after the handshake",
-      [](W& w) { between_data(w, plaintext_alert(2, Alert::internal_error), Alert::unexpected_message); });
-  row("I06", "plaintext handshake message (HelloRequest) after the handshake",
-      [](W& w) { between_data(w, bytes({22, 3, 3, 0, 4, 0, 0, 0, 0}), Alert::unexpected_message); });
-  row("I07a", "application-data record of length 0",
-      [](W& w) { between_data(w, bytes({23, 3, 3, 0, 0}), Alert::bad_record_mac); });
-  row("I07b", "application-data record one byte shorter than the suite's nonce and tag", [](W& w) {
-    std::size_t n = sealing_of(w).min_fragment() - 1;
-    Bytes record = bytes({23, 3, 3, 0, static_cast<int>(n)});
-    record.resize(5 + n, std::byte{0x42});
-    between_data(w, record, Alert::bad_record_mac);
-  });
-  row("I08", "a record with a bad tag after our own close_notify", [](W& w) {
-    w.victim_close();
-    w.data(100), w.data(100, true);
-    w.wire().back() ^= std::byte{0x01};
-    w.end(FIN), w.expect(ProtocolError{Alert::bad_record_mac, {}});
-  });
-  row("I09", "a record with version 0x0301 after the handshake", [](W& w) {
-    w.data(100), w.data(100, true);
-    w.wire()[w.record_starts().back() + 2] = std::byte{1};
-    w.end(FIN), w.expect(ProtocolError{Alert::protocol_version, {}});
-  });
+void add_injected_rows(Catalogue& catalogue) {
+  // I01-I03 replay the handshake in memory, once per step.
+  catalogue.add({.id = "I01",
+                 .title = "plaintext close_notify before each handshake record: PeerAlert(close_notify), never clean",
+                 .clauses = {C4, C5}, .body = CellRunner{.run = run_injection_row<0>}});
+  catalogue.add({.id = "I02", .title = "plaintext fatal alert before each handshake record: PeerAlert(handshake_failure)",
+                 .clauses = {C4, C5}, .body = CellRunner{.run = run_injection_row<1>}});
+  catalogue.add({.id = "I03", .title = "plaintext warning alert before each handshake record: ignored, the stream goes on",
+                 .clauses = {C4}, .body = CellRunner{.run = run_injection_row<2>}});
+  catalogue.add({.id = "I04", .title = "plaintext ChangeCipherSpec after the handshake", .clauses = {C4, C5},
+                 .body = ReadScript{.build = [](W& w) {
+                   between_data(w, bytes({20, 3, 3, 0, 1, 1}), Alert::unexpected_message);
+                 }}});
+  catalogue.add({.id = "I05", .title = "plaintext fatal alert after the handshake", .clauses = {C4, C5},
+                 .body = ReadScript{.build = [](W& w) {
+                   between_data(w, plaintext_alert(2, Alert::internal_error), Alert::unexpected_message);
+                 }}});
+  catalogue.add({.id = "I06", .title = "plaintext handshake message (HelloRequest) after the handshake", .clauses = {C4, C5},
+                 .body = ReadScript{.build = [](W& w) {
+                   between_data(w, bytes({22, 3, 3, 0, 4, 0, 0, 0, 0}), Alert::unexpected_message);
+                 }}});
+  catalogue.add({.id = "I07a", .title = "application-data record of length 0", .clauses = {C4, C5},
+                 .body = ReadScript{.build = [](W& w) {
+                   between_data(w, bytes({23, 3, 3, 0, 0}), Alert::bad_record_mac);
+                 }}});
+  catalogue.add({.id = "I07b", .title = "application-data record one byte shorter than the suite's nonce and tag",
+                 .clauses = {C4, C5}, .body = ReadScript{.build = [](W& w) {
+                   std::size_t n = sealing_of(w).min_fragment() - 1;
+                   Bytes record = bytes({23, 3, 3, 0, static_cast<int>(n)});
+                   record.resize(5 + n, std::byte{0x42});
+                   between_data(w, record, Alert::bad_record_mac);
+                 }}});
+  catalogue.add({.id = "I08", .title = "a record with a bad tag after our own close_notify", .clauses = {C5, C9},
+                 .body = ReadScript{.build = [](W& w) {
+                   w.victim_close();
+                   w.data(100), w.data(100, true);
+                   w.wire().back() ^= std::byte{0x01};
+                   w.end(FIN), w.expect(ProtocolError{Alert::bad_record_mac, {}});
+                 }}});
+  catalogue.add({.id = "I09", .title = "a record with version 0x0301 after the handshake", .clauses = {C4, C5},
+                 .body = ReadScript{.build = [](W& w) {
+                   w.data(100), w.data(100, true);
+                   w.wire()[w.record_starts().back() + 2] = std::byte{1};
+                   w.end(FIN), w.expect(ProtocolError{Alert::protocol_version, {}});
+                 }}});
 }
 
 }  // namespace lastbyte::conformance::detail

@@ -1,5 +1,8 @@
-// Rows of the catalogue kept beside scenarios.cpp: the write side (W01-W07,
-// write_side.cpp) and the injected records (I01-I09, injected.cpp).
+// The catalogue's families, one file each: the peer's reads and closes
+// (R rows, read_side.cpp), the write side (W rows, write_side.cpp), injected
+// records (I rows, injected.cpp) and certificates (V rows, certificates.cpp).
+// Each adds its rows in catalogue order through Catalogue::add, the one way
+// a row is registered.
 #pragma once
 
 #include <lastbyte/conformance/scenarios.hpp>
@@ -9,8 +12,19 @@
 
 namespace lastbyte::conformance::detail {
 
-void add_write_rows(std::vector<Scenario>& catalogue);
-void add_injected_rows(std::vector<Scenario>& catalogue);
+class Catalogue {
+ public:
+  void add(Scenario row) { rows_.push_back(std::move(row)); }
+  std::vector<Scenario> take() { return std::move(rows_); }
+
+ private:
+  std::vector<Scenario> rows_;
+};
+
+void add_read_rows(Catalogue& catalogue);
+void add_injected_rows(Catalogue& catalogue);
+void add_write_rows(Catalogue& catalogue);
+void add_certificate_rows(Catalogue& catalogue);
 
 Bytes bytes(std::initializer_list<int> values);
 // A NewSessionTicket the client cannot tell from a real one (RFC 8446 §4.6.1).

@@ -160,6 +160,7 @@ namespace detail {
 namespace {
 
 using V = VictimWriter;
+using enum Clause;
 constexpr auto FIN = TransportEnd::fin;
 const std::size_t capacity = Config{}.outbound_capacity;
 
@@ -192,84 +193,88 @@ std::vector<std::size_t> fragments(std::span<const std::byte> wire) {
 
 }  // namespace
 
-void add_write_rows(std::vector<Scenario>& s) {
-  auto row = [&](std::string_view id, std::string_view title, bool (*applies)(TlsVersion, Role), bool forge,
-                 std::function<void(V&)> writes) {
-    s.push_back({.id = id, .title = title, .applies = applies, .uses_forge = forge, .writes = std::move(writes)});
-  };
-  row("W01", "write 40,000 B before the handshake finishes, then handshake", nullptr, false, [](V& w) {
-    expect_write(w, 40000, IoStatus::ok, 40000, "W01");
-    w.handshake(), w.close(), w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W02", "write more than outbound_capacity before the handshake; close() at once after it", nullptr, false,
-      [](V& w) {
-        expect_write(w, capacity + 10000, IoStatus::ok, capacity, "W02: exactly the capacity is held");
-        expect_write(w, 1, IoStatus::blocked, 0, "W02: the rest is blocked");
-        // Sealing what was held needs more room than the queue has: close()
-        // waits for it and follows it (C10).
-        w.handshake(), w.close(), w.end(FIN), w.expect(CloseNotify{});
-      });
-  row("W03", "write 1 MiB while output() is drained 1 B at a time", nullptr, false, [](V& w) {
-    w.handshake(), w.write_all(1 << 20, 1), w.close(), w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W04", "writes of 0, 1, 16383, 16384, 16385, 65536 B", nullptr, false, [](V& w) {
-    w.handshake();
-    std::size_t before = w.victim().output().size();
-    expect_write(w, 0, IoStatus::ok, 0, "W04: an empty write is a no-op");
-    if (w.victim().output().size() != before) w.violation("W04: an empty write produced output");
-    for (std::size_t n : {1, 16383, 16384, 16385, 65536}) w.write_all(n, 5000);
-    w.close(), w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W05", "write, then close() at once, output drained later", nullptr, false, [](V& w) {
-    w.handshake();
-    IoResult r = w.write(capacity);  // more than fits once sealed: accepted partially, exactly
-    if (r.status != IoStatus::ok || r.bytes == 0 || r.bytes >= capacity)
-      w.violation("W05: write(" + std::to_string(capacity) + ") accepted " + std::to_string(r.bytes) +
-                  " bytes; expected a partial, exact count");
-    if (auto e = w.victim().close()) w.violation("W05: close() failed: " + e.message());
-    w.drain(1000), w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W06", "T13: write while the peer sends KeyUpdate(update_requested) and tickets", tls13, true, [](V& w) {
-    w.handshake(), w.write_all(30000), w.drain();
-    Bytes incoming = w.forge().key_update(1);
-    if (w.peer_role() == Role::server)  // tickets come from servers only
-      for (int i = 1; i <= 2; ++i) {
-        Bytes ticket = w.forge().record(record::ContentType::handshake, new_session_ticket(i));
-        incoming.insert(incoming.end(), ticket.begin(), ticket.end());
-      }
-    w.deliver_to_victim(incoming);
-    std::size_t mark = w.wire().size();
-    w.write_all(30000), w.drain();
-    auto lengths = fragments(w.wire().subspan(mark));
-    // KeyUpdate: 4-byte header + 1, the inner type, a 16-byte tag.
-    if (lengths.empty() || lengths.front() != 22)
-      w.violation("W06: the victim's first record after the KeyUpdate(update_requested) is not its own KeyUpdate");
-    w.close(), w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W07a", "write after our close(): refused, nothing half-sent", nullptr, false, [](V& w) {
-    w.handshake(), w.write_all(1000), w.close();
-    expect_refusal(w, errc::write_after_close);
-    w.end(FIN), w.expect(CloseNotify{});
-  });
-  row("W07b", "write after the transport reset: refused, nothing half-sent", nullptr, false, [](V& w) {
-    w.handshake(), w.write_all(1000), w.drain();
-    w.victim().feed_reset();
-    expect_refusal(w, errc::write_after_reset);
-    w.end(TransportEnd::rst), w.expect(Reset{0});
-  });
-  row("W07c", "write after a fatal verdict: refused, nothing half-sent", nullptr, false, [](V& w) {
-    w.handshake(), w.write_all(1000), w.drain();
-    Bytes garbage{std::byte{23}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{40}};
-    garbage.resize(5 + 40, std::byte{0x5a});  // long enough for any suite; the tag cannot match
-    w.victim().feed(garbage);
-    std::byte buf[64];
-    w.victim().read(buf);
-    if (!w.victim().verdict() || !std::holds_alternative<ProtocolError>(*w.victim().verdict()))
-      w.violation("W07c: the victim did not fail on a bad record");
-    expect_refusal(w, errc::write_after_end);
-    w.victim().consume_output(w.victim().output().size());  // its alert: not what this row checks
-    w.end(FIN), w.expect(Truncated{0});
-  });
+void add_write_rows(Catalogue& catalogue) {
+  catalogue.add({.id = "W01", .title = "write 40,000 B before the handshake finishes, then handshake",
+                 .clauses = {C10}, .body = WriteScript{.writes = [](V& w) {
+                   expect_write(w, 40000, IoStatus::ok, 40000, "W01");
+                   w.handshake(), w.close(), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W02", .title = "write more than outbound_capacity before the handshake; close() at once after it",
+                 .clauses = {C10}, .body = WriteScript{.writes = [](V& w) {
+                   expect_write(w, capacity + 10000, IoStatus::ok, capacity, "W02: exactly the capacity is held");
+                   expect_write(w, 1, IoStatus::blocked, 0, "W02: the rest is blocked");
+                   // Sealing what was held needs more room than the queue has: close()
+                   // waits for it and follows it (C10).
+                   w.handshake(), w.close(), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W03", .title = "write 1 MiB while output() is drained 1 B at a time", .clauses = {C10},
+                 .body = WriteScript{.writes = [](V& w) {
+                   w.handshake(), w.write_all(1 << 20, 1), w.close(), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W04", .title = "writes of 0, 1, 16383, 16384, 16385, 65536 B", .clauses = {C10},
+                 .body = WriteScript{.writes = [](V& w) {
+                   w.handshake();
+                   std::size_t before = w.victim().output().size();
+                   expect_write(w, 0, IoStatus::ok, 0, "W04: an empty write is a no-op");
+                   if (w.victim().output().size() != before) w.violation("W04: an empty write produced output");
+                   for (std::size_t n : {1, 16383, 16384, 16385, 65536}) w.write_all(n, 5000);
+                   w.close(), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W05", .title = "write, then close() at once, output drained later", .clauses = {C9, C10},
+                 .body = WriteScript{.writes = [](V& w) {
+                   w.handshake();
+                   IoResult r = w.write(capacity);  // more than fits once sealed: accepted partially, exactly
+                   if (r.status != IoStatus::ok || r.bytes == 0 || r.bytes >= capacity)
+                     w.violation("W05: write(" + std::to_string(capacity) + ") accepted " + std::to_string(r.bytes) +
+                                 " bytes; expected a partial, exact count");
+                   if (auto e = w.victim().close()) w.violation("W05: close() failed: " + e.message());
+                   w.drain(1000), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W06", .title = "T13: write while the peer sends KeyUpdate(update_requested) and tickets",
+                 .clauses = {C7, C10}, .applies = tls13, .body = WriteScript{.uses_forge = true, .writes = [](V& w) {
+                   w.handshake(), w.write_all(30000), w.drain();
+                   Bytes incoming = w.forge().key_update(1);
+                   if (w.peer_role() == Role::server)  // tickets come from servers only
+                     for (int i = 1; i <= 2; ++i) {
+                       Bytes ticket = w.forge().record(record::ContentType::handshake, new_session_ticket(i));
+                       incoming.insert(incoming.end(), ticket.begin(), ticket.end());
+                     }
+                   w.deliver_to_victim(incoming);
+                   std::size_t mark = w.wire().size();
+                   w.write_all(30000), w.drain();
+                   auto lengths = fragments(w.wire().subspan(mark));
+                   // KeyUpdate: 4-byte header + 1, the inner type, a 16-byte tag.
+                   if (lengths.empty() || lengths.front() != 22)
+                     w.violation("W06: the victim's first record after the KeyUpdate(update_requested) is not its own KeyUpdate");
+                   w.close(), w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W07a", .title = "write after our close(): refused, nothing half-sent", .clauses = {C10},
+                 .body = WriteScript{.writes = [](V& w) {
+                   w.handshake(), w.write_all(1000), w.close();
+                   expect_refusal(w, errc::write_after_close);
+                   w.end(FIN), w.expect(CloseNotify{});
+                 }}});
+  catalogue.add({.id = "W07b", .title = "write after the transport reset: refused, nothing half-sent",
+                 .clauses = {C8, C10}, .body = WriteScript{.writes = [](V& w) {
+                   w.handshake(), w.write_all(1000), w.drain();
+                   w.victim().feed_reset();
+                   expect_refusal(w, errc::write_after_reset);
+                   w.end(TransportEnd::rst), w.expect(Reset{0});
+                 }}});
+  catalogue.add({.id = "W07c", .title = "write after a fatal verdict: refused, nothing half-sent", .clauses = {C10},
+                 .body = WriteScript{.writes = [](V& w) {
+                   w.handshake(), w.write_all(1000), w.drain();
+                   Bytes garbage{std::byte{23}, std::byte{3}, std::byte{3}, std::byte{0}, std::byte{40}};
+                   garbage.resize(5 + 40, std::byte{0x5a});  // long enough for any suite; the tag cannot match
+                   w.victim().feed(garbage);
+                   std::byte buf[64];
+                   w.victim().read(buf);
+                   if (!w.victim().verdict() || !std::holds_alternative<ProtocolError>(*w.victim().verdict()))
+                     w.violation("W07c: the victim did not fail on a bad record");
+                   expect_refusal(w, errc::write_after_end);
+                   w.victim().consume_output(w.victim().output().size());  // its alert: not what this row checks
+                   w.end(FIN), w.expect(Truncated{0});
+                 }}});
 }
 
 }  // namespace detail

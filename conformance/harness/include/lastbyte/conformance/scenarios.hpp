@@ -1,7 +1,9 @@
-// The scenario catalogue (docs/scenarios.md) as code. A scenario is a
-// script for the peer (what it sends), built on a real connection after a
-// real handshake; the oracle is the script itself: the bytes the peer sent
-// before the end and the verdict the contract mandates.
+// The scenario catalogue (docs/scenarios.md) as code. Most rows are a
+// script, built on a real connection after a real handshake: what the peer
+// sends (ReadScript) or what the side under test writes (WriteScript); the
+// oracle is the script itself: the bytes sent before the end and the verdict
+// the contract mandates. The others run their cells themselves (CellRunner)
+// or check a certificate decision (CertificateCheck).
 #pragma once
 
 #include <lastbyte/conformance/forge.hpp>
@@ -12,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 namespace lastbyte::conformance {
 
@@ -151,27 +155,54 @@ class VictimWriter {
 struct Cell;
 struct CellResult;
 
+// The clauses of the decrypt-pending contract (docs/design.md;
+// core/include/lastbyte/connection.hpp), as a row names those it proves.
+// clauses.hpp holds their statements and the tests beside the rows.
+enum class Clause { C1 = 1, C2, C3, C4, C5, C6, C7, C8, C9, C10 };
+
+// What a row's cells do: exactly one of these, so a row cannot be half one
+// kind and half another.
+
+// The peer sends a script (R rows, most I rows); the side under test reads it.
+struct ReadScript {
+  bool uses_forge = false;       // the peer sends no tickets, so the forge knows its sequence numbers
+  bool handshake_first = true;   // false: `build` drives the handshake itself (R26)
+  std::vector<std::size_t> extra_read_sizes = {};  // read sizes the row pins beyond the standard set
+  bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
+  std::function<void(ScriptWriter&)> build = {};
+};
+
+// The side under test writes (W rows); what it sends is delivered to the
+// peer. The row calls VictimWriter::handshake() where it wants the handshake.
+struct WriteScript {
+  bool uses_forge = false;  // what the peer sends after the handshake comes from the forge (W06)
+  std::function<void(VictimWriter&)> writes = {};
+};
+
+// A row with its own cell runner (I01-I03 replay the handshake once per
+// step): in memory only, since it drives both sides.
+struct CellRunner {
+  CellResult (*run)(const Cell& cell) = nullptr;
+};
+
+// A V row: the oracle is the client's certificate decision, with no byte
+// stream to deliver, so one cell per version and backend pair
+// (certificates.cpp holds what each row presents).
+struct CertificateCheck {};
+
 struct Scenario {
   std::string_view id = {};
   std::string_view title = {};
+  // The contract clauses the row proves (lastbyte-conformance --clauses).
+  std::vector<Clause> clauses = {};
   // Which (version, victim role) cells the row defines; nullptr: all. A cell
   // a *library* cannot run is reported as unsupported, never left out.
   bool (*applies)(TlsVersion version, Role victim) = nullptr;
-  bool uses_forge = false;                 // the peer sends no tickets, so the forge knows its sequence numbers
-  bool handshake_first = true;
-  std::vector<std::size_t> extra_read_sizes = {};  // read sizes the row pins beyond the standard set
-  std::function<void(ScriptWriter&)> build = {};
-  bool memory_only = false;  // its checks inspect the victim's output before a transport would send it
-  // A V row (certificates): the oracle is the client's certificate decision, with no byte
-  // stream to deliver, so one cell per version and backend pair.
-  bool certificate = false;
-  // A write-side row (W01-W07): replaces `build`; the victim writes and its
-  // output is delivered to the peer (handshake_first is ignored: the row
-  // calls VictimWriter::handshake() where it wants the handshake).
-  std::function<void(VictimWriter&)> writes = {};
-  // A row with its own cell runner (I01-I03 replay the handshake once per
-  // step); replaces `build`.
-  CellResult (*run)(const Cell& cell) = nullptr;
+  std::variant<ReadScript, WriteScript, CellRunner, CertificateCheck> body = ReadScript{};
+
+  bool uses_forge() const;
+  // Whether its cells also run over loopback TCP (tcp_cells_for).
+  bool runs_over_tcp() const;
 };
 
 std::span<const Scenario> scenarios();
