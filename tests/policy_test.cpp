@@ -1,5 +1,7 @@
-// The policies the core decides once for every adapter (policy.hpp).
+// The policies the core decides once for every adapter (policy.hpp), and
+// the wire helpers adapters use instead of parsing by hand (record.hpp).
 #include <lastbyte/engine/policy.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <gtest/gtest.h>
 
@@ -100,3 +102,46 @@ TEST(Policy, SessionCacheKeepsTheLatestSessions) {
 
 }  // namespace
 }  // namespace lastbyte::policy
+
+// ---- wire helpers adapters use instead of parsing by hand (record.hpp) ----
+
+namespace wire {
+
+using lastbyte::record::for_each_key_share_group;
+using lastbyte::record::plaintext_fatal_alert;
+using lastbyte::record::server_hello_cipher_suite;
+using Bytes = std::vector<unsigned char>;
+
+TEST(RecordWire, APlaintextFatalAlertIsRecognisedAndNothingElse) {
+  EXPECT_EQ(plaintext_fatal_alert(Bytes{21, 3, 3, 0, 2, 2, 40}), 40);
+  EXPECT_EQ(plaintext_fatal_alert(Bytes{21, 3, 3, 0, 2, 1, 0}), std::nullopt);         // a warning
+  EXPECT_EQ(plaintext_fatal_alert(Bytes{22, 3, 3, 0, 2, 2, 40}), std::nullopt);        // a handshake record
+  EXPECT_EQ(plaintext_fatal_alert(Bytes{21, 3, 3, 0, 3, 2, 40, 0}), std::nullopt);     // not one alert
+  EXPECT_EQ(plaintext_fatal_alert(Bytes{21, 3, 3, 0, 2, 2}), std::nullopt);            // cut
+}
+
+TEST(RecordWire, TheServerHellosSuiteFollowsItsSessionId) {
+  Bytes hello(2 + 32, 0xaa);
+  hello.push_back(3);  // a 3-byte session id
+  hello.insert(hello.end(), {1, 2, 3, 0x13, 0x02, 0});
+  auto suite = server_hello_cipher_suite(hello);
+  ASSERT_TRUE(suite);
+  EXPECT_EQ((*suite)[0], 0x13);
+  EXPECT_EQ((*suite)[1], 0x02);
+  hello.resize(2 + 32 + 1 + 3 + 1);  // the suite cut in half
+  EXPECT_EQ(server_hello_cipher_suite(hello), std::nullopt);
+  EXPECT_EQ(server_hello_cipher_suite(Bytes(34, 0)), std::nullopt);  // no session id length
+}
+
+TEST(RecordWire, KeyShareGroupsAreVisitedInOrderUntilOneDoesNotFit) {
+  // x25519 with a 2-byte key, secp256r1 with none, then an entry claiming 9 bytes it lacks.
+  Bytes shares{0x00, 0x1d, 0, 2, 7, 7, 0x00, 0x17, 0, 0, 0x00, 0x18, 0, 9, 1};
+  std::vector<int> seen;
+  for_each_key_share_group(shares, [&](std::array<unsigned char, 2> g) { seen.push_back(g[0] << 8 | g[1]); });
+  EXPECT_EQ(seen, (std::vector<int>{0x1d, 0x17}));
+  seen.clear();
+  for_each_key_share_group(Bytes{0x00, 0x1d, 0}, [&](std::array<unsigned char, 2> g) { seen.push_back(g[1]); });
+  EXPECT_TRUE(seen.empty());
+}
+
+}  // namespace wire

@@ -5,6 +5,7 @@
 #include <lastbyte/backends/gnutls.hpp>
 #include <lastbyte/engine/engine.hpp>
 #include <lastbyte/engine/policy.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -752,12 +753,10 @@ int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
       },
       &client_hello, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO);
   std::size_t first = context_.priorities();
-  // KeyShareClientHello entries: group (2), key length (2), key.
-  for (auto shares = offered.key_shares; shares.size() >= 4;) {
+  record::for_each_key_share_group(offered.key_shares, [&](std::array<unsigned char, 2> group) {
     for (std::size_t i = 0; i < first; ++i)
-      if (shares[0] == groups[i].id[0] && shares[1] == groups[i].id[1]) first = i;
-    shares = shares.subspan(std::min<std::size_t>(shares.size(), 4 + (shares[2] << 8 | shares[3])));
-  }
+      if (group[0] == groups[i].id[0] && group[1] == groups[i].id[1]) first = i;
+  });
   int rc = 0;
   if (first < context_.priorities() && (rc = gnutls_priority_set(session_, context_.priority(first))) < 0) return rc;
   const auto& ours = context_.config().alpn;
@@ -772,13 +771,11 @@ int GnuTlsEngine::on_client_hello(const gnutls_datum_t& client_hello) {
 // A suite outside Config::cipher_suites (CipherSuitesOutsideTheConfiguredSetAreNeverNegotiated):
 // a GnuTLS priority string allows every combination of the suites' parts.
 int GnuTlsEngine::check_suite(const gnutls_datum_t& server_hello) {
-  // ServerHello: version (2), random (32), session id (1 + n), cipher suite (2).
-  if (server_hello.size < 35) return 0;  // GnuTLS refuses it itself
-  std::size_t at = 35 + server_hello.data[34];
-  if (server_hello.size < at + 2 || context_.allows(server_hello.data + at)) return 0;
+  auto chosen = record::server_hello_cipher_suite(std::span(server_hello.data, server_hello.size));
+  if (!chosen || context_.allows(chosen->data())) return 0;  // a short one: GnuTLS refuses it itself
   std::string name = "a suite lastbyte does not allow";
   for (const Suite& suite : suites)
-    if (suite.id[0] == server_hello.data[at] && suite.id[1] == server_hello.data[at + 1]) name = suite.iana;
+    if (suite.id[0] == (*chosen)[0] && suite.id[1] == (*chosen)[1]) name = suite.iana;
   correction_ = Correction{.handshake_reason = RejectReason::no_shared_cipher,
                            .detail = name + " was negotiated, outside Config::cipher_suites (a GnuTLS "
                                                 "priority string allows every combination of the suites' ciphers "

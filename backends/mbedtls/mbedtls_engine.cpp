@@ -4,6 +4,7 @@
 #include <lastbyte/backends/mbedtls.hpp>
 #include <lastbyte/engine/engine.hpp>
 #include <lastbyte/engine/policy.hpp>
+#include <lastbyte/engine/record.hpp>
 
 #include "ecp_tables.hpp"
 
@@ -322,7 +323,8 @@ class MbedTlsEngine final : public Engine {
   int send(const unsigned char* data, std::size_t len) {
     // Handshake alerts are still plaintext: note which one we sent, since
     // Mbed TLS reports only an error code.
-    if (!io_.handshake_done() && len == 7 && data[0] == 21 && data[5] == 2) handshake_alert_sent_ = static_cast<Alert>(data[6]);
+    if (!io_.handshake_done())
+      if (auto alert = record::plaintext_fatal_alert(std::span(data, len))) handshake_alert_sent_ = static_cast<Alert>(*alert);
     io_.push(std::as_bytes(std::span(data, len)));
     return static_cast<int>(len);
   }

@@ -3,6 +3,7 @@
 // complete record is buffered.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -70,6 +71,45 @@ inline std::optional<Header> parse_header(std::span<const std::byte> bytes) {
   auto u8 = [&](std::size_t i) { return std::to_integer<std::uint8_t>(bytes[i]); };
   return Header{u8(0), static_cast<std::uint16_t>(u8(1) << 8 | u8(2)),
                 static_cast<std::uint16_t>(u8(3) << 8 | u8(4))};
+}
+
+// ---- what an adapter reads on the wire ---------------------------------------
+// Written once here, so that no adapter parses messages by hand.
+
+// A plaintext record holding one fatal alert (a handshake failure's alert,
+// sent before any key): its description, or nullopt for any other record.
+inline std::optional<std::uint8_t> plaintext_fatal_alert(std::span<const unsigned char> record) {
+  constexpr unsigned char fatal = 2;
+  if (record.size() != header_size + 2 || record[0] != static_cast<unsigned char>(ContentType::alert) ||
+      record[header_size] != fatal)
+    return std::nullopt;
+  return record[header_size + 1];
+}
+
+// The cipher suite a ServerHello selects, from the message's body (after
+// its 4-byte handshake header): legacy_version (2), random (32),
+// legacy_session_id (1 + n), cipher_suite (2) (RFC 8446 §4.1.3, RFC 5246
+// §7.4.1.3). nullopt when the body is too short to hold it.
+inline std::optional<std::array<unsigned char, 2>> server_hello_cipher_suite(std::span<const unsigned char> body) {
+  constexpr std::size_t session_id_length_at = 2 + 32;
+  if (body.size() <= session_id_length_at) return std::nullopt;
+  std::size_t at = session_id_length_at + 1 + body[session_id_length_at];
+  if (body.size() < at + 2) return std::nullopt;
+  return std::array{body[at], body[at + 1]};
+}
+
+// Calls visit(group) with each KeyShareEntry's named group (2 bytes) of a
+// ClientHello's key_share extension, given the client_shares vector's
+// contents (after its 2-byte length): group (2), key_exchange length (2),
+// key_exchange (RFC 8446 §4.2.8). Stops at an entry that does not fit.
+template <class Visit>
+void for_each_key_share_group(std::span<const unsigned char> client_shares, Visit visit) {
+  while (client_shares.size() >= 4) {
+    std::size_t entry = 4 + (std::size_t{client_shares[2]} << 8 | client_shares[3]);
+    if (entry > client_shares.size()) return;
+    visit(std::array{client_shares[0], client_shares[1]});
+    client_shares = client_shares.subspan(entry);
+  }
 }
 
 }  // namespace lastbyte::record
