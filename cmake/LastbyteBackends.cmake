@@ -72,6 +72,49 @@ function(lastbyte_add_backend name)
   set_property(GLOBAL APPEND PROPERTY LASTBYTE_BUILT_BACKENDS ${name})
 endfunction()
 
+# Called by backends/<name>/CMakeLists.txt: the library driven directly,
+# without lastbyte, in backends/<name>/direct/. <name>_direct.hpp holds the
+# setup both consumers share; NATIVE is native mode's driver (defines
+# `const Library& <name>()`, conformance/native/native.hpp) and BENCH the
+# benchmarks' direct baseline and AEAD (registers itself, bench/pipes.hpp).
+# conformance/ and bench/ build whatever was registered here (global
+# properties), so neither names a library.
+function(lastbyte_add_direct_driver name)
+  cmake_parse_arguments(ARG "" "NATIVE;BENCH" "" ${ARGN})
+  if(NOT ARG_NATIVE OR NOT ARG_BENCH)
+    message(FATAL_ERROR "lastbyte_add_direct_driver(${name}) needs NATIVE and BENCH sources")
+  endif()
+  set_property(GLOBAL APPEND PROPERTY LASTBYTE_DIRECT_DRIVERS ${name})
+  set_property(GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_NATIVE ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NATIVE})
+  set_property(GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_BENCH ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_BENCH})
+  get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NATIVE} DIRECTORY)
+  set_property(GLOBAL APPEND PROPERTY LASTBYTE_DIRECT_INCLUDE_DIRS ${folder})
+endfunction()
+
+# The direct drivers registered for one consumer (NATIVE or BENCH), in the
+# order of backends/backends.cmake: sets <out>_NAMES, <out>_SOURCES,
+# <out>_INCLUDE_DIRS and <out>_TARGETS (the libraries' imported targets) in
+# the caller's scope.
+function(lastbyte_direct_drivers consumer out)
+  get_property(drivers GLOBAL PROPERTY LASTBYTE_DIRECT_DRIVERS)
+  get_property(include_dirs GLOBAL PROPERTY LASTBYTE_DIRECT_INCLUDE_DIRS)
+  set(names "")
+  set(sources "")
+  set(targets "")
+  foreach(name IN LISTS LASTBYTE_KNOWN_BACKENDS)
+    if(name IN_LIST drivers)
+      get_property(source GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_${consumer})
+      list(APPEND names ${name})
+      list(APPEND sources ${source})
+      list(APPEND targets ${LASTBYTE_BACKEND_${name}_TARGETS})
+    endif()
+  endforeach()
+  set(${out}_NAMES "${names}" PARENT_SCOPE)
+  set(${out}_SOURCES "${sources}" PARENT_SCOPE)
+  set(${out}_INCLUDE_DIRS "${include_dirs}" PARENT_SCOPE)
+  set(${out}_TARGETS "${targets}" PARENT_SCOPE)
+endfunction()
+
 # A backend whose library is missing: fatal only if it is the selected one.
 function(lastbyte_backend_unavailable name why)
   set(package ${LASTBYTE_BACKEND_${name}_PACKAGE})
