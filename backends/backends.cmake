@@ -1,6 +1,9 @@
-# Every backend lastbyte knows, one entry each. Adding a backend is a folder
-# backends/<name>/ (its adapter, public header and a one-line CMakeLists.txt
-# calling lastbyte_add_backend) plus one entry here; everything else that
+# Every backend lastbyte knows, one entry each; the first is the default
+# LASTBYTE_BACKEND. Adding a backend is a folder backends/<name>/ (its
+# adapter and public header, its direct driver in direct/, a Find<Package>.cmake
+# if CMake has none, white-box tests of its adapter in tests/, and a
+# CMakeLists.txt calling lastbyte_add_backend, lastbyte_add_direct_driver and
+# lastbyte_add_backend_test) plus one entry here; everything else that
 # names backends reads this list: the LASTBYTE_BACKEND option and its error
 # texts, the installed package config's dependency, lastbyte.pc, the
 # symbol-clash test, the `backend` presets and .ci/deps.sh (which reads the

@@ -1,4 +1,4 @@
-#include "openssl_setup.hpp"
+#include "openssl_direct.hpp"
 #include "pipes.hpp"
 #include "tcp.hpp"
 
@@ -35,8 +35,8 @@ void no_delay(int fd) {
 
 SSL_CTX* openssl_ctx(const Suite& suite, bool server) {
   SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-  pin_suite(ctx, suite);
-  load_test_pki(ctx, server);
+  direct::openssl::pin_suite(ctx, suite.version, suite.iana);
+  direct::openssl::load_test_pki(ctx, server);
   if (!server) SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   return ctx;
 }
@@ -200,7 +200,7 @@ class BlockingOpenSslClient final : public Client {
 class AsioClient final : public Client {
  public:
   explicit AsioClient(const Suite& suite) : ssl_context_(asio::ssl::context::tls_client) {
-    pin_suite(ssl_context_.native_handle(), suite);
+    direct::openssl::pin_suite(ssl_context_.native_handle(), suite.version, suite.iana);
     const std::string& ca = testing::test_pki().ca.cert_pem;
     ssl_context_.add_certificate_authority(asio::buffer(ca));
     ssl_context_.set_verify_mode(asio::ssl::verify_peer);

@@ -70,7 +70,8 @@ struct Implementation {
 };
 
 // Every implementation built into this binary: lastbyte over each installed
-// backend, and each library's direct baseline (registered by direct_*.cpp).
+// backend, and each library's direct baseline (registered by
+// backends/<library>/direct/<library>_bench.cpp).
 std::vector<Implementation>& implementations();
 struct Register {
   explicit Register(Implementation implementation) { implementations().push_back(std::move(implementation)); }
@@ -118,7 +119,7 @@ class Exchange {
 // One library's own AEAD, keyed for a suite's record cipher (AES-128-GCM or
 // ChaCha20-Poly1305, 16-byte tag, 12-byte nonce): what sealing and opening a
 // record costs with no TLS layer around it, the ceiling of any pipe's
-// throughput over that library. Each direct_<library>.cpp registers its own.
+// throughput over that library. Each <library>_bench.cpp registers its own.
 class Aead {
  public:
   static constexpr std::size_t tag_size = 16;

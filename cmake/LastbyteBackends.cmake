@@ -22,6 +22,12 @@ endmacro()
 
 set(LASTBYTE_KNOWN_BACKENDS "")
 include(${PROJECT_SOURCE_DIR}/backends/backends.cmake)
+list(GET LASTBYTE_KNOWN_BACKENDS 0 LASTBYTE_DEFAULT_BACKEND)  # the list's first entry
+# A backend's folder holds the find module its library needs when CMake has
+# none (backends/<name>/Find<Package>.cmake).
+foreach(_name IN LISTS LASTBYTE_KNOWN_BACKENDS)
+  list(APPEND CMAKE_MODULE_PATH "${PROJECT_SOURCE_DIR}/backends/${_name}")
+endforeach()
 list(JOIN LASTBYTE_KNOWN_BACKENDS ", " LASTBYTE_KNOWN_BACKENDS_TEXT)    # for messages
 list(JOIN LASTBYTE_KNOWN_BACKENDS "|" LASTBYTE_KNOWN_BACKENDS_CHOICE)   # -DLASTBYTE_BACKEND=a|b|c
 set(LASTBYTE_KNOWN_SONAMES "")
@@ -33,7 +39,7 @@ list(JOIN LASTBYTE_KNOWN_SONAMES "|" LASTBYTE_KNOWN_SONAMES)
 function(lastbyte_check_backend_name)
   if(NOT LASTBYTE_BACKEND IN_LIST LASTBYTE_KNOWN_BACKENDS)
     message(FATAL_ERROR "Unknown LASTBYTE_BACKEND \"${LASTBYTE_BACKEND}\". Choose one of: "
-                        "${LASTBYTE_KNOWN_BACKENDS_TEXT} (for example -DLASTBYTE_BACKEND=openssl).")
+                        "${LASTBYTE_KNOWN_BACKENDS_TEXT} (for example -DLASTBYTE_BACKEND=${LASTBYTE_DEFAULT_BACKEND}).")
   endif()
 endfunction()
 
@@ -70,6 +76,63 @@ function(lastbyte_add_backend name)
   lastbyte_set_warnings(${target})
   install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   set_property(GLOBAL APPEND PROPERTY LASTBYTE_BUILT_BACKENDS ${name})
+endfunction()
+
+# Called by backends/<name>/CMakeLists.txt: the library driven directly,
+# without lastbyte, in backends/<name>/direct/. <name>_direct.hpp holds the
+# setup both consumers share; NATIVE is native mode's driver (defines
+# `const Library& <name>()`, conformance/native/native.hpp) and BENCH the
+# benchmarks' direct baseline and AEAD (registers itself, bench/pipes.hpp).
+# conformance/ and bench/ build whatever was registered here (global
+# properties), so neither names a library.
+function(lastbyte_add_direct_driver name)
+  cmake_parse_arguments(ARG "" "NATIVE;BENCH" "" ${ARGN})
+  if(NOT ARG_NATIVE OR NOT ARG_BENCH)
+    message(FATAL_ERROR "lastbyte_add_direct_driver(${name}) needs NATIVE and BENCH sources")
+  endif()
+  set_property(GLOBAL APPEND PROPERTY LASTBYTE_DIRECT_DRIVERS ${name})
+  set_property(GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_NATIVE ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NATIVE})
+  set_property(GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_BENCH ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_BENCH})
+  get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_NATIVE} DIRECTORY)
+  set_property(GLOBAL APPEND PROPERTY LASTBYTE_DIRECT_INCLUDE_DIRS ${folder})
+endfunction()
+
+# The direct drivers registered for one consumer (NATIVE or BENCH), in the
+# order of backends/backends.cmake: sets <out>_NAMES, <out>_SOURCES,
+# <out>_INCLUDE_DIRS and <out>_TARGETS (the libraries' imported targets) in
+# the caller's scope.
+function(lastbyte_direct_drivers consumer out)
+  get_property(drivers GLOBAL PROPERTY LASTBYTE_DIRECT_DRIVERS)
+  get_property(include_dirs GLOBAL PROPERTY LASTBYTE_DIRECT_INCLUDE_DIRS)
+  set(names "")
+  set(sources "")
+  set(targets "")
+  foreach(name IN LISTS LASTBYTE_KNOWN_BACKENDS)
+    if(name IN_LIST drivers)
+      get_property(source GLOBAL PROPERTY LASTBYTE_DIRECT_${name}_${consumer})
+      list(APPEND names ${name})
+      list(APPEND sources ${source})
+      list(APPEND targets ${LASTBYTE_BACKEND_${name}_TARGETS})
+    endif()
+  endforeach()
+  set(${out}_NAMES "${names}" PARENT_SCOPE)
+  set(${out}_SOURCES "${sources}" PARENT_SCOPE)
+  set(${out}_INCLUDE_DIRS "${include_dirs}" PARENT_SCOPE)
+  set(${out}_TARGETS "${targets}" PARENT_SCOPE)
+endfunction()
+
+# Called by backends/<name>/CMakeLists.txt: tests about this backend alone
+# (SOURCES, under its tests/), compiled into lastbyte-tests when the tests
+# are built. WHITE_BOX: they include the adapter's internal headers (the
+# backend's folder is on their include path).
+function(lastbyte_add_backend_test name)
+  cmake_parse_arguments(ARG "WHITE_BOX" "" "SOURCES" ${ARGN})
+  foreach(source IN LISTS ARG_SOURCES)
+    set_property(GLOBAL APPEND PROPERTY LASTBYTE_BACKEND_TEST_SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/${source})
+  endforeach()
+  if(ARG_WHITE_BOX)
+    set_property(GLOBAL APPEND PROPERTY LASTBYTE_BACKEND_TEST_INCLUDE_DIRS ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
 endfunction()
 
 # A backend whose library is missing: fatal only if it is the selected one.

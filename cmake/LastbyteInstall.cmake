@@ -15,8 +15,9 @@ configure_package_config_file(cmake/lastbyteConfig.cmake.in "${CMAKE_CURRENT_BIN
                               INSTALL_DESTINATION ${LASTBYTE_CMAKE_DIR})
 write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/lastbyteConfigVersion.cmake"
                                  COMPATIBILITY SameMinorVersion)
-# The find modules the selected backend's FIND may need (CMake's own, or ours).
-file(GLOB LASTBYTE_FIND_MODULES "${PROJECT_SOURCE_DIR}/cmake/Find*.cmake")
+# The find modules the selected backend's FIND may need (CMake's own, or the
+# one in its backend's folder).
+file(GLOB LASTBYTE_FIND_MODULES "${PROJECT_SOURCE_DIR}/backends/*/Find*.cmake")
 install(FILES "${CMAKE_CURRENT_BINARY_DIR}/lastbyteConfig.cmake" "${CMAKE_CURRENT_BINARY_DIR}/lastbyteConfigVersion.cmake"
               ${LASTBYTE_FIND_MODULES}
         DESTINATION ${LASTBYTE_CMAKE_DIR})

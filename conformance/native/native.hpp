@@ -1,8 +1,10 @@
 // Native mode's one small interface: a TLS library driven directly through
 // its own I/O hook, without lastbyte's record gate, the way an application
-// drives it over a socket. Each conformance/native/<library>.cpp implements
-// it for one library; they include that library's headers, never an
-// adapter's.
+// drives it over a socket. Each backend implements it for its library in
+// backends/<name>/direct/<name>_native.cpp (registered by
+// lastbyte_add_direct_driver, cmake/LastbyteBackends.cmake) as
+// `const Library& <name>()` in this namespace; it includes that library's
+// headers, never an adapter's.
 #pragma once
 
 #include <lastbyte/conformance/harness.hpp>
@@ -128,12 +130,6 @@ struct Library {
 
 // Every library native mode was built with (generated at configure time).
 std::span<const Library* const> libraries();
-
-// The libraries (each .cpp defines the one it implements).
-const Library& openssl();
-const Library& mbedtls();
-const Library& wolfssl();
-const Library& gnutls();
 
 // "3.0" from "OpenSSL 3.0.19 27 Jan 2026": the series a table names.
 std::string series(std::string_view version);

@@ -2,6 +2,7 @@
 // read fails without the retry flag and BIO_eof() turns true; reset: read
 // fails with errno ECONNRESET; nothing yet: the retry flag).
 #include "native.hpp"
+#include "openssl_direct.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -107,11 +108,9 @@ class OpenSslSession final : public Session {
     bool client = options.role == Role::client;
     ctx_ = SSL_CTX_new(client ? TLS_client_method() : TLS_server_method());
     if (!ctx_) throw std::runtime_error("SSL_CTX_new failed");
-    int version = options.version == TlsVersion::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
-    SSL_CTX_set_min_proto_version(ctx_, version);
-    SSL_CTX_set_max_proto_version(ctx_, version);
+    direct::openssl::pin_version(ctx_, options.version);
     if (client) {
-      load_trust(options.ca_pem);
+      direct::openssl::load_trust(ctx_, options.ca_pem);
       if (options.verify != Verify::library_default) SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
       SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
       SSL_CTX_sess_set_new_cb(ctx_, [](SSL* ssl, SSL_SESSION*) {
@@ -119,7 +118,8 @@ class OpenSslSession final : public Session {
         return 0;  // no reference kept
       });
     } else {
-      load_identity(options.cert_pem, options.key_pem);
+      if (const char* refused = direct::openssl::load_identity(ctx_, options.cert_pem, options.key_pem))
+        check(0, refused);
     }
     ssl_ = SSL_new(ctx_);
     if (!ssl_) throw std::runtime_error("SSL_new failed");
@@ -196,33 +196,6 @@ class OpenSslSession final : public Session {
       case SSL_ERROR_SYSCALL: return {.code = "SSL_ERROR_SYSCALL (" + errno_name(saved_errno) + ")"};
       default: return {.code = "SSL_get_error " + std::to_string(e)};
     }
-  }
-
-  void load_trust(const std::string& pem) {
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), cert);
-      X509_free(cert);
-    }
-    BIO_free(bio);
-    ERR_clear_error();  // the loop ends on "no start line"
-  }
-
-  void load_identity(const std::string& chain, const std::string& key_pem) {
-    BIO* bio = BIO_new_mem_buf(chain.data(), static_cast<int>(chain.size()));
-    X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
-    int ok = leaf ? SSL_CTX_use_certificate(ctx_, leaf) : 0;
-    X509_free(leaf);
-    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) SSL_CTX_add0_chain_cert(ctx_, cert);
-    BIO_free(bio);
-    ERR_clear_error();
-    check(ok, "SSL_CTX_use_certificate");
-    bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
-    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-    BIO_free(bio);
-    ok = key ? SSL_CTX_use_PrivateKey(ctx_, key) : 0;
-    EVP_PKEY_free(key);
-    check(ok, "SSL_CTX_use_PrivateKey");
   }
 
   SSL_CTX* ctx_ = nullptr;

@@ -2,6 +2,7 @@
 // side, push/pull functions over in-memory queues, gnutls_record_send /
 // gnutls_record_recv. Mirrors the lastbyte adapter's configuration (the
 // suite, its group order, verification with host name, session tickets).
+#include "gnutls_direct.hpp"
 #include "memory_queue.hpp"
 #include "pipes.hpp"
 
@@ -34,10 +35,6 @@ ssize_t queue_pull(gnutls_transport_ptr_t ends, void* out, size_t n) {
   return -1;
 }
 
-gnutls_datum_t datum(const std::string& s) {
-  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
-}
-
 // The suite pinned as the adapter pins it (its cipher, and for TLS 1.2 its
 // key exchange), with the adapter's group order.
 std::string priority_for(const Suite& suite) {
@@ -46,7 +43,7 @@ std::string priority_for(const Suite& suite) {
   std::string cipher = name.find("CHACHA20") != std::string_view::npos ? "CHACHA20-POLY1305"
                        : name.find("AES_256") != std::string_view::npos ? "AES-256-GCM"
                                                                          : "AES-128-GCM";
-  return std::string("NORMAL:-VERS-ALL:+VERS-TLS") + (tls13 ? "1.3" : "1.2") + ":-CIPHER-ALL:+" + cipher +
+  return direct::gnutls::version_priority(suite.version) + ":-CIPHER-ALL:+" + cipher +
          ":-MAC-ALL:+AEAD:-KX-ALL" + (tls13 ? "" : ":+ECDHE-ECDSA") +
          ":-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-X448:+GROUP-SECP521R1:+GROUP-SECP384R1:%SERVER_PRECEDENCE";
 }
@@ -61,12 +58,10 @@ struct Side {
     gnutls_priority_init(&priority, priority_for(suite).c_str(), nullptr);
     const auto& pki = testing::test_pki();
     if (server) {
-      gnutls_datum_t cert = datum(pki.server.cert_pem), key = datum(pki.server.key_pem);
-      gnutls_certificate_set_x509_key_mem2(credentials, &cert, &key, GNUTLS_X509_FMT_PEM, nullptr, 0);
+      direct::gnutls::load_identity(credentials, pki.server.cert_pem, pki.server.key_pem);
       gnutls_session_ticket_key_generate(&ticket_key);
     } else {
-      gnutls_datum_t ca = datum(pki.ca.cert_pem);
-      gnutls_certificate_set_x509_trust_mem(credentials, &ca, GNUTLS_X509_FMT_PEM);
+      direct::gnutls::load_trust(credentials, pki.ca.cert_pem);
     }
   }
   ~Side() {

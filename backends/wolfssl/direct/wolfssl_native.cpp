@@ -3,13 +3,9 @@
 // and WOLFSSL_CBIO_ERR_WANT_READ when nothing has arrived (what its own
 // socket callbacks return for recv() = 0, ECONNRESET and EAGAIN).
 #include "native.hpp"
+#include "wolfssl_direct.hpp"  // <wolfssl/options.h> first, then <wolfssl/ssl.h>
 
-// clang-format off
-#include <wolfssl/options.h>  // must come first: the build's feature macros
-#include <wolfssl/ssl.h>
-// clang-format on
 #include <wolfssl/error-ssl.h>
-#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <stdexcept>
@@ -55,39 +51,20 @@ std::string error_name(int code) {
 
 #undef LASTBYTE_NAMED
 
-void init_library() {
-  static const bool done = [] { return wolfSSL_Init() == WOLFSSL_SUCCESS; }();
-  (void)done;
-}
-
-// Debian's build has FP_ECC: a thread that did ECC keeps a cache until it
-// calls wc_ecc_fp_free() (LeakSanitizer sees it otherwise).
-void release_ecc_cache_at_thread_exit() {
-  struct Releaser {
-    ~Releaser() { wc_ecc_fp_free(); }
-  };
-  thread_local Releaser releaser;
-  (void)releaser;
-}
-
 class WolfSslSession;
 WolfSslSession& session_of(WOLFSSL* ssl) { return *static_cast<WolfSslSession*>(wolfSSL_get_app_data(ssl)); }
 
 class WolfSslSession final : public Session {
  public:
   WolfSslSession(const Options& options, Socket& socket) : socket_(socket) {
-    init_library();
-    release_ecc_cache_at_thread_exit();
+    direct::wolfssl::release_ecc_cache_at_thread_exit();
     bool client = client_ = options.role == Role::client;
-    bool tls13 = options.version == TlsVersion::tls1_3;
-    ctx_ = wolfSSL_CTX_new(client ? (tls13 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method())
-                                  : (tls13 ? wolfTLSv1_3_server_method() : wolfTLSv1_2_server_method()));
+    ctx_ = direct::wolfssl::new_context(!client, options.version);
     if (!ctx_) throw std::runtime_error("wolfSSL_CTX_new failed");
     wolfSSL_CTX_SetIORecv(ctx_, [](WOLFSSL* ssl, char* data, int len, void*) { return session_of(ssl).receive(data, len); });
     wolfSSL_CTX_SetIOSend(ctx_, [](WOLFSSL* ssl, char* data, int len, void*) { return session_of(ssl).send(data, len); });
     if (client) {
-      check(wolfSSL_CTX_load_verify_buffer(ctx_, bytes(options.ca_pem), size(options.ca_pem), WOLFSSL_FILETYPE_PEM),
-            "wolfSSL_CTX_load_verify_buffer");
+      check(direct::wolfssl::load_trust(ctx_, options.ca_pem));
       if (options.verify != Verify::library_default) wolfSSL_CTX_set_verify(ctx_, WOLFSSL_VERIFY_PEER, nullptr);
       wolfSSL_CTX_UseSessionTicket(ctx_);
       wolfSSL_CTX_set_session_cache_mode(ctx_, WOLFSSL_SESS_CACHE_CLIENT);
@@ -96,10 +73,7 @@ class WolfSslSession final : public Session {
         return 0;  // no reference kept
       });
     } else {
-      check(wolfSSL_CTX_use_certificate_chain_buffer(ctx_, bytes(options.cert_pem), size(options.cert_pem)),
-            "wolfSSL_CTX_use_certificate_chain_buffer");
-      check(wolfSSL_CTX_use_PrivateKey_buffer(ctx_, bytes(options.key_pem), size(options.key_pem), WOLFSSL_FILETYPE_PEM),
-            "wolfSSL_CTX_use_PrivateKey_buffer");
+      check(direct::wolfssl::load_identity(ctx_, options.cert_pem, options.key_pem));
     }
     ssl_ = wolfSSL_new(ctx_);
     if (!ssl_) throw std::runtime_error("wolfSSL_new failed");
@@ -180,10 +154,11 @@ class WolfSslSession final : public Session {
   }
 
  private:
-  static const unsigned char* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-  static long size(const std::string& s) { return static_cast<long>(s.size()); }
   static void check(int rc, const char* what) {
     if (rc != WOLFSSL_SUCCESS) throw std::runtime_error(std::string(what) + " failed: " + error_name(rc));
+  }
+  static void check(direct::wolfssl::Refusal refusal) {
+    if (refusal.call) check(refusal.rc, refusal.call);
   }
 
   Result status(int rc) {

@@ -1,6 +1,7 @@
 // Mbed TLS 2.28 used directly: one mbedtls_ssl_config per side, bio
 // callbacks over in-memory queues, mbedtls_ssl_write / mbedtls_ssl_read.
 // Mirrors the lastbyte adapter's configuration (TLS 1.2 only in 2.28).
+#include "mbedtls_direct.hpp"
 #include "memory_queue.hpp"
 #include "pipes.hpp"
 
@@ -35,30 +36,17 @@ int queue_recv(void* ends, unsigned char* out, size_t n) {
   return got > 0 ? static_cast<int>(got) : MBEDTLS_ERR_SSL_WANT_READ;
 }
 
-const unsigned char* pem(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.c_str()); }
-
+// One side's configuration (mbedtls_direct.hpp), pinned to the suite, with
+// tickets and no renegotiation.
 struct Side {
-  mbedtls_ssl_config conf;
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
-  mbedtls_x509_crt certs;
-  mbedtls_pk_context key;
+  direct::mbedtls::Config config;
   mbedtls_ssl_ticket_context tickets;
   int suites[2] = {0, 0};
 
   Side(const Suite& suite, bool server) {
-    mbedtls_ssl_config_init(&conf);
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    mbedtls_x509_crt_init(&certs);
-    mbedtls_pk_init(&key);
     mbedtls_ssl_ticket_init(&tickets);
-    mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, nullptr, 0);
-    mbedtls_ssl_config_defaults(&conf, server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
-                                MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-    mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
-    mbedtls_ssl_conf_min_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    config.setup(server);
+    mbedtls_ssl_config& conf = config.conf;
     std::string name(suite.iana);
     std::replace(name.begin(), name.end(), '_', '-');
     suites[0] = mbedtls_ssl_get_ciphersuite_id(name.c_str());
@@ -66,26 +54,16 @@ struct Side {
     mbedtls_ssl_conf_renegotiation(&conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
     const auto& pki = testing::test_pki();
     if (server) {
-      mbedtls_x509_crt_parse(&certs, pem(pki.server.cert_pem), pki.server.cert_pem.size() + 1);
-      mbedtls_pk_parse_key(&key, pem(pki.server.key_pem), pki.server.key_pem.size() + 1, nullptr, 0);
-      mbedtls_ssl_conf_own_cert(&conf, &certs, &key);
-      mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, &drbg, MBEDTLS_CIPHER_AES_256_GCM, 86400);
+      config.identity(pki.server.cert_pem, pki.server.key_pem);
+      mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, &config.drbg, MBEDTLS_CIPHER_AES_256_GCM, 86400);
       mbedtls_ssl_conf_session_tickets_cb(&conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, &tickets);
     } else {
-      mbedtls_x509_crt_parse(&certs, pem(pki.ca.cert_pem), pki.ca.cert_pem.size() + 1);
-      mbedtls_ssl_conf_ca_chain(&conf, &certs, nullptr);
+      config.trust(pki.ca.cert_pem);
       mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
       mbedtls_ssl_conf_session_tickets(&conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
     }
   }
-  ~Side() {
-    mbedtls_ssl_ticket_free(&tickets);
-    mbedtls_pk_free(&key);
-    mbedtls_x509_crt_free(&certs);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
-    mbedtls_ssl_config_free(&conf);
-  }
+  ~Side() { mbedtls_ssl_ticket_free(&tickets); }
 };
 
 bool pending(int rc) { return rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE; }
@@ -95,8 +73,8 @@ class MbedTlsPipe final : public Pipe {
   MbedTlsPipe(const Side& client, const Side& server) {
     mbedtls_ssl_init(&client_);
     mbedtls_ssl_init(&server_);
-    mbedtls_ssl_setup(&client_, &client.conf);
-    mbedtls_ssl_setup(&server_, &server.conf);
+    mbedtls_ssl_setup(&client_, &client.config.conf);
+    mbedtls_ssl_setup(&server_, &server.config.conf);
     mbedtls_ssl_set_hostname(&client_, std::string(server_name).c_str());
     mbedtls_ssl_set_bio(&client_, &client_ends_, queue_send, queue_recv, nullptr);
     mbedtls_ssl_set_bio(&server_, &server_ends_, queue_send, queue_recv, nullptr);

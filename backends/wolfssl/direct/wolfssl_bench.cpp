@@ -4,11 +4,10 @@
 // host name, tickets).
 #include "memory_queue.hpp"
 #include "pipes.hpp"
+#include "wolfssl_direct.hpp"
 
 #include <lastbyte/testing/pki.hpp>
 
-#include <wolfssl/options.h>
-#include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/chacha20_poly1305.h>
 
@@ -32,28 +31,18 @@ int queue_recv(WOLFSSL*, char* out, int n, void* ends) {
   return got > 0 ? static_cast<int>(got) : WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
-const unsigned char* bytes(const std::string& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
-
 WOLFSSL_CTX* make_ctx(const Suite& suite, bool server) {
-  static const bool initialised = wolfSSL_Init() == WOLFSSL_SUCCESS;
-  (void)initialised;
-  bool tls13 = suite.version == TlsVersion::tls1_3;
-  WOLFSSL_METHOD* method = server ? (tls13 ? wolfTLSv1_3_server_method() : wolfTLSv1_2_server_method())
-                                  : (tls13 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method());
-  WOLFSSL_CTX* ctx = wolfSSL_CTX_new(method);
+  WOLFSSL_CTX* ctx = direct::wolfssl::new_context(server, suite.version);
   wolfSSL_CTX_set_cipher_list(ctx, std::string(suite.iana).c_str());
   wolfSSL_CTX_SetIORecv(ctx, queue_recv);
   wolfSSL_CTX_SetIOSend(ctx, queue_send);
   const auto& pki = testing::test_pki();
   if (server) {
-    wolfSSL_CTX_use_certificate_chain_buffer(ctx, bytes(pki.server.cert_pem), static_cast<long>(pki.server.cert_pem.size()));
-    wolfSSL_CTX_use_PrivateKey_buffer(ctx, bytes(pki.server.key_pem), static_cast<long>(pki.server.key_pem.size()),
-                                      WOLFSSL_FILETYPE_PEM);
+    direct::wolfssl::load_identity(ctx, pki.server.cert_pem, pki.server.key_pem);
     static constexpr unsigned char sid_context[] = "bench";
     wolfSSL_CTX_set_session_id_context(ctx, sid_context, sizeof sid_context - 1);
   } else {
-    wolfSSL_CTX_load_verify_buffer(ctx, bytes(pki.ca.cert_pem), static_cast<long>(pki.ca.cert_pem.size()),
-                                   WOLFSSL_FILETYPE_PEM);
+    direct::wolfssl::load_trust(ctx, pki.ca.cert_pem);
     wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, nullptr);
     wolfSSL_CTX_UseSessionTicket(ctx);
   }

@@ -2,6 +2,7 @@
 // EOF and -1 with the session's errno set to ECONNRESET on a reset or to
 // EAGAIN when nothing has arrived (gnutls_transport_set_errno, what its
 // documentation asks of replacement pull functions).
+#include "gnutls_direct.hpp"
 #include "native.hpp"
 
 #include <gnutls/gnutls.h>
@@ -42,8 +43,8 @@ void check(int rc, const char* what) {
   if (rc < 0) throw std::runtime_error(std::string(what) + " failed: " + error_name(rc));
 }
 
-gnutls_datum_t datum(const std::string& s) {
-  return {reinterpret_cast<unsigned char*>(const_cast<char*>(s.data())), static_cast<unsigned>(s.size())};
+void check(direct::gnutls::Refusal refusal) {
+  if (refusal.call) check(refusal.rc, refusal.call);
 }
 
 class GnuTlsSession final : public Session {
@@ -52,19 +53,11 @@ class GnuTlsSession final : public Session {
       : socket_(socket), verify_(options.verify), server_name_(options.server_name) {
     bool client = options.role == Role::client;
     check(gnutls_certificate_allocate_credentials(&credentials_), "gnutls_certificate_allocate_credentials");
-    if (client) {
-      gnutls_datum_t ca = datum(options.ca_pem);
-      check(gnutls_certificate_set_x509_trust_mem(credentials_, &ca, GNUTLS_X509_FMT_PEM),
-            "gnutls_certificate_set_x509_trust_mem");
-    } else {
-      gnutls_datum_t cert = datum(options.cert_pem), key = datum(options.key_pem);
-      check(gnutls_certificate_set_x509_key_mem(credentials_, &cert, &key, GNUTLS_X509_FMT_PEM),
-            "gnutls_certificate_set_x509_key_mem");
-    }
+    if (client) check(direct::gnutls::load_trust(credentials_, options.ca_pem));
+    else check(direct::gnutls::load_identity(credentials_, options.cert_pem, options.key_pem));
     check(gnutls_init(&session_, (client ? GNUTLS_CLIENT : GNUTLS_SERVER) | GNUTLS_NONBLOCK), "gnutls_init");
-    const char* priority = options.version == TlsVersion::tls1_3 ? "NORMAL:-VERS-ALL:+VERS-TLS1.3"
-                                                                  : "NORMAL:-VERS-ALL:+VERS-TLS1.2";
-    check(gnutls_priority_set_direct(session_, priority, nullptr), "gnutls_priority_set_direct");
+    std::string priority = direct::gnutls::version_priority(options.version);
+    check(gnutls_priority_set_direct(session_, priority.c_str(), nullptr), "gnutls_priority_set_direct");
     check(gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, credentials_), "gnutls_credentials_set");
     gnutls_handshake_set_timeout(session_, 0);  // no timers: the transport is ours
     gnutls_transport_set_ptr(session_, this);

@@ -2,6 +2,7 @@
 // receive callback that returns 0 at EOF (what mbedtls_net_recv returns),
 // MBEDTLS_ERR_NET_CONN_RESET on a reset and MBEDTLS_ERR_SSL_WANT_READ when
 // nothing has arrived.
+#include "mbedtls_direct.hpp"
 #include "native.hpp"
 
 #include <mbedtls/ctr_drbg.h>
@@ -87,43 +88,27 @@ std::string flag_names(std::uint32_t flags) {
 
 #undef LASTBYTE_NAMED
 
-const unsigned char* pem_bytes(const std::string& pem) { return reinterpret_cast<const unsigned char*>(pem.c_str()); }
-
 void check(int rc, const char* what) {
   if (rc != 0) throw std::runtime_error(std::string(what) + " failed: " + error_name(rc));
 }
+
+void check(direct::mbedtls::Refusal refusal) { check(refusal.rc, refusal.call); }
 
 class MbedTlsSession final : public Session {
  public:
   MbedTlsSession(const Options& options, Socket& socket) : socket_(socket) {
     mbedtls_ssl_init(&ssl_);
-    mbedtls_ssl_config_init(&conf_);
-    mbedtls_entropy_init(&entropy_);
-    mbedtls_ctr_drbg_init(&drbg_);
-    mbedtls_x509_crt_init(&ca_);
-    mbedtls_x509_crt_init(&chain_);
-    mbedtls_pk_init(&key_);
     bool client = options.role == Role::client;
-    check(mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_, nullptr, 0), "mbedtls_ctr_drbg_seed");
-    check(mbedtls_ssl_config_defaults(&conf_, client ? MBEDTLS_SSL_IS_CLIENT : MBEDTLS_SSL_IS_SERVER,
-                                      MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT),
-          "mbedtls_ssl_config_defaults");
-    mbedtls_ssl_conf_rng(&conf_, mbedtls_ctr_drbg_random, &drbg_);
-    mbedtls_ssl_conf_min_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-    mbedtls_ssl_conf_max_version(&conf_, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+    check(config_.setup(!client));
     if (client) {
-      check(mbedtls_x509_crt_parse(&ca_, pem_bytes(options.ca_pem), options.ca_pem.size() + 1), "parsing the CA");
-      mbedtls_ssl_conf_ca_chain(&conf_, &ca_, nullptr);
+      check(config_.trust(options.ca_pem));
       // The default for a client is already VERIFY_REQUIRED; the opt-in says so.
-      if (options.verify != Verify::library_default) mbedtls_ssl_conf_authmode(&conf_, MBEDTLS_SSL_VERIFY_REQUIRED);
+      if (options.verify != Verify::library_default)
+        mbedtls_ssl_conf_authmode(&config_.conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     } else {
-      check(mbedtls_x509_crt_parse(&chain_, pem_bytes(options.cert_pem), options.cert_pem.size() + 1),
-            "parsing the certificate chain");
-      check(mbedtls_pk_parse_key(&key_, pem_bytes(options.key_pem), options.key_pem.size() + 1, nullptr, 0),
-            "parsing the key");
-      check(mbedtls_ssl_conf_own_cert(&conf_, &chain_, &key_), "mbedtls_ssl_conf_own_cert");
+      check(config_.identity(options.cert_pem, options.key_pem));
     }
-    check(mbedtls_ssl_setup(&ssl_, &conf_), "mbedtls_ssl_setup");
+    check(mbedtls_ssl_setup(&ssl_, &config_.conf), "mbedtls_ssl_setup");
     mbedtls_ssl_set_bio(&ssl_, this, send, receive, nullptr);
     // Sets SNI and the name checked: 2.28 has no call for one without the other.
     if (client && options.verify == Verify::chain_and_name)
@@ -131,12 +116,6 @@ class MbedTlsSession final : public Session {
   }
   ~MbedTlsSession() override {
     mbedtls_ssl_free(&ssl_);
-    mbedtls_pk_free(&key_);
-    mbedtls_x509_crt_free(&chain_);
-    mbedtls_x509_crt_free(&ca_);
-    mbedtls_ctr_drbg_free(&drbg_);
-    mbedtls_entropy_free(&entropy_);
-    mbedtls_ssl_config_free(&conf_);
   }
 
   Result handshake() override {
@@ -202,12 +181,8 @@ class MbedTlsSession final : public Session {
   }
 
   Socket& socket_;
+  direct::mbedtls::Config config_;  // before ssl_, which points at it
   mbedtls_ssl_context ssl_;
-  mbedtls_ssl_config conf_;
-  mbedtls_entropy_context entropy_;
-  mbedtls_ctr_drbg_context drbg_;
-  mbedtls_x509_crt ca_, chain_;
-  mbedtls_pk_context key_;
 };
 
 }  // namespace

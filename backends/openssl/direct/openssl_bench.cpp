@@ -2,10 +2,8 @@
 // objects, SSL_write_ex / SSL_read_ex. The configuration mirrors what the
 // lastbyte adapter sets (versions, suite, verification with host name,
 // tickets, no renegotiation), so the two differ only in the layer.
-#include "openssl_setup.hpp"
+#include "openssl_direct.hpp"
 #include "pipes.hpp"
-
-#include <lastbyte/testing/pki.hpp>
 
 #include <openssl/evp.h>
 
@@ -22,10 +20,10 @@ constexpr std::size_t bio_pair_buffer = 80 * 1024;  // holds a 64 KiB write's re
 // record again).
 CtxPtr make_ctx(const Suite& suite, bool server, bool release_buffers) {
   CtxPtr ctx(SSL_CTX_new(server ? TLS_server_method() : TLS_client_method()), SSL_CTX_free);
-  pin_suite(ctx.get(), suite);
+  direct::openssl::pin_suite(ctx.get(), suite.version, suite.iana);
   if (release_buffers) SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  load_test_pki(ctx.get(), server);
+  direct::openssl::load_test_pki(ctx.get(), server);
   if (server) {
     static constexpr unsigned char sid_context[] = "bench";
     SSL_CTX_set_session_id_context(ctx.get(), sid_context, sizeof sid_context - 1);
