@@ -297,13 +297,22 @@ class GnuTlsEngine final : public Engine {
       send_fatal_alert(alert_for(*reason));
     else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND)  // GnuTLS's table says decode_error
       send_fatal_alert(Alert::handshake_failure);
-    else if (gnutls_error_is_fatal(rc) && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)  // as gnutls_alert_send_appropriate
-      send_fatal_alert(alert_class(rc));
+    else if (gnutls_error_is_fatal(rc) && rc != GNUTLS_E_FATAL_ALERT_RECEIVED)  // what gnutls_alert_send_appropriate
+      send_fatal_alert(alert_class(rc));  // sends for a fatal error (it sends no_renegotiation as a warning: not here)
     return EngineStatus::failed;
   }
 
+  // GnuTLS chooses no alert itself: the adapter sends the one its table
+  // (gnutls_error_to_alert) names, and the table answers internal_error for
+  // every code it does not list, peer-caused ones too (too many handshake
+  // packets, a certificate list out of order, ...). That internal_error
+  // says "no class", not "our own failure": it is sent, but not reported
+  // as the alert sent (which the core reads as a local failure, RFC 8446
+  // §6.2); GnuTLS's own failures are reported as such (library_internal,
+  // out_of_memory), and the class stays internal_error (protocol_alert).
   void send_fatal_alert(Alert alert) {
-    if (gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(alert)) >= 0)
+    if (gnutls_alert_send(session_, GNUTLS_AL_FATAL, static_cast<gnutls_alert_description_t>(alert)) >= 0 &&
+        alert != Alert::internal_error)
       alert_sent_ = alert;
   }
 

@@ -147,7 +147,7 @@ struct EngineResult {
 std::string nss_keylog_line(std::string_view label, std::span<const unsigned char> client_random,
                             std::span<const unsigned char> secret);
 
-// What an engine reports for an allocation failure: a LocalError whose
+// What the core reports for an allocation failure: a LocalError whose
 // detail starts with "out of memory" (the library's words may follow in
 // parentheses). The core answers errc::out_of_memory for it where a call
 // returns an Error (Connection::create).
