@@ -7,6 +7,8 @@
 #include <lastbyte/engine/policy.hpp>
 #include <lastbyte/engine/record.hpp>
 
+#include "gnutls_errors.hpp"
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -23,9 +25,8 @@ namespace {
 
 // ---- errors -----------------------------------------------------------------
 
-std::string describe_error(int code) {
-  return std::string(gnutls_strerror(code)) + " (GnuTLS error " + std::to_string(code) + ")";
-}
+// describe_error, and the facts an error code tells (gnutls_errors.hpp).
+using namespace gnutls_errors;
 
 Error library_error(const std::string& what, int code) {
   return {errc::backend_failure, what + " (" + describe_error(code) + ")"};
@@ -91,28 +92,6 @@ policy::CertificateFaults faults_from_status(unsigned status) {
                    GNUTLS_CERT_PURPOSE_MISMATCH | GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED;
   if ((status & ~known) != 0 || (status != 0 && faults == 0)) faults |= fault(Fault::bad_certificate);
   return faults;
-}
-
-// GnuTLS error codes to one alert class: GnuTLS's own table
-// (gnutls_error_to_alert) gives the classes the others report.
-Alert alert_class(int error) {
-  int level = 0;
-  return static_cast<Alert>(gnutls_error_to_alert(error, &level));
-}
-
-// A failed handshake's reason where GnuTLS's error says more than its alert.
-std::optional<RejectReason> reject_reason_from_error(int error) {
-  switch (error) {
-    case GNUTLS_E_NO_CERTIFICATE_FOUND:
-    case GNUTLS_E_CERTIFICATE_REQUIRED: return RejectReason::certificate_required;
-    case GNUTLS_E_NO_CIPHER_SUITES:
-    case GNUTLS_E_UNKNOWN_CIPHER_SUITE:
-    case GNUTLS_E_INSUFFICIENT_CREDENTIALS:
-    case GNUTLS_E_NO_COMMON_KEY_SHARE: return RejectReason::no_shared_cipher;
-    case GNUTLS_E_UNSUPPORTED_VERSION_PACKET: return RejectReason::protocol_version;
-    case GNUTLS_E_NO_APPLICATION_PROTOCOL: return RejectReason::no_application_protocol;
-    default: return std::nullopt;
-  }
 }
 
 // The alert for a certificate we reject, as OpenSSL sends it (GnuTLS
@@ -241,21 +220,19 @@ class GnuTlsEngine final : public Engine {
   }
 
   EngineFailure failure() const override {
-    std::string detail = correction_ ? correction_->detail : describe_error(error_);
-    return {
-        .callback_failed = callback_failure_.why(),
-        .out_of_memory = error_ == GNUTLS_E_MEMORY_ERROR,
-        .alert_received = error_ == GNUTLS_E_FATAL_ALERT_RECEIVED && !correction_
-                              ? std::optional(static_cast<Alert>(gnutls_alert_get(session_)))
-                              : std::nullopt,
-        .alert_sent = alert_sent_,
-        .library_internal = error_ == GNUTLS_E_INTERNAL_ERROR,
-        .certificate_faults = faults_,
-        .handshake_reason = correction_ ? correction_->handshake_reason : reject_reason_from_error(error_),
-        .protocol_alert = correction_ ? correction_->protocol_alert : std::optional(alert_class(error_)),
-        .detail = std::move(detail),
-        .certificate_detail = certificate_detail(),
-    };
+    EngineFailure facts = facts_from_error(error_);
+    facts.callback_failed = callback_failure_.why();
+    if (error_ == GNUTLS_E_FATAL_ALERT_RECEIVED && !correction_)
+      facts.alert_received = static_cast<Alert>(gnutls_alert_get(session_));
+    facts.alert_sent = alert_sent_;
+    facts.certificate_faults = faults_;
+    facts.certificate_detail = certificate_detail();
+    if (correction_) {
+      facts.handshake_reason = correction_->handshake_reason;
+      facts.protocol_alert = correction_->protocol_alert;
+      facts.detail = correction_->detail;
+    }
+    return facts;
   }
 
   // ---- GnuTLS's callbacks: no exception leaves them (C cannot unwind) ----

@@ -15,6 +15,8 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
+#include "wolfssl_errors.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -28,11 +30,8 @@ namespace {
 
 // ---- errors -----------------------------------------------------------------
 
-std::string describe_error(int code) {
-  char buf[WOLFSSL_MAX_ERROR_SZ];
-  wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code), buf, sizeof buf);
-  return std::string(buf) + " (wolfSSL error " + std::to_string(code) + ")";
-}
+// describe_error, and what each error code tells (wolfssl_errors.hpp).
+using namespace wolfssl_errors;
 
 Error library_error(const std::string& what, int code = 0) {
   return {errc::backend_failure, code ? what + " (" + describe_error(code) + ")" : what};
@@ -87,68 +86,7 @@ void watch_allocations() {
 
 // ---- error classes ----------------------------------------------------------
 
-// Verification errors (wolfSSL codes or their X509_V_ERR translations) as
-// certificate faults; a code that is none of them names no fault.
-using Fault = policy::CertificateFault;
-policy::CertificateFaults faults_from_verify(int code) {
-  auto only = [](Fault f) { return static_cast<policy::CertificateFaults>(f); };
-  switch (code) {
-    case ASN_AFTER_DATE_E:
-    case ASN_BEFORE_DATE_E:
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-    case X509_V_ERR_CERT_NOT_YET_VALID: return only(Fault::expired);
-    case DOMAIN_NAME_MISMATCH:
-    case IPADDR_MISMATCH: return only(Fault::hostname);
-    case EXTKEYUSE_AUTH_E:
-    case KEYUSE_SIGNATURE_E:
-    case X509_V_ERR_INVALID_PURPOSE: return only(Fault::usage);
-    case ASN_NO_SIGNER_E:
-    case ASN_SELF_SIGNED_E:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    case X509_V_ERR_CERT_UNTRUSTED: return only(Fault::untrusted);
-    default: return 0;
-  }
-}
-
-// A failed handshake's reason where wolfSSL's error says more than its alert.
-std::optional<RejectReason> reject_reason_from_error(int error) {
-  switch (error) {
-    case NO_PEER_CERT: return RejectReason::certificate_required;
-    case MATCH_SUITE_ERROR: return RejectReason::no_shared_cipher;
-    case VERSION_ERROR: return RejectReason::protocol_version;
-    case UNKNOWN_ALPN_PROTOCOL_NAME_E: return RejectReason::no_application_protocol;
-    default: return std::nullopt;
-  }
-}
-
-// wolfSSL's own failures, unrelated to the peer: a call it refuses in the
-// state it is in, an argument it cannot take.
-bool is_library_failure(int error) {
-  return error == BAD_FUNC_ARG || error == BAD_STATE_E;
-}
-
-// After the handshake: wolfSSL error codes to one alert class.
-Alert alert_class(int error) {
-  switch (error) {
-    case VERIFY_MAC_ERROR:
-    case DECRYPT_ERROR:
-    case AES_GCM_AUTH_E:
-    case MAC_CMP_FAILED_E: return Alert::bad_record_mac;
-    case RECV_OVERFLOW_E: return Alert::record_overflow;
-    case UNKNOWN_RECORD_TYPE:
-    case SIDE_ERROR:  // a handshake message only the other role may send
-    case OUT_OF_ORDER_E:
-    case SANITY_MSG_E:
-    case DUPLICATE_MSG_E: return Alert::unexpected_message;
-    case BAD_KEY_SHARE_DATA:
-    case INVALID_PARAMETER: return Alert::illegal_parameter;
-    default: return Alert::decode_error;
-  }
-}
+// The facts a wolfSSL error code tells: wolfssl_errors.hpp.
 
 // The EC public point of a DER key, uncompressed (X9.63), or empty; frees
 // `der` (allocated by wolfSSL's i2d functions) on every path.
@@ -297,20 +235,12 @@ class WolfSslEngine final : public Engine {
     WOLFSSL_ALERT_HISTORY history{};
     wolfSSL_get_alert_history(ssl_, &history);
     auto alert = [](int code) { return code >= 0 ? std::optional(static_cast<Alert>(code)) : std::nullopt; };
-    return {
-        .callback_failed = callback_failure_.why(),
-        .out_of_memory = out_of_memory_ || error_ == MEMORY_E || error_ == MEMORY_ERROR || error_ == MP_MEM,
-        .alert_received = error_ == FATAL_ERROR ? alert(history.last_rx.code) : std::nullopt,
-        .alert_sent = alert(history.last_tx.code),
-        .library_internal = is_library_failure(error_),
-        // The handshake's error and the first verification error may each
-        // name a fault: policy::reason_for orders them as on every backend.
-        .certificate_faults = faults_from_verify(error_) | faults_from_verify(verify_error_),
-        .handshake_reason = reject_reason_from_error(error_),
-        .protocol_alert = alert_class(error_),
-        .detail = error_ ? describe_error(error_) : std::string(),
-        .certificate_detail = verify_error_ ? describe_error(verify_error_) : std::string(),
-    };
+    EngineFailure facts = facts_from_error(error_, verify_error_);
+    facts.callback_failed = callback_failure_.why();
+    facts.out_of_memory = facts.out_of_memory || out_of_memory_;
+    if (error_ == FATAL_ERROR) facts.alert_received = alert(history.last_rx.code);
+    facts.alert_sent = alert(history.last_tx.code);
+    return facts;
   }
 
   // The verify callback: wolfSSL's chain verdict, then our name policy.
