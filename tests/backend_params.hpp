@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,23 @@ inline std::vector<Params> all_params() {
 inline std::string param_name(const ::testing::TestParamInfo<Params>& p) {
   return std::string(p.param.backend->name) + (p.param.version == TlsVersion::tls1_3 ? "_tls13" : "_tls12");
 }
+
+// A test run once per installed backend and version (all_params()); a
+// version the library lacks is skipped with that reason, never passed.
+class BackendTest : public ::testing::TestWithParam<Params> {
+ protected:
+  void SetUp() override {
+    if (!backend().supports(version())) GTEST_SKIP() << "unsupported by this library: " << backend().library_version();
+  }
+  const Backend& backend() const { return *GetParam().backend; }
+  TlsVersion version() const { return GetParam().version; }
+
+  // A client and a server of this backend, from these configurations.
+  MemoryPair pair(Config client, Config server) {
+    auto p = MemoryPair::create(backend(), std::move(client), backend(), std::move(server));
+    if (!p) throw std::runtime_error(p.error().message());
+    return std::move(*p);
+  }
+};
 
 }  // namespace lastbyte::conformance

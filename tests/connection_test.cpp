@@ -35,19 +35,8 @@ void pump_handshake(Connection& client, Connection& server) {
   }
 }
 
-class ConnectionTest : public ::testing::TestWithParam<Params> {
+class ConnectionTest : public BackendTest {
  protected:
-  void SetUp() override {
-    if (!backend().supports(version())) GTEST_SKIP() << "unsupported by this library: " << backend().library_version();
-  }
-  const Backend& backend() const { return *GetParam().backend; }
-  TlsVersion version() const { return GetParam().version; }
-
-  MemoryPair pair(Config client, Config server) {
-    auto p = MemoryPair::create(backend(), std::move(client), backend(), std::move(server));
-    if (!p) throw std::runtime_error(p.error().message());
-    return std::move(*p);
-  }
   MemoryPair established() {
     auto p = pair(client_config(version()), server_config(version()));
     auto error = p.handshake();

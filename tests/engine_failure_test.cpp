@@ -124,20 +124,8 @@ TEST(FailureVerdict, AnOutOfMemoryKeepsTheLibrarysWords) {
 
 // ---- every backend reports the facts ---------------------------------------
 
-class EngineFacts : public ::testing::TestWithParam<Params> {
+class EngineFacts : public BackendTest {
  protected:
-  void SetUp() override {
-    if (!backend().supports(version())) GTEST_SKIP() << "unsupported by this library: " << backend().library_version();
-  }
-  const Backend& backend() const { return *GetParam().backend; }
-  TlsVersion version() const { return GetParam().version; }
-
-  MemoryPair pair(Config client, Config server) {
-    auto p = MemoryPair::create(backend(), std::move(client), backend(), std::move(server));
-    if (!p) throw std::runtime_error(p.error().message());
-    return std::move(*p);
-  }
-
   // A client whose key log throws `failure` at its first line.
   Verdict client_verdict_with_throwing_keylog(std::function<void()> failure) {
     Config client = client_config(version());
