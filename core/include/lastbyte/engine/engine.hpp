@@ -209,7 +209,9 @@ struct EngineFailure {
   // The peer's fatal alert, when the library ended on receiving one.
   std::optional<Alert> alert_received = {};
   // The fatal alert this side sent about the failure, where the library
-  // tells (or the adapter sends it).
+  // chose it (or the adapter sends one it chose). Not a table's fallback
+  // for "no class": GnuTLS's internal_error for codes its table does not
+  // list is sent but not reported here (docs/decisions.md).
   std::optional<Alert> alert_sent = {};
   // The library failed for reasons of its own (its internal error, a state
   // it should not reach): unrelated to the peer.
