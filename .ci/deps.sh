@@ -6,8 +6,23 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-# Every backend's library (PACKAGE in backends/backends.cmake), and the tools.
-mapfile -t backend_packages < <(sed -n 's/^lastbyte_known_backend([a-z0-9]* PACKAGE \([^ ]*\).*/\1/p' backends/backends.cmake)
+# Every backend's library (PACKAGE in backends/backends.cmake: one package,
+# or several in quotes), and the tools.
+# An OPT_IN entry only when LASTBYTE_OPT_IN_BACKENDS names it.
+opt_in=" ${LASTBYTE_OPT_IN_BACKENDS:-} "
+opt_in=${opt_in//;/ }
+backend_packages=()
+while read -r name packages; do
+  [ -n "$name" ] || continue
+  backend_packages+=($packages)
+done < <(sed -n -e 's/^lastbyte_known_backend(\([a-z0-9]*\) PACKAGE "\([^"]*\)".*/\1 \2/p' \
+                -e 's/^lastbyte_known_backend(\([a-z0-9]*\) PACKAGE \([^ "][^ ]*\).*/\1 \2/p' \
+                backends/backends.cmake
+         sed -n -e 's/^lastbyte_known_backend(\([a-z0-9]*\) OPT_IN PACKAGE "\([^"]*\)".*/\1 \2/p' \
+                -e 's/^lastbyte_known_backend(\([a-z0-9]*\) OPT_IN PACKAGE \([^ "][^ ]*\).*/\1 \2/p' \
+                backends/backends.cmake | while read -r name packages; do
+           case "$opt_in" in *" $name "*) echo "$name $packages" ;; esac
+         done)
 # libgnutls28-dev: native mode measures GnuTLS too (docs/divergences.md),
 # adapter or not (it is also a backend package: listed once).
 # ccache: .ci/run compiles the same sources for every configured backend.

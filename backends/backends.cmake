@@ -9,7 +9,11 @@
 # symbol-clash test, the `backend` presets and .ci/deps.sh (which reads the
 # PACKAGE fields).
 #
-#   PACKAGE  the Debian package with the library's development files
+#   OPT_IN   built only when named in -DLASTBYTE_OPT_IN_BACKENDS (or chosen as
+#            LASTBYTE_BACKEND); .ci/deps.sh installs it only then (the
+#            variable of the same name in its environment)
+#   PACKAGE  the Debian package(s) with the library's development files
+#            (several: quoted, separated by spaces)
 #   FIND     find_package() arguments that find it (here, and in the installed
 #            package config for consumers)
 #   TARGETS  the imported targets the adapter links
@@ -24,3 +28,8 @@ lastbyte_known_backend(wolfssl PACKAGE libwolfssl-dev FIND WolfSSL TARGETS WolfS
                        PC wolfssl SONAMES "libwolfssl")
 lastbyte_known_backend(gnutls PACKAGE libgnutls28-dev FIND GnuTLS 3.7 TARGETS GnuTLS::GnuTLS
                        PC gnutls SONAMES "libgnutls")
+# rustls 0.20 through a shim crate (backends/rustls/shim, cargo --offline
+# against Debian's crate registry). Opt-in while CI does not run it yet
+# (docs/decisions.md, "rustls, the fifth backend").
+lastbyte_known_backend(rustls OPT_IN PACKAGE "librust-rustls-dev cargo" FIND Rustls TARGETS Rustls::shim
+                       PC_LIBS "-llastbyte_rustls -lpthread -ldl -lm" SONAMES "liblastbyte_rustls")

@@ -20,6 +20,11 @@ class MemoryQueue {
   }
   std::size_t capacity() const { return bytes_.capacity(); }
   bool empty() const { return head_ == bytes_.size(); }
+  // What is buffered, read in place (a sans-I/O library takes it from
+  // here without a copy of ours), then consume()d.
+  const unsigned char* data() const { return bytes_.data() + head_; }
+  std::size_t size() const { return bytes_.size() - head_; }
+  void consume(std::size_t n) { head_ += std::min(n, size()); }
   // 0: nothing buffered (the callback then says "would block").
   std::size_t read(void* out, std::size_t n) {
     n = std::min(n, bytes_.size() - head_);

@@ -7,11 +7,18 @@
 # One entry of backends/backends.cmake (see the fields there). A macro: the
 # variables it sets are the top-level scope's, seen by every subdirectory.
 macro(lastbyte_known_backend name)
-  cmake_parse_arguments(_lkb "" "PACKAGE;PC;PC_LIBS;SONAMES" "FIND;TARGETS" ${ARGN})
+  cmake_parse_arguments(_lkb "OPT_IN" "PACKAGE;PC;PC_LIBS;SONAMES" "FIND;TARGETS" ${ARGN})
   if(NOT _lkb_PACKAGE OR NOT _lkb_FIND OR NOT _lkb_TARGETS OR NOT _lkb_SONAMES)
     message(FATAL_ERROR "backends/backends.cmake: ${name} needs PACKAGE, FIND, TARGETS and SONAMES")
   endif()
-  list(APPEND LASTBYTE_KNOWN_BACKENDS ${name})
+  # OPT_IN: a backend still being brought in (docs/decisions.md): known, and
+  # built only where asked for (LASTBYTE_OPT_IN_BACKENDS, or chosen as
+  # LASTBYTE_BACKEND); otherwise configure says how to turn it on.
+  if(_lkb_OPT_IN AND NOT "${name}" IN_LIST LASTBYTE_OPT_IN_BACKENDS AND NOT "${name}" STREQUAL "${LASTBYTE_BACKEND}")
+    list(APPEND LASTBYTE_OPT_IN_LEFT_OUT ${name})
+  else()
+    list(APPEND LASTBYTE_KNOWN_BACKENDS ${name})
+  endif()
   set(LASTBYTE_BACKEND_${name}_PACKAGE ${_lkb_PACKAGE})
   set(LASTBYTE_BACKEND_${name}_FIND ${_lkb_FIND})
   set(LASTBYTE_BACKEND_${name}_TARGETS ${_lkb_TARGETS})
@@ -21,7 +28,17 @@ macro(lastbyte_known_backend name)
 endmacro()
 
 set(LASTBYTE_KNOWN_BACKENDS "")
+set(LASTBYTE_OPT_IN_LEFT_OUT "")
+# Also read from the environment at the first configure (as .ci/deps.sh
+# reads it): LASTBYTE_OPT_IN_BACKENDS=rustls bash tests/run.sh.
+string(REPLACE " " ";" _opt_in_from_env "$ENV{LASTBYTE_OPT_IN_BACKENDS}")
+set(LASTBYTE_OPT_IN_BACKENDS "${_opt_in_from_env}" CACHE STRING
+    "Opt-in backends of backends/backends.cmake to build too (e.g. rustls)")
 include(${PROJECT_SOURCE_DIR}/backends/backends.cmake)
+foreach(_name IN LISTS LASTBYTE_OPT_IN_LEFT_OUT)
+  message(STATUS "lastbyte: backend ${_name} not built (opt-in while it is brought in: "
+                 "-DLASTBYTE_OPT_IN_BACKENDS=${_name}, after apt-get install -y ${LASTBYTE_BACKEND_${_name}_PACKAGE})")
+endforeach()
 list(GET LASTBYTE_KNOWN_BACKENDS 0 LASTBYTE_DEFAULT_BACKEND)  # the list's first entry
 # A backend's folder holds the find module its library needs when CMake has
 # none (backends/<name>/Find<Package>.cmake).

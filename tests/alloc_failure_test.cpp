@@ -941,6 +941,17 @@ int sweep(const Options& o) {
                 label.c_str(), backend->library_version().c_str());
     return 77;
   }
+  if (o.backend == "rustls") {
+    // Rust aborts the process when an allocation fails (the standard
+    // library's handle_alloc_error: "memory allocation of N bytes failed");
+    // stable Rust (Debian's 1.63) offers no way to recover, so neither rustls
+    // nor the shim can report one. Measured: the first failed calloc inside
+    // rustls aborts.
+    std::printf("alloc_failure %s: unsupported by this library (%s): Rust aborts the process on a failed "
+                "allocation (docs/adversarial.md)\n",
+                label.c_str(), backend->library_version().c_str());
+    return 77;
+  }
   Setup setup{.backend = backend, .version = o.version};
   testing::test_pki();  // generated once, outside any armed call
 

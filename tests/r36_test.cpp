@@ -35,7 +35,8 @@ TEST_P(R36, FreshConnectionsEveryBodyComplete) {
   EXPECT_EQ(result->connections, n);
   EXPECT_EQ(result->complete, n) << "short or corrupted bodies";
   EXPECT_EQ(result->verdicts["close_notify"], n);
-  std::cout << n << " connections, " << result->complete << " complete bodies\n";
+  std::cout << n << " connections, " << result->complete << " complete bodies, " << to_string(result->version) << "\n";
+  if (result->limited) std::cout << "TLS 1.2, because TLS 1.3 is " << describe(*result->limited) << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Loopback, R36, ::testing::ValuesIn(all_pairs()), [](const auto& p) {

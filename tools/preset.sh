@@ -12,6 +12,8 @@ select_preset() {
   build="build/$preset"
   if grep -q "^lastbyte_known_backend($preset " backends/backends.cmake; then
     export LASTBYTE_BACKEND=$preset
+    # .ci/deps.sh installs an opt-in backend's packages only when named.
+    export LASTBYTE_OPT_IN_BACKENDS="${LASTBYTE_OPT_IN_BACKENDS:-} $preset"
     preset=backend
   fi
 }

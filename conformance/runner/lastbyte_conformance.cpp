@@ -343,7 +343,7 @@ bool write_junit(const std::string& path, const std::vector<Ran>& runs) {
     } else if (r.result.status != CellResult::Status::fail) {
       bool unsupported = r.result.status == CellResult::Status::unsupported;
       std::fprintf(f, "><skipped message=\"%s: %s\"/></testcase>\n",
-                   unsupported ? "unsupported by this library" : "known divergence (docs/divergences.md)",
+                   unsupported ? "unsupported" : "known divergence (docs/divergences.md)",
                    xml_escape(r.result.message).c_str());
     } else {
       std::fprintf(f, "><failure message=\"%s\">%s</failure></testcase>\n",
@@ -395,7 +395,8 @@ const std::vector<report::LegendItem>& catalogue_legend() {
       {"pass, ok", "the cell passed: the side under test delivered what the row demands and ended as it must"},
       {"FAIL", "the cell failed: lastbyte broke the row's contract (each failure is listed with its reproducer)"},
       {"unsup", "unsupported by this library: a TLS library of the cell cannot run it (TLS 1.3 on Mbed TLS "
-                "2.28); shown and counted, never run, never a pass"},
+                "2.28), or the pair's two libraries cannot talk (docs/divergences.md); shown and counted, never "
+                "run, never a pass"},
       {"known", "a known divergence: the cell fails the way docs/divergences.md records for that library; "
                 "counted apart, never a pass"},
       {"-", "no cell: the scenario defines none for that configuration (HTML: not defined)"},
@@ -579,6 +580,9 @@ int main(int argc, char** argv) {
         auto result = run_http_exchanges(*backend, *peer, r36, 64 * 1024);
         bool ok = result && result->complete == r36 && result->verdicts["close_notify"] == r36;
         std::string pair = std::string(backend->name) + " client <- " + std::string(peer->name) + " server";
+        // A pair that cannot talk TLS 1.3 runs R36 over TLS 1.2 (the end of
+        // the stream is the same question); the report says so.
+        if (result && result->limited) pair += " (TLS 1.2: TLS 1.3 is " + describe(*result->limited) + ")";
         std::string outcome = result ? std::to_string(result->complete) + "/" + std::to_string(r36) +
                                            " complete bodies, " + std::to_string(result->verdicts["close_notify"]) +
                                            " close_notify"

@@ -103,11 +103,17 @@ int main(int argc, char** argv) {
     for (const Backend* s : options->servers)
       for (TlsVersion v : options->versions) {
         const Backend* lacking = !c->supports(v) ? c : !s->supports(v) ? s : nullptr;
-        if (!lacking) {
+        const PairLimit* limit = lacking ? nullptr : pair_limit(*c, *s, v);
+        if (!lacking && !limit) {
           jobs.push_back({c, s, v});
           continue;
         }
         ++unsupported_cells;
+        if (limit) {
+          std::printf("%s->%s %s: %s\n", std::string(c->name).c_str(), std::string(s->name).c_str(),
+                      std::string(to_string(v)).c_str(), describe(*limit).c_str());
+          continue;
+        }
         std::printf("%s->%s %s: unsupported by this library (%s)\n", std::string(c->name).c_str(),
                     std::string(s->name).c_str(), std::string(to_string(v)).c_str(), lacking->library_version().c_str());
       }
@@ -157,7 +163,7 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
-  std::printf("\ncells: %zu run, %ld unsupported by this library\n", jobs.size(), unsupported_cells);
+  std::printf("\ncells: %zu run, %ld unsupported by this library or pair\n", jobs.size(), unsupported_cells);
   std::printf("pairs: %ld; connections: %ld; plaintext checked: %lld bytes; time: %.1f s\n", total.pairs,
               total.connections, total.bytes, seconds);
   std::printf("endings: %s\n", counts(total.endings).c_str());

@@ -168,8 +168,35 @@ std::span<const KnownDivergence> known_divergences() {
       {"R23", "wolfssl", Role::client,
        "wolfSSL 5.5 accepts a KeyUpdate that is not the last message of its record (RFC 8446 §5.1 requires "
        "unexpected_message); its verdict then depends on what follows (bad_record_mac here)"},
+      {"R23", "rustls", Role::client,
+       "rustls 0.20 accepts a KeyUpdate that is not the last message of its record (it checks only for a "
+       "partial message behind it; RFC 8446 §5.1 requires unexpected_message); the record after it then fails "
+       "under the new keys (bad_record_mac here)"},
   };
   return all;
+}
+
+std::span<const PairLimit> pair_limits() {
+  static constexpr PairLimit all[] = {
+      {"wolfssl", "rustls", TlsVersion::tls1_3,
+       "Debian's wolfSSL 5.5.4 client keeps TLS 1.3 ticket nonces of at most 8 bytes (MAX_TICKET_NONCE_SZ) and "
+       "fails the connection (INVALID_PARAMETER, -425) on the first ticket of a rustls 0.20 server, whose nonces "
+       "are 32 bytes (RFC 8446 allows 255)"},
+  };
+  return all;
+}
+
+const PairLimit* pair_limit(const Backend& client, const Backend& server, TlsVersion version) {
+  for (const auto& limit : pair_limits())
+    if (limit.client_backend == client.name && limit.server_backend == server.name && limit.version == version)
+      return &limit;
+  return nullptr;
+}
+
+std::string describe(const PairLimit& limit) {
+  return "unsupported by this pair of libraries (" + std::string(limit.client_backend) + " client, " +
+         std::string(limit.server_backend) + " server, " + std::string(to_string(limit.version)) +
+         "): " + std::string(limit.why);
 }
 
 namespace {
@@ -205,6 +232,10 @@ CellResult run_cell_unchecked(const Cell& cell, Delivered* delivered) {
     if (!b->supports(cell.version))
       return {S::unsupported, std::string(to_string(cell.version)) + " unsupported by this library (" +
                                   b->library_version() + ")"};
+  const Backend& client_backend = cell.victim == Role::client ? *cell.victim_backend : *cell.peer_backend;
+  const Backend& server_backend = cell.victim == Role::client ? *cell.peer_backend : *cell.victim_backend;
+  if (const PairLimit* limit = pair_limit(client_backend, server_backend, cell.version))
+    return {S::unsupported, describe(*limit)};
   // The forge protects the peer's records with the peer's traffic secrets,
   // which either side's key log carries.
   if (cell.scenario->uses_forge() && !cell.peer_backend->exports_secrets(cell.version) &&

@@ -137,7 +137,9 @@ void serve_one(const Context& context, net::Socket socket, const std::string& re
 
 Expected<HttpRunResult> run_http_exchanges(const Backend& client_backend, const Backend& server_backend,
                                            int connections, std::size_t body_size) {
-  TlsVersion version = client_backend.supports(TlsVersion::tls1_3) && server_backend.supports(TlsVersion::tls1_3)
+  const PairLimit* limited = pair_limit(client_backend, server_backend, TlsVersion::tls1_3);
+  TlsVersion version = client_backend.supports(TlsVersion::tls1_3) && server_backend.supports(TlsVersion::tls1_3) &&
+                               !limited
                            ? TlsVersion::tls1_3
                            : TlsVersion::tls1_2;
   auto server_context = Context::create(server_config(version), server_backend);
@@ -157,7 +159,7 @@ Expected<HttpRunResult> run_http_exchanges(const Backend& client_backend, const 
     }
   });
 
-  HttpRunResult result;
+  HttpRunResult result{.version = version, .limited = limited};
   std::vector<std::byte> buffer(16384);
   for (int i = 0; i < connections; ++i) {
     auto deadline = net::after(10s);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lastbyte::conformance {
@@ -19,6 +20,26 @@ using Bytes = std::vector<std::byte>;
 
 // Every backend built into this program (generated at configure time).
 std::span<const Backend* const> installed_backends();
+
+// Where two libraries cannot talk, whatever lastbyte does: the client's
+// library refuses what the server's library sends, with the harness's
+// configurations (client_config, server_config: tickets on). Every cell,
+// soak, R36 run or test of such a pair and version is "unsupported by this
+// pair of libraries" with the reason, never run and never a pass;
+// PairLimits.EachStillHolds fails once the pair talks (the list cannot
+// rot). docs/divergences.md, "Pairs of libraries".
+struct PairLimit {
+  std::string_view client_backend;
+  std::string_view server_backend;
+  TlsVersion version;
+  std::string_view why;
+};
+std::span<const PairLimit> pair_limits();
+// The limit of this client/server pair at this version, or nullptr.
+const PairLimit* pair_limit(const Backend& client, const Backend& server, TlsVersion version);
+// "unsupported by this pair of libraries (wolfssl client, rustls server,
+// TLSv1.3): <why>"
+std::string describe(const PairLimit& limit);
 
 // Client and server configs trusting the test PKI (conformance/pki), pinned
 // to one TLS version. The client verifies "server.test".
@@ -134,9 +155,13 @@ Outcome deliver_over_tcp(Connection& victim, std::span<const std::byte> wire, Tr
 // answered with `body_size` bytes by a server that sends close_notify and
 // closes right after its response.
 struct HttpRunResult {
+  // TLS 1.3 where both libraries speak it and the pair has no limit there
+  // (pair_limit; `limited` then says why it is TLS 1.2), else TLS 1.2.
+  TlsVersion version = TlsVersion::tls1_3;
+  const PairLimit* limited = nullptr;
   int connections = 0;
   int complete = 0;  // responses received byte-identical
-  std::map<std::string, int> verdicts;
+  std::map<std::string, int> verdicts = {};
 };
 Expected<HttpRunResult> run_http_exchanges(const Backend& client_backend, const Backend& server_backend,
                                            int connections, std::size_t body_size);
