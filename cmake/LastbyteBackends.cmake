@@ -29,11 +29,16 @@ endmacro()
 
 set(LASTBYTE_KNOWN_BACKENDS "")
 set(LASTBYTE_OPT_IN_LEFT_OUT "")
-# Also read from the environment at the first configure (as .ci/deps.sh
-# reads it): LASTBYTE_OPT_IN_BACKENDS=rustls bash tests/run.sh.
-string(REPLACE " " ";" _opt_in_from_env "$ENV{LASTBYTE_OPT_IN_BACKENDS}")
-set(LASTBYTE_OPT_IN_BACKENDS "${_opt_in_from_env}" CACHE STRING
-    "Opt-in backends of backends/backends.cmake to build too (e.g. rustls)")
+# Also read from the environment, which wins when it is set (as .ci/deps.sh
+# reads it, so that the packages it installs and the backends configure
+# builds agree): LASTBYTE_OPT_IN_BACKENDS=rustls bash tests/run.sh.
+if(DEFINED ENV{LASTBYTE_OPT_IN_BACKENDS})
+  string(REPLACE " " ";" _opt_in_from_env "$ENV{LASTBYTE_OPT_IN_BACKENDS}")
+  set(LASTBYTE_OPT_IN_BACKENDS "${_opt_in_from_env}" CACHE STRING
+      "Opt-in backends of backends/backends.cmake to build too (e.g. rustls)" FORCE)
+else()
+  set(LASTBYTE_OPT_IN_BACKENDS "" CACHE STRING "Opt-in backends of backends/backends.cmake to build too (e.g. rustls)")
+endif()
 include(${PROJECT_SOURCE_DIR}/backends/backends.cmake)
 foreach(_name IN LISTS LASTBYTE_OPT_IN_LEFT_OUT)
   message(STATUS "lastbyte: backend ${_name} not built (opt-in while it is brought in: "

@@ -11,6 +11,21 @@
 # Debian's cargo is preferred over one elsewhere on PATH (rustup's in
 # ~/.cargo/bin): a fresh Debian machine has only /usr/bin/cargo, and the
 # crate sources are tested against Debian's rustc.
+# Installed with lastbyte (lib/cmake/lastbyte/, no shim sources beside it):
+# the shim's archive that cmake --install put beside lastbyte's.
+if(NOT EXISTS "${CMAKE_CURRENT_LIST_DIR}/shim/Cargo.lock")
+  find_library(Rustls_LIBRARY lastbyte_rustls PATHS "${CMAKE_CURRENT_LIST_DIR}/../.." NO_DEFAULT_PATH)
+  include(FindPackageHandleStandardArgs)
+  find_package_handle_standard_args(Rustls REQUIRED_VARS Rustls_LIBRARY)
+  if(Rustls_FOUND AND NOT TARGET Rustls::shim)
+    find_package(Threads REQUIRED)
+    add_library(Rustls::shim STATIC IMPORTED)
+    set_target_properties(Rustls::shim PROPERTIES IMPORTED_LOCATION "${Rustls_LIBRARY}"
+                          INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS};m")
+  endif()
+  return()
+endif()
+
 set(Rustls_REGISTRY "/usr/share/cargo/registry" CACHE PATH "Directory of crate sources cargo builds the rustls shim from")
 find_program(Rustls_CARGO cargo HINTS /usr/bin NO_DEFAULT_PATH)
 find_program(Rustls_CARGO cargo)

@@ -76,13 +76,6 @@ static_assert(LB_RUSTLS_FAULT_MISSING == fault(Fault::missing) && LB_RUSTLS_FAUL
               LB_RUSTLS_FAULT_EXPIRED == fault(Fault::expired) &&
               LB_RUSTLS_FAULT_BAD_CERTIFICATE == fault(Fault::bad_certificate));
 
-// PeerIncompatibleError's texts: a version, else something else in common.
-RejectReason incompatible_reason(std::string_view text) {
-  return text.find("version") != std::string_view::npos || text.find("tls1") != std::string_view::npos
-             ? RejectReason::protocol_version
-             : RejectReason::no_shared_cipher;
-}
-
 std::optional<Alert> alert_of(std::int32_t value) {
   return value < 0 ? std::nullopt : std::optional(static_cast<Alert>(value));
 }
@@ -450,7 +443,8 @@ EngineFailure RustlsEngine::failure() const {
       if (failure.certificate_faults == 0) failure.certificate_faults = fault(Fault::bad_certificate);
       break;
     case LB_RUSTLS_ERROR_NO_CERTIFICATE: failure.certificate_faults |= fault(Fault::missing); break;
-    case LB_RUSTLS_ERROR_INCOMPATIBLE: failure.handshake_reason = incompatible_reason(message); break;
+    case LB_RUSTLS_ERROR_INCOMPATIBLE: failure.handshake_reason = RejectReason::no_shared_cipher; break;
+    case LB_RUSTLS_ERROR_VERSION: failure.handshake_reason = RejectReason::protocol_version; break;
     case LB_RUSTLS_ERROR_NO_APPLICATION_PROTOCOL:
       failure.handshake_reason = RejectReason::no_application_protocol;
       break;
@@ -466,8 +460,10 @@ EngineFailure RustlsEngine::failure() const {
 std::uint32_t RustlsEngine::peer_faults(std::uint32_t chain_faults, std::span<const std::uint8_t> leaf) {
   if (context_.config().role != Role::client) return chain_faults;
   NamesFound found;
-  lb_rustls_subject_alt_names(leaf.data(), leaf.size(), san_hook, &found);
+  int rc = lb_rustls_subject_alt_names(leaf.data(), leaf.size(), san_hook, &found);
   if (found.out_of_memory) throw std::bad_alloc();
+  // A subjectAltName the walk cannot read: no name from it is trusted.
+  if (rc != LB_RUSTLS_OK) return chain_faults | fault(Fault::bad_certificate);
   if (!policy::names_match(server_name_, found.names)) chain_faults |= fault(Fault::hostname);
   return chain_faults;
 }

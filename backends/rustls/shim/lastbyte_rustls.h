@@ -62,9 +62,10 @@ enum {
   LB_RUSTLS_ERROR_ALERT_RECEIVED = 2,     /* the peer's fatal alert: alert_received */
   LB_RUSTLS_ERROR_CERTIFICATE = 3,        /* the certificate check refused (faults via verify) */
   LB_RUSTLS_ERROR_NO_CERTIFICATE = 4,     /* the peer sent no certificate where one is required */
-  LB_RUSTLS_ERROR_INCOMPATIBLE = 5,       /* nothing in common (suites, versions, groups) */
+  LB_RUSTLS_ERROR_INCOMPATIBLE = 5,       /* nothing in common (suites, groups, signature schemes) */
   LB_RUSTLS_ERROR_NO_APPLICATION_PROTOCOL = 6,
   LB_RUSTLS_ERROR_PROTOCOL = 7,           /* the peer broke the protocol: protocol_alert */
+  LB_RUSTLS_ERROR_VERSION = 8,            /* no TLS version in common (rustls sent protocol_version) */
 };
 
 typedef struct LbRustlsContext lb_rustls_context;

@@ -52,6 +52,7 @@ const ERROR_KIND_NO_CERTIFICATE: i32 = 4;
 const ERROR_KIND_INCOMPATIBLE: i32 = 5;
 const ERROR_KIND_NO_APPLICATION_PROTOCOL: i32 = 6;
 const ERROR_KIND_PROTOCOL: i32 = 7;
+const ERROR_KIND_VERSION: i32 = 8;
 
 fn guard<F: FnOnce() -> i32>(f: F) -> i32 {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(LB_RUSTLS_PANIC)
@@ -238,10 +239,32 @@ fn faults_of(error: webpki::Error) -> u32 {
     }
 }
 
+// A trust anchor webpki parsed from its certificate, owned (a system store
+// holds about 140: parsed once per context, not per handshake).
+struct Anchor {
+    subject: Vec<u8>,
+    spki: Vec<u8>,
+    name_constraints: Option<Vec<u8>>,
+}
+
+impl Anchor {
+    fn parse(der: &[u8]) -> Option<Anchor> {
+        let anchor = webpki::TrustAnchor::try_from_cert_der(der).ok()?;
+        Some(Anchor {
+            subject: anchor.subject.to_vec(),
+            spki: anchor.spki.to_vec(),
+            name_constraints: anchor.name_constraints.map(|n| n.to_vec()),
+        })
+    }
+    fn borrow(&self) -> webpki::TrustAnchor<'_> {
+        webpki::TrustAnchor { subject: &self.subject, spki: &self.spki, name_constraints: self.name_constraints.as_deref() }
+    }
+}
+
 // The chain check, by webpki; the host name is the adapter's (policy::names_match).
 struct Verifier {
     hooks: Hooks,
-    anchors: Vec<Vec<u8>>, // DER
+    anchors: Vec<Anchor>, // parsed once per context, borrowed by each check
     subjects: DistinguishedNames,
     client_auth: u32, // server: 0 none, 1 optional, 2 required
 }
@@ -253,8 +276,7 @@ impl Verifier {
             Ok(cert) => cert,
             Err(_) => return FAULT_BAD_CERTIFICATE,
         };
-        let anchors: Vec<webpki::TrustAnchor> =
-            self.anchors.iter().filter_map(|der| webpki::TrustAnchor::try_from_cert_der(der).ok()).collect();
+        let anchors: Vec<webpki::TrustAnchor> = self.anchors.iter().map(Anchor::borrow).collect();
         let chain: Vec<&[u8]> = intermediates.iter().map(|c| c.0.as_ref()).collect();
         let time = match webpki::Time::try_from(now) {
             Ok(time) => time,
@@ -519,7 +541,7 @@ fn build_context(options: &LbRustlsOptions, hooks: LbRustlsCallbacks) -> Result<
     let subjects = roots.subjects();
     let verifier = Arc::new(Verifier {
         hooks: Hooks(hooks),
-        anchors: ca.iter().map(|c| c.0.clone()).collect(),
+        anchors: ca.iter().filter_map(|c| Anchor::parse(&c.0)).collect(),
         subjects,
         client_auth: if options.server != 0 { options.verify.clamp(0, 2) as u32 } else { 0 },
     });
@@ -670,6 +692,23 @@ impl LbRustlsConn {
     }
 }
 
+/// rustls 0.20's texts for "no TLS version in common" (server/hs.rs
+/// bad_version, client/hs.rs): the errors it sends protocol_version for.
+fn is_version_mismatch(why: &str) -> bool {
+    matches!(why, "TLS1.2 not offered/enabled" | "Client does not support TLSv1_2"
+        | "Server requires TLS1.3, but client omitted versions ext"
+        | "Expecting QUIC connection, but client does not support TLSv1_3"
+        | "server's TLS version is disabled in client" | "server does not support TLS v1.2/v1.3")
+}
+
+/// A General error the peer caused (rustls 0.20 names it General): a TLS 1.2
+/// ClientHello whose signature_algorithms has no scheme our key can sign
+/// with (server/tls12.rs). Nothing in common, not rustls failing; rustls
+/// sends no alert for it.
+fn is_peer_incompatible_general(why: &str) -> bool {
+    why == "incompatible signing key"
+}
+
 /// The fatal alert rustls 0.20 queues with an error it returns: each site
 /// calls send_fatal_alert before returning the error (conn.rs,
 /// client/*.rs, server/*.rs); rustls 0.20 does not say which it sent.
@@ -693,7 +732,7 @@ fn alert_rustls_sends(error: &Error, server: bool, after_handshake: bool, tls13:
                 A::IllegalParameter
             }
             "server sent hrr with unhandled extension" => A::UnsupportedExtension,
-            _ if why.contains("version") => A::ProtocolVersion,
+            _ if is_version_mismatch(why) => A::ProtocolVersion,
             _ => A::HandshakeFailure,
         },
         Error::PeerMisbehavedError(why) => match why.as_str() {
@@ -917,13 +956,22 @@ pub unsafe extern "C" fn lb_rustls_conn_read(conn: *mut LbRustlsConn, out: *mut 
         }
         *read = 0;
         let c = &mut *conn;
-        if c.error.is_some() {
-            return LB_RUSTLS_TLS_ERROR;
-        }
         if capacity == 0 {
-            return LB_RUSTLS_OK;
+            return if c.error.is_some() { LB_RUSTLS_TLS_ERROR } else { LB_RUSTLS_OK };
         }
         let buf = slice::from_raw_parts_mut(out, capacity);
+        // After an error, the plaintext rustls decrypted before it is still
+        // readable, as rustls's own reader gives it; then the error.
+        if c.error.is_some() {
+            return match c.conn.reader().read(buf) {
+                Ok(n) if n > 0 => {
+                    *read = n;
+                    c.plaintext = c.plaintext.saturating_sub(n);
+                    LB_RUSTLS_OK
+                }
+                _ => LB_RUSTLS_TLS_ERROR,
+            };
+        }
         match c.conn.reader().read(buf) {
             Ok(0) => LB_RUSTLS_CLOSED,
             Ok(n) => {
@@ -1053,7 +1101,9 @@ pub unsafe extern "C" fn lb_rustls_conn_failure(conn: *const LbRustlsConn, failu
             Error::InvalidCertificateData(_) | Error::InvalidCertificateSignature
             | Error::InvalidCertificateSignatureType | Error::InvalidCertificateEncoding => ERROR_KIND_CERTIFICATE,
             Error::NoCertificatesPresented => ERROR_KIND_NO_CERTIFICATE,
+            Error::PeerIncompatibleError(why) if is_version_mismatch(why) => ERROR_KIND_VERSION,
             Error::PeerIncompatibleError(_) => ERROR_KIND_INCOMPATIBLE,
+            Error::General(why) if is_peer_incompatible_general(why) => ERROR_KIND_INCOMPATIBLE,
             Error::NoApplicationProtocol => ERROR_KIND_NO_APPLICATION_PROTOCOL,
             Error::General(_) | Error::FailedToGetCurrentTime | Error::FailedToGetRandomBytes | Error::EncryptError
             | Error::HandshakeNotComplete | Error::BadMaxFragmentSize | Error::UnsupportedNameType => {
@@ -1199,7 +1249,8 @@ pub unsafe extern "C" fn lb_rustls_aead_free(aead: *mut LbRustlsAead) {
 pub unsafe extern "C" fn lb_rustls_aead_seal(aead: *const LbRustlsAead, nonce: *const u8, aad: *const u8,
                                              aad_len: usize, data: *mut u8, len: usize) -> i32 {
     guard(|| {
-        if aead.is_null() || nonce.is_null() || (data.is_null() && len > 0) {
+        if aead.is_null() || nonce.is_null() || data.is_null() || len > usize::MAX - 16
+            || (aad.is_null() && aad_len > 0) {
             return LB_RUSTLS_INVALID_ARGUMENT;
         }
         let nonce = ring::aead::Nonce::assume_unique_for_key(*(nonce as *const [u8; 12]));
@@ -1221,7 +1272,7 @@ pub unsafe extern "C" fn lb_rustls_aead_seal(aead: *const LbRustlsAead, nonce: *
 pub unsafe extern "C" fn lb_rustls_aead_open(aead: *const LbRustlsAead, nonce: *const u8, aad: *const u8,
                                              aad_len: usize, data: *mut u8, len: usize) -> i32 {
     guard(|| {
-        if aead.is_null() || nonce.is_null() || data.is_null() || len < 16 {
+        if aead.is_null() || nonce.is_null() || data.is_null() || len < 16 || (aad.is_null() && aad_len > 0) {
             return LB_RUSTLS_INVALID_ARGUMENT;
         }
         let nonce = ring::aead::Nonce::assume_unique_for_key(*(nonce as *const [u8; 12]));
