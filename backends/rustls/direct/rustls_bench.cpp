@@ -11,6 +11,7 @@
 #include <lastbyte/testing/pki.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -61,13 +62,20 @@ lb_rustls_context* make_context(const Suite& suite, bool server) {
       callbacks());
 }
 
-// Everything queued for `conn`, fed to it (read_tls + process_new_packets).
-bool deliver(MemoryQueue& in, lb_rustls_conn* conn) {
+// What is queued for `conn`, fed to it (read_tls + process_new_packets),
+// at most `limit` bytes: rustls holds at most 16 KiB of plaintext unread
+// and refuses more until it is read.
+bool deliver(MemoryQueue& in, lb_rustls_conn* conn, std::size_t limit = SIZE_MAX) {
   if (in.empty()) return true;
-  int rc = lb_rustls_conn_feed(conn, in.data(), in.size());
-  in.consume(in.size());
+  std::size_t n = std::min(in.size(), limit);
+  int rc = lb_rustls_conn_feed(conn, in.data(), n);
+  in.consume(n);
   return rc == LB_RUSTLS_OK;
 }
+
+// One record of the largest size: 5-byte header, 2^14 plaintext, 256 of
+// expansion (RFC 8446 §5.2).
+constexpr std::size_t max_record = 5 + 16384 + 256;
 
 class RustlsPipe final : public Pipe {
  public:
@@ -128,8 +136,8 @@ class RustlsPipe final : public Pipe {
         if (rc != LB_RUSTLS_OK && rc != LB_RUSTLS_WOULD_BLOCK) return false;
         written += n;
       }
-      if (!deliver(wire, to)) return false;
-      for (;;) {
+      if (!deliver(wire, to, max_record)) return false;
+      while (got < sink.size()) {
         std::size_t n = 0;
         int rc = lb_rustls_conn_read(to, reinterpret_cast<std::uint8_t*>(sink.data() + got), sink.size() - got, &n);
         if (rc == LB_RUSTLS_WOULD_BLOCK) break;

@@ -642,6 +642,26 @@ pub unsafe extern "C" fn lb_rustls_context_free(context: *mut LbRustlsContext) {
 
 // ---- connections ----------------------------------------------------------------
 
+/// A TLS 1.2 server's handshake as it went out: rustls 0.20 does not say
+/// whether it resumed (received_resumption_data is TLS 1.3's), and an
+/// abbreviated handshake is the one whose ChangeCipherSpec comes without a
+/// Certificate before it (RFC 5246 §7.3).
+#[derive(Default)]
+struct ServerFlight {
+    certificate_sent: bool,
+    resumed_tls12: bool,
+}
+
+impl ServerFlight {
+    fn saw(&mut self, record: &[u8]) {
+        match record.first() {
+            Some(22) if record.get(5) == Some(&11) => self.certificate_sent = true,
+            Some(20) if !self.certificate_sent => self.resumed_tls12 = true,
+            _ => {}
+        }
+    }
+}
+
 pub struct LbRustlsConn {
     conn: Connection,
     user: *mut c_void,
@@ -652,6 +672,7 @@ pub struct LbRustlsConn {
     server: bool,
     selected_alpn: Vec<u8>,
     sent_fatal_alert: Option<u8>,
+    flight: ServerFlight,
 }
 
 impl LbRustlsConn {
@@ -661,11 +682,19 @@ impl LbRustlsConn {
 
     // Sends what rustls has sealed.
     fn flush(&mut self) {
-        struct Push(*mut c_void, Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>);
-        impl Write for Push {
+        // write_tls hands one record per write() (Write's default
+        // write_vectored writes the first buffer, and each of rustls's
+        // buffers holds one record).
+        struct Push<'a> {
+            user: *mut c_void,
+            push: Option<unsafe extern "C" fn(*mut c_void, *const u8, usize)>,
+            flight: &'a mut ServerFlight,
+        }
+        impl Write for Push<'_> {
             fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-                if let Some(push) = self.1 {
-                    unsafe { push(self.0, data.as_ptr(), data.len()) };
+                self.flight.saw(data);
+                if let Some(push) = self.push {
+                    unsafe { push(self.user, data.as_ptr(), data.len()) };
                 }
                 Ok(data.len())
             }
@@ -673,7 +702,12 @@ impl LbRustlsConn {
                 Ok(())
             }
         }
-        let mut push = Push(self.user, self.push);
+        // TLS 1.3's middlebox ChangeCipherSpec comes before its (encrypted)
+        // Certificate: only a TLS 1.2 flight tells.
+        let watching = self.server && self.conn.is_handshaking()
+            && self.conn.protocol_version() == Some(ProtocolVersion::TLSv1_2);
+        let mut quiet = ServerFlight::default();
+        let mut push = Push { user: self.user, push: self.push, flight: if watching { &mut self.flight } else { &mut quiet } };
         while self.conn.wants_write() {
             match self.conn.write_tls(&mut push) {
                 Ok(0) | Err(_) => break,
@@ -821,6 +855,7 @@ pub unsafe extern "C" fn lb_rustls_conn_new(context: *const LbRustlsContext, use
                     server,
                     selected_alpn: Vec::new(),
                     sent_fatal_alert: None,
+                    flight: ServerFlight::default(),
                 };
                 if let Connection::Server(s) = &mut conn.conn {
                     // Carried in every ticket and cached session: a resumed
@@ -1059,7 +1094,7 @@ pub unsafe extern "C" fn lb_rustls_conn_info(conn: *mut LbRustlsConn, info: *mut
         i.alpn = c.selected_alpn.as_ptr();
         i.alpn_len = c.selected_alpn.len();
         i.resumed = match &c.conn {
-            Connection::Server(s) => s.received_resumption_data().is_some() as i32,
+            Connection::Server(s) => (s.received_resumption_data().is_some() || c.flight.resumed_tls12) as i32,
             Connection::Client(_) => -1,
         };
         LB_RUSTLS_OK
