@@ -80,15 +80,9 @@ class RustlsSession final : public Session {
 
   int sessions_surfaced() const override { return sessions_; }
 
-  // rustls names a refused certificate in its error (InvalidCertificateData,
-  // ...); an accepted one has no verdict of its own.
-  std::string verification() const override {
-    if (!client_) return {};
-    lb_rustls_failure failure{};
-    char message[512] = "";
-    lb_rustls_conn_failure(conn_, &failure, message, sizeof message);
-    return failure.kind == LB_RUSTLS_ERROR_CERTIFICATE ? message : "";
-  }
+  // rustls has no verify-result call of its own: its error (the
+  // handshake's code, InvalidCertificateData ...) is its verdict.
+  std::string verification() const override { return {}; }
 
  private:
   // One recv() into rustls; nullopt: go on (something was processed).
